@@ -1,0 +1,251 @@
+"""Writes `typed_inference/_methods.py`: one typed method per task, from the task's schemas and task.json."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from codegen.schemas import Task
+
+PER_CALL = ("model", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
+PER_CALL_SIGNATURE = [
+    "model: str | None = None",
+    "wait_for_model: bool | None = None",
+    "use_cache: bool | None = None",
+    "extra_headers: Mapping[str, str] | None = None",
+    "extra_body: Mapping[str, Any] | None = None",
+    "timeout: float | None = None",
+]
+PER_CALL_DOCS = [
+    ("model", "Model id or full URL for this call, instead of the client's model."),
+    ("wait_for_model", "Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model)."),
+    ("use_cache", "Allow a cached answer (header X-Use-Cache); unset, the service decides."),
+    ("extra_headers", "Headers added to this request."),
+    ("extra_body", "Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks."),
+    ("timeout", "Per-attempt socket timeout for this call, in seconds, instead of the client's."),
+]
+
+
+class Types:
+    """Turns JSON Schemas of one task into Python annotations (as source text) for method signatures."""
+
+    def __init__(self, task: Task, common: dict[str, Any]) -> None:
+        self.task = task
+        self.local = {**task.input.get("$defs", {})}
+        self.common = common["$defs"]
+        self.imports: set[tuple[str, str]] = set()
+
+    def resolve(self, ref: str) -> tuple[str, dict[str, Any], str]:
+        """(name, schema, module) of a reference."""
+        name = ref.rsplit("/", 1)[-1]
+        if ref.startswith("../common.json"):
+            return name, self.common[name], "common"
+        return name, self.local[name], self.task.module
+
+    def annotation(self, schema: dict[str, Any]) -> str:
+        if "$ref" in schema:
+            name, target, module = self.resolve(schema["$ref"])
+            free_form = target.get("type") == "object" and not target.get("properties")
+            if "enum" in target or "anyOf" in target or "oneOf" in target or free_form:
+                return self.annotation(target)
+            self.imports.add((module, name))
+            if target.get("type") == "object" or "properties" in target:
+                return f"{name} | Mapping[str, Any]"
+            return name
+        if "const" in schema:
+            return f"Literal[{schema['const']!r}]"
+        if "enum" in schema:
+            return "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                parts: list[str] = []
+                for member in schema[key]:
+                    for part in self.annotation(member).split(" | "):
+                        if part not in parts:
+                            parts.append(part)
+                return " | ".join(parts)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            return " | ".join(self.annotation({**schema, "type": k}) for k in kind)
+        if kind == "string":
+            return "BinaryInput" if schema.get("contentEncoding") == "base64" else "str"
+        if kind == "integer":
+            return "int"
+        if kind == "number":
+            return "float"
+        if kind == "boolean":
+            return "bool"
+        if kind == "null":
+            return "None"
+        if kind == "array":
+            return f"list[{self.annotation(schema.get('items', {}))}]" if schema.get("items") else "list[Any]"
+        if kind == "object":
+            extra = schema.get("additionalProperties")
+            if isinstance(extra, dict) and not schema.get("properties"):
+                return f"dict[str, {self.annotation(extra)}]"
+            return "dict[str, Any]"
+        return "Any"
+
+
+def _doc_lines(name: str, text: str) -> list[str]:
+    wrapped = textwrap.wrap(f"{name}: {text}", width=108, subsequent_indent="    ")
+    return ["            " + line for line in wrapped]
+
+
+def _returns(task: Task) -> str:
+    if task.meta["output_kind"] == "binary":
+        return "BinaryOutput"
+    if task.element:
+        return f"list[{task.element}]"
+    return f"{task.name}Output"
+
+
+def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, set[tuple[str, str]]]:
+    """Source of one task's method (with overloads for batches and flags)."""
+    meta = task.meta
+    types = Types(task, common)
+    method = task.module
+    params_schema = task.input["$defs"][f"{task.name}Parameters"].get("properties", {})
+    inputs_schema = task.input["properties"].get("inputs") or task.input["properties"].get("messages", {})
+    positional: list[str] = []
+    keywords: list[str] = []
+    docs: list[tuple[str, str]] = []
+    input_names: list[str] = []
+    first = meta["first_argument"]
+    if first:
+        if meta["first_argument_at"]:
+            _, target, _ = types.resolve(inputs_schema["$ref"])
+            schema = target["properties"][meta["first_argument_at"]]
+        else:
+            schema = inputs_schema
+        positional.append(f"{first}: {types.annotation(schema)}")
+        docs.append((first, schema.get("description", inputs_schema.get("description", ""))))
+    else:
+        _, target, _ = types.resolve(inputs_schema["$ref"])
+        required = set(target.get("required", []))
+        for name, schema in target["properties"].items():
+            input_names.append(name)
+            default = "" if name in required else " = None"
+            optional = "" if name in required else " | None"
+            keywords.append(f"{name}: {types.annotation(schema)}{optional}{default}")
+            docs.append((name, schema.get("description", "")))
+    param_names = list(params_schema)
+    for name in param_names:
+        if name in PER_CALL or name in input_names or name == first:
+            raise SystemExit(f"{task.id}: parameter {name!r} clashes with another argument of the method")
+    required_params = set(task.input["$defs"][f"{task.name}Parameters"].get("required", []))
+    for name, schema in params_schema.items():
+        if name in required_params:
+            keywords.append(f"{name}: {types.annotation(schema)}")
+        else:
+            keywords.append(f"{name}: {types.annotation(schema)} | None = None")
+        docs.append((name, schema.get("description", "")))
+    flags: list[str] = []
+    if any(v["transform"]["op"] == "per_mask" for v in meta["wire_variants"]):
+        flag = next(v["transform"]["flag"] for v in meta["wire_variants"] if v["transform"]["op"] == "per_mask")
+        flags.append(flag)
+        docs.append((flag, "The text holds several mask tokens: return one list of candidates per mask."))
+    docs += PER_CALL_DOCS
+    returns = _returns(task)
+    wrap = (lambda t: f"RawResponse[{t}]") if raw else (lambda t: t)
+
+    def signature(first_type: str | None, ret: str, flag_type: str | None, overload: bool) -> list[str]:
+        args = ["self"]
+        if first:
+            args.append(f"{first}: {first_type}")
+        args.append("*")
+        args += keywords
+        for name in flags:
+            default = "" if flag_type == "Literal[True]" else " = False"
+            args.append(f"{name}: {flag_type or 'bool'}{default}")
+        args += PER_CALL_SIGNATURE
+        head = ["    @overload"] if overload else []
+        body = ",\n        ".join(args)
+        head.append(f"    def {method}(\n        {body},\n    ) -> {wrap(ret)}:")
+        if overload:
+            head[-1] += " ..."
+        return head
+
+    lines: list[str] = []
+    first_type = positional[0].split(": ", 1)[1] if positional else None
+    batch = meta["batch"] and first_type is not None and " | list[" in first_type
+    if batch:
+        single, many = first_type.split(" | ", 1)  # type: ignore[union-attr]
+        if flags:
+            lines += signature(single, returns, "Literal[False]", True)
+            lines += signature(single, f"list[{returns}]", "Literal[True]", True)
+        else:
+            lines += signature(single, returns, None, True)
+        lines += signature(many, f"list[{returns}]", None, True)
+        lines += signature(first_type, f"{returns} | list[{returns}]", None, False)
+    else:
+        lines += signature(first_type, returns, None, False)
+    doc = [f'        """{meta["summary"]}', "", "        Args:"]
+    for name, text in docs:
+        doc += _doc_lines(name, " ".join(text.split()))
+    shape = "one result per input, in order, for a list input" if batch else ""
+    doc += ["", "        Returns:"]
+    ret_text = f"{returns}" + (f"; {shape}" if shape else "") + "."
+    doc += _doc_lines(ret_text, "") if False else [f"            {ret_text}"]
+    doc += ['        """']
+    lines += doc
+    inputs_dict = "{" + ", ".join(f"{n!r}: {n}" for n in input_names) + "}"
+    params_dict = "{" + ", ".join(f"{n!r}: {n}" for n in param_names) + "}"
+    flags_dict = "{" + ", ".join(f"{n!r}: {n}" for n in flags) + "}"
+    options = ", ".join(f"{n}={n}" for n in PER_CALL)
+    impl_ret = f"{returns} | list[{returns}]" if batch else returns
+    call = (
+        f"        return cast(\n            {wrap(impl_ret)!r},\n            self._call(\n"
+        f"            {task.id!r},\n            {first or 'None'},\n"
+        f"            {inputs_dict},\n            {params_dict},\n            {options},\n"
+    )
+    if flags:
+        call += f"            flags={flags_dict},\n"
+    call += "        ),\n        )"
+    lines.append(call)
+    return "\n".join(lines), types.imports
+
+
+def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
+    """Source of `typed_inference/_methods.py`."""
+    classes = []
+    imports: set[tuple[str, str]] = set()
+    for raw in (False, True):
+        name = "RawTaskMethods" if raw else "TaskMethods"
+        doc = (
+            "Every task method, returning `RawResponse[...]` (status, headers and the typed result)."
+            if raw
+            else "One typed method per task; the client supplies `_call`."
+        )
+        body = [f"class {name}:", f'    """{doc}"""', ""]
+        body.append(
+            "    def _call(\n        self, task: str, primary: Any, inputs: Mapping[str, Any], "
+            "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
+        )
+        for task in tasks:
+            source, used = method_source(task, common, raw)
+            imports |= used
+            imports.add((task.module, task.element or f"{task.name}Output"))
+            body.append(source + "\n")
+        classes.append("\n".join(body))
+    type_imports = []
+    for module in sorted({m for m, _ in imports}):
+        names = sorted({n for m, n in imports if m == module})
+        type_imports.append(f"    from typed_inference.types.{module} import {', '.join(names)}")
+    header = [
+        '"""Typed task methods, one per task, generated from schemas/ (the client classes mix them in)."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from collections.abc import Mapping",
+        "from typing import TYPE_CHECKING, Any, Literal, cast, overload",
+        "",
+        "from typed_inference._binary import BinaryInput, BinaryOutput",
+        "",
+        "if TYPE_CHECKING:",
+        "    from typed_inference.client import RawResponse",
+        *type_imports,
+        "",
+        "",
+    ]
+    return "\n".join(header) + "\n\n".join(classes)

@@ -1,0 +1,115 @@
+"""Reads schemas/: task folders, their metadata, and one bundled JSON Schema document per task."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codegen.lint import camel, lint_all, load
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT / "schemas"
+COMMON_REF = "../common.json#/$defs/"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task folder: its metadata (task.json) and its schema documents."""
+
+    id: str
+    meta: dict[str, Any]
+    input: dict[str, Any]
+    output: dict[str, Any]
+    stream_output: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        """CamelCase prefix of the task's class names."""
+        return camel(self.id)
+
+    @property
+    def module(self) -> str:
+        """Python module name of the task's generated models."""
+        return self.id.replace("-", "_")
+
+    @property
+    def element(self) -> str | None:
+        """Title of the items of an array output, when they are a named type."""
+        items = self.output.get("items", {})
+        ref = items.get("$ref", "") if isinstance(items, dict) else ""
+        return ref.rsplit("/", 1)[-1] if ref else None
+
+
+def load_tasks(root: Path = SCHEMAS) -> list[Task]:
+    """Every task folder, sorted by id; stops with the lint's messages when a folder breaks the rules."""
+    problems = lint_all(root)
+    if problems:
+        raise SystemExit("schemas/ breaks docs/schemas.md:\n  " + "\n  ".join(problems))
+    tasks = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        stream = folder / "stream_output.json"
+        tasks.append(
+            Task(
+                id=folder.name,
+                meta=load(folder / "task.json"),
+                input=load(folder / "input.json"),
+                output=load(folder / "output.json"),
+                stream_output=load(stream) if stream.exists() else None,
+            )
+        )
+    return tasks
+
+
+def load_common(root: Path = SCHEMAS) -> dict[str, Any]:
+    """The shared definitions of schemas/common.json."""
+    return dict(load(root / "common.json"))
+
+
+def _rewrite_refs(node: Any, common_prefix: str) -> Any:
+    """Copies a schema, pointing references to common.json at `common_prefix` instead."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(COMMON_REF):
+                out[key] = common_prefix + value[len(COMMON_REF) :]
+            else:
+                out[key] = _rewrite_refs(value, common_prefix)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item, common_prefix) for item in node]
+    return node
+
+
+def task_defs(task: Task, common_prefix: str) -> dict[str, Any]:
+    """All named types of a task, flattened into one `$defs` mapping (title → schema)."""
+    defs: dict[str, Any] = {}
+    for doc in (task.input, task.output, task.stream_output):
+        if doc is None:
+            continue
+        doc = _rewrite_refs(copy.deepcopy(doc), common_prefix)
+        inner = doc.pop("$defs", {})
+        doc.pop("$schema", None)
+        defs[doc["title"]] = doc
+        defs.update(inner)
+    return defs
+
+
+def bundle(task: Task, common: dict[str, Any]) -> dict[str, Any]:
+    """A self-contained JSON Schema document for a task: its types and the common ones under `$defs`."""
+    defs = dict(common["$defs"])
+    defs.update(task_defs(task, "#/$defs/"))
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs}
+
+
+def schema_for(task: Task, common: dict[str, Any], title: str) -> dict[str, Any]:
+    """A self-contained schema validating one named type of a task (for jsonschema and hypothesis)."""
+    doc = bundle(task, common)
+    return {"$schema": doc["$schema"], "$ref": f"#/$defs/{title}", "$defs": doc["$defs"]}
+
+
+def dumps(data: Any) -> str:
+    """Deterministic JSON text."""
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,74 @@
+"""typed-inference: a typed Python SDK for the Hugging Face Inference API, validated both ways."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from typed_inference._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    IncompleteStreamError,
+    InferenceError,
+    InternalServerError,
+    ModelLoadingError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestValidationError,
+    ResponseValidationError,
+    ServiceUnavailableError,
+    StreamError,
+    UnprocessableEntityError,
+)
+from typed_inference._version import __version__
+
+if TYPE_CHECKING:
+    from typed_inference._binary import BinaryOutput
+    from typed_inference.client import InferenceClient, RawResponse
+    from typed_inference.inference_api import InferenceApi
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BinaryOutput",
+    "IncompleteStreamError",
+    "InferenceApi",
+    "InferenceClient",
+    "InferenceError",
+    "InternalServerError",
+    "ModelLoadingError",
+    "ModelNotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RawResponse",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "ServiceUnavailableError",
+    "StreamError",
+    "UnprocessableEntityError",
+    "__version__",
+]
+
+_LAZY = {
+    "InferenceClient": "typed_inference.client",
+    "RawResponse": "typed_inference.client",
+    "BinaryOutput": "typed_inference._binary",
+    "InferenceApi": "typed_inference.inference_api",
+}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,318 @@
+"""Configuration, request building, the retry loop and status → error mapping; I/O stays in the transport."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from typed_inference._binary import read_binary
+from typed_inference._decode import DecodeContext, ValidationMode
+from typed_inference._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    RequestValidationError,
+    status_error_class,
+)
+from typed_inference._registry import TASKS
+from typed_inference._retry import RETRY_STATUSES, RetryPolicy, estimated_time
+from typed_inference._task import TaskSpec
+from typed_inference._transport import Request, Response, TransportError
+from typed_inference._validation import describe
+from typed_inference._version import __version__
+
+logger = logging.getLogger("typed_inference")
+
+DEFAULT_BASE_URL = "https://router.huggingface.co/hf-inference"
+DEFAULT_HUB_URL = "https://huggingface.co"
+USER_AGENT = f"typed-inference/{__version__}"
+_HF_SUFFIXES = (".huggingface.co", ".hf.co", ".huggingface.cloud")
+
+
+def ambient_token() -> str | None:
+    """The token from HF_TOKEN, else from the token file ($HF_HOME/token, default ~/.cache/huggingface/token)."""
+    token = os.environ.get("HF_TOKEN", "").strip()
+    if token:
+        return token
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    try:
+        token = Path(home, "token").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return token or None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name is this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def ambient_token_allowed(url: str) -> bool:
+    """An ambient token goes only to Hugging Face hosts over https, and to loopback."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if is_loopback(host):
+        return True
+    hf = host in ("huggingface.co", "hf.co") or host.endswith(_HF_SUFFIXES)
+    return hf and parts.scheme == "https"
+
+
+def server_message(body: bytes, content_type: str) -> tuple[str, str | None]:
+    """The server's error message and error_type from any of the error body forms the service sends."""
+    text = body.decode("utf-8", "replace").strip()
+    if "html" in content_type or text.lower().startswith(("<!doctype", "<html")):
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        return (f"HTML error page: {title.group(1).strip()}" if title else "HTML error page"), None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return (text[:500] or "(empty body)"), None
+    if isinstance(data, dict):
+        error = data.get("error", data.get("message", data.get("detail")))
+        error_type = data.get("error_type")
+        if isinstance(error, list):
+            error = "; ".join(str(e) for e in error)
+        elif isinstance(error, dict):
+            error = error.get("message", json.dumps(error))
+        return (str(error) if error is not None else text[:500]), (str(error_type) if error_type else None)
+    return text[:500], None
+
+
+class BaseClient:
+    """Everything a client does besides I/O: configuration, auth, routes, bodies, retries and errors."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        hub_url: str | None = None,
+        timeout: float = 60.0,
+        total_timeout: float = 300.0,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        response_validation: ValidationMode = "lenient",
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        if response_validation not in ("lenient", "strict", "off"):
+            raise ValueError(f'response_validation must be "lenient", "strict" or "off", not {response_validation!r}')
+        self.model = model
+        self.base_url = (base_url or os.environ.get("HF_INFERENCE_ENDPOINT") or DEFAULT_BASE_URL).rstrip("/")
+        self.hub_url = (hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
+        self._explicit_token = token
+        self._ambient_token = None if token else ambient_token()
+        self.timeout = timeout
+        self.total_timeout = total_timeout
+        self.retry = retry_policy or RetryPolicy()
+        self.retry.max_retries = max_retries
+        self.headers = dict(headers or {})
+        self.response_validation: ValidationMode = response_validation
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    # -- routes and headers ---------------------------------------------------------------------------------------
+    def url_for(self, spec: TaskSpec, model: str | None) -> str:
+        """The URL a task call posts to (model route, pipeline route, chat route, or a full-URL model)."""
+        model = model or self.model
+        if not model:
+            raise RequestValidationError(
+                f"{spec.task}: no model given: pass model= to the method or to the client (a model id or a URL)"
+            )
+        if model.startswith(("http://", "https://")):
+            url = model.rstrip("/")
+            if spec.route == "chat" and not url.endswith("/v1/chat/completions"):
+                url += "/v1/chat/completions"
+            return url
+        quoted = quote(model, safe="/")
+        if spec.route == "pipeline":
+            if "api-inference.huggingface.co" in self.base_url:
+                return f"{self.base_url}/pipeline/{spec.task}/{quoted}"
+            return f"{self.base_url}/models/{quoted}/pipeline/{spec.task}"
+        if spec.route == "chat":
+            return f"{self.base_url}/models/{quoted}/v1/chat/completions"
+        return f"{self.base_url}/models/{quoted}"
+
+    def auth_headers(self, url: str) -> dict[str, str]:
+        """The Authorization header for a URL, by the token rules (explicit: any host; ambient: HF and loopback)."""
+        if self._explicit_token:
+            return {"Authorization": f"Bearer {self._explicit_token}"}
+        if self._ambient_token and ambient_token_allowed(url):
+            return {"Authorization": f"Bearer {self._ambient_token}"}
+        return {}
+
+    def base_headers(self, url: str) -> dict[str, str]:
+        """Headers sent with every request to `url`."""
+        return {"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)}
+
+    # -- request building -----------------------------------------------------------------------------------------
+    def build_request(
+        self,
+        task: str,
+        primary: Any,
+        inputs: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        *,
+        model: str | None,
+        wait_for_model: bool | None,
+        use_cache: bool | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_body: Mapping[str, Any] | None,
+        timeout: float | None,
+        flags: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> tuple[Request, DecodeContext]:
+        """The HTTP request for a task call, validated against the task's input schema before anything is sent."""
+        spec = TASKS[task]
+        url = self.url_for(spec, model)
+        params = {k: _plain(v) for k, v in parameters.items() if v is not None}
+        content_type = "application/json"
+        raw: bytes | None = None
+        if spec.input_kind == "binary":
+            data, sniffed = read_binary(primary, spec.first_argument or "inputs")
+            if params or extra_body:
+                value: Any = base64.b64encode(data).decode("ascii")
+            else:
+                raw, value = data, "AA=="  # the bytes travel raw; a placeholder stands in for validation
+                content_type = sniffed or "application/octet-stream"
+        elif spec.first_argument_at:
+            value = {spec.first_argument_at: _plain(primary)}
+        elif spec.first_argument:
+            value = _plain(primary)
+        else:
+            value = {}
+            for name, item in inputs.items():
+                if item is None:
+                    continue
+                if name in spec.binary_fields:
+                    item = base64.b64encode(read_binary(item, name)[0]).decode("ascii")
+                value[name] = _plain(item)
+        if spec.body == "chat":
+            body: dict[str, Any] = {"messages": value, **params}
+            chat_model = model or self.model
+            if chat_model and not chat_model.startswith(("http://", "https://")):
+                body = {"model": chat_model, **body}
+            if stream:
+                body["stream"] = True
+        elif spec.body == "flat":
+            body = {"inputs": value, **params}
+        else:
+            body = {"inputs": value}
+            if params:
+                body["parameters"] = params
+            if stream:
+                body["stream"] = True
+        try:
+            spec.input.model_validate(body)
+        except ValidationError as exc:
+            lines = describe(exc.errors(include_url=False), spec.input)
+            raise RequestValidationError(
+                f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
+            ) from None
+        if extra_body:
+            body.update(extra_body)
+        headers = self.base_headers(url)
+        if raw is None:
+            try:
+                payload = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (TypeError, ValueError) as exc:
+                raise RequestValidationError(f"{spec.task}: the body cannot be sent as JSON: {exc}") from None
+        else:
+            payload = raw
+        headers["Content-Type"] = content_type
+        if wait_for_model is not None:
+            headers["X-Wait-For-Model"] = "true" if wait_for_model else "false"
+        if use_cache is not None:
+            headers["X-Use-Cache"] = "true" if use_cache else "false"
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        headers.update(extra_headers or {})
+        batch = spec.batch and isinstance(primary, list)
+        request = Request("POST", url, headers, payload, timeout if timeout is not None else self.timeout, stream)
+        return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation)
+
+    # -- errors and retries ---------------------------------------------------------------------------------------
+    def status_error(self, response: Response, url: str) -> APIStatusError:
+        """The typed error for an error response."""
+        content_type = response.headers.get("content-type", "")
+        message, error_type = server_message(response.content, content_type)
+        wait = self.retry.server_wait(response.headers, response.content)
+        loading = response.status_code == 503 and (
+            estimated_time(response.content) is not None or "loading" in message.lower()
+        )
+        cls = status_error_class(response.status_code, loading=loading)
+        request_id = response.headers.get("x-request-id")
+        text = f"{response.status_code} from {_redact_url(url)}: {message}"
+        if request_id:
+            text += f" (request id {request_id})"
+        return cls(
+            text,
+            status_code=response.status_code,
+            server_message=message,
+            headers=response.headers,
+            body=response.content,
+            error_type=error_type,
+            retry_after=wait,
+        )
+
+    def retry_decision(
+        self, attempt: int, deadline: float, *, response: Response | None, error: TransportError | None, url: str
+    ) -> tuple[float | None, Exception | None]:
+        """After an attempt: (wait before the next one, None), or (None, the error to raise), or (None, None): done."""
+        clock = self.retry.clock
+        if error is not None:
+            exc: Exception = (APITimeoutError if error.timeout else APIConnectionError)(
+                f"{error} ({_redact_url(url)}, attempt {attempt + 1})"
+            )
+            if not error.retryable or attempt >= self.retry.max_retries:
+                return None, exc
+            wait = self.retry.backoff(attempt)
+        else:
+            assert response is not None
+            if response.status_code < 400:
+                return None, None
+            status_exc = self.status_error(response, url)
+            if response.status_code not in RETRY_STATUSES or attempt >= self.retry.max_retries:
+                return None, status_exc
+            exc = status_exc
+            asked = status_exc.retry_after
+            wait = asked if asked is not None else self.retry.backoff(attempt)
+        if clock() + wait > deadline:
+            return None, exc
+        logger.debug("retrying %s in %.2f s (attempt %d failed: %s)", _redact_url(url), wait, attempt + 1, exc)
+        return wait, None
+
+
+def _plain(value: Any) -> Any:
+    """User values as JSON data: pydantic models dumped by alias; everything else untouched."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _redact_url(url: str) -> str:
+    """A URL without any user:password part."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return url.replace(parts.netloc, parts.hostname or "", 1)
+    return url

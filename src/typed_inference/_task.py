@@ -1,0 +1,77 @@
+"""How a task travels: the facts the generated registry records for each task, read by generic code."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+InputKind = Literal["text", "json", "binary"]
+Body = Literal["nested", "flat", "chat"]
+Route = Literal["model", "pipeline", "chat"]
+OutputKind = Literal["json", "binary"]
+
+
+@dataclass(frozen=True)
+class WireVariant:
+    """A shape real responses arrive in besides the canonical one, and the transform that normalises it."""
+
+    name: str
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of the Inference API as the registry describes it; its models load on first use."""
+
+    task: str
+    module: str
+    summary: str
+    input_kind: InputKind
+    first_argument: str | None
+    first_argument_at: str | None
+    body: Body
+    route: Route
+    output_kind: OutputKind
+    batch: bool
+    input_model: str
+    parameters_model: str
+    output_model: str
+    element_model: str | None
+    stream_model: str | None
+    input_fields: tuple[str, ...]
+    binary_fields: tuple[str, ...]
+    parameter_fields: tuple[str, ...]
+    wire_variants: tuple[WireVariant, ...]
+
+    def lookup(self, name: str) -> Any:
+        """The generated model class or type alias called `name` in this task's module."""
+        module = importlib.import_module(f"typed_inference.types.{self.module}")
+        return getattr(module, name)
+
+    @property
+    def input(self) -> type[BaseModel]:
+        """The request body model."""
+        cls = self.lookup(self.input_model)
+        assert isinstance(cls, type) and issubclass(cls, BaseModel)
+        return cls
+
+    @property
+    def parameters(self) -> type[BaseModel]:
+        """The model holding the task's options, whatever the body layout."""
+        cls = self.lookup(self.parameters_model)
+        assert isinstance(cls, type) and issubclass(cls, BaseModel)
+        return cls
+
+    @property
+    def output(self) -> Any:
+        """The canonical response type (a model class, or a type alias for arrays and binary outputs)."""
+        return self.lookup(self.output_model)
+
+    @property
+    def stream(self) -> Any:
+        """The type of one stream event, for streaming tasks; None otherwise."""
+        return self.lookup(self.stream_model) if self.stream_model else None

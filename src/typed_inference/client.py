@@ -1,0 +1,167 @@
+"""`InferenceClient`: one typed method per task over one shared transport."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from typed_inference._base_client import BaseClient
+from typed_inference._decode import ValidationMode, decode
+from typed_inference._methods import RawTaskMethods, TaskMethods
+from typed_inference._retry import RetryPolicy
+from typed_inference._transport import Request, RequestsTransport, Response, Transport, TransportError
+
+if TYPE_CHECKING:
+    import requests
+
+T = TypeVar("T", covariant=True)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class RawResponse(Generic[T]):
+    """A typed result together with the HTTP status and headers it came with."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    parsed: T
+
+    @property
+    def request_id(self) -> str | None:
+        """The service's `x-request-id`."""
+        return self.headers.get("x-request-id")
+
+    @property
+    def compute_type(self) -> str | None:
+        """`x-compute-type`: cpu, gpu or cache."""
+        return self.headers.get("x-compute-type")
+
+    @property
+    def compute_time(self) -> str | None:
+        """`x-compute-time`, as the service sent it."""
+        return self.headers.get("x-compute-time")
+
+
+class InferenceClient(BaseClient, TaskMethods):
+    """A client for the Hugging Face Inference API (or any server speaking its protocol), one method per task.
+
+    `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
+    backoff included. An ambient token (HF_TOKEN or the token file) is sent only to Hugging Face hosts over https
+    and to loopback; a `token=` passed here is sent to whatever host the client talks to.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        hub_url: str | None = None,
+        timeout: float = 60.0,
+        total_timeout: float = 300.0,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        response_validation: ValidationMode = "lenient",
+        retry_policy: RetryPolicy | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        super().__init__(
+            model,
+            token=token,
+            base_url=base_url,
+            hub_url=hub_url,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            max_retries=max_retries,
+            headers=headers,
+            response_validation=response_validation,
+            retry_policy=retry_policy,
+        )
+        self._transport: Transport = transport or RequestsTransport(session)
+
+    def __enter__(self) -> InferenceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Releases pooled connections (a user-supplied session is left open)."""
+        self._transport.close()
+
+    @property
+    def with_raw_response(self) -> RawInferenceClient:
+        """The same methods, returning `RawResponse` (status, headers, typed result)."""
+        return RawInferenceClient(self)
+
+    def send(self, request: Request) -> Response:
+        """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout`."""
+        deadline = self.retry.clock() + self.total_timeout
+        per_attempt = request.timeout
+        attempt = redirects = 0
+        while True:
+            remaining = deadline - self.retry.clock()
+            if remaining <= 0:
+                from typed_inference._errors import APITimeoutError
+
+                raise APITimeoutError(f"total_timeout of {self.total_timeout} s passed after {attempt} attempt(s)")
+            request.timeout = min(per_attempt, remaining) if per_attempt is not None else remaining
+            response: Response | None = None
+            error: TransportError | None = None
+            try:
+                response = self._transport.send(request)
+            except TransportError as exc:
+                error = exc
+            if response is not None and response.status_code in _REDIRECTS and "location" in response.headers:
+                request = self._redirected(request, response.headers["location"])
+                redirects += 1
+                if redirects > 5:
+                    from typed_inference._errors import APIConnectionError
+
+                    raise APIConnectionError(f"too many redirects ({request.url})")
+                continue
+            wait, failure = self.retry_decision(attempt, deadline, response=response, error=error, url=request.url)
+            if failure is not None:
+                raise failure
+            if wait is None:
+                assert response is not None
+                return response
+            self.retry.sleep(wait)
+            attempt += 1
+
+    def _redirected(self, request: Request, location: str) -> Request:
+        """The request to follow a redirect with; Authorization is dropped when the host changes."""
+        from urllib.parse import urljoin, urlsplit
+
+        url = urljoin(request.url, location)
+        headers = dict(request.headers)
+        if urlsplit(url).netloc != urlsplit(request.url).netloc:
+            headers.pop("Authorization", None)
+        return Request(request.method, url, headers, request.body, request.timeout, request.stream)
+
+    def _call(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return self._call_raw(task, primary, inputs, parameters, **options).parsed
+
+    def _call_raw(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> RawResponse[Any]:
+        request, ctx = self.build_request(task, primary, inputs, parameters, **options)
+        response = self.send(request)
+        parsed = decode(ctx, response.status_code, response.headers, response.content)
+        return RawResponse(response.status_code, response.headers, parsed)
+
+
+class RawInferenceClient(RawTaskMethods):
+    """`client.with_raw_response`: every task method, returning `RawResponse[...]`."""
+
+    def __init__(self, client: InferenceClient) -> None:
+        self._client = client
+
+    def _call(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return self._client._call_raw(task, primary, inputs, parameters, **options)

@@ -1,0 +1,126 @@
+"""The classic `InferenceApi(repo_id, task=None, token=None)` interface, answering with canonical typed outputs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from typed_inference._errors import RequestValidationError
+from typed_inference._registry import TASKS
+from typed_inference._transport import Request
+from typed_inference.client import InferenceClient
+
+_TASK_CACHE: dict[tuple[str, str], str | None] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class InferenceApi:
+    """Calls one model by repo id; its task comes from the model's metadata (`pipeline_tag`) unless given."""
+
+    def __init__(
+        self,
+        repo_id: str,
+        task: str | None = None,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        hub_url: str | None = None,
+        client: InferenceClient | None = None,
+    ) -> None:
+        self.repo_id = repo_id
+        self.client = client or InferenceClient(repo_id, token=token, base_url=base_url, hub_url=hub_url)
+        self.task = task or self._model_task()
+        if self.task not in TASKS:
+            raise ValueError(_unknown_task(self.task, repo_id))
+
+    def __repr__(self) -> str:
+        return f"InferenceApi(repo_id={self.repo_id!r}, task={self.task!r})"
+
+    def _model_task(self) -> str:
+        """The model's `pipeline_tag` from `GET {hub_url}/api/models/{repo_id}` (307 redirects followed; cached)."""
+        hub = self.client.hub_url
+        key = (hub, self.repo_id)
+        with _CACHE_LOCK:
+            if key in _TASK_CACHE:
+                cached = _TASK_CACHE[key]
+                if cached is None:
+                    raise ValueError(f"model {self.repo_id!r} declares no task: pass task= to InferenceApi")
+                return cached
+        url = f"{hub}/api/models/{self.repo_id}"
+        headers = self.client.base_headers(url)
+        response = self.client.send(Request("GET", url, headers, None, self.client.timeout))
+        try:
+            meta = json.loads(response.content)
+        except ValueError:
+            raise ValueError(f"{url} did not answer with JSON model metadata") from None
+        tag = meta.get("pipeline_tag") if isinstance(meta, dict) else None
+        with _CACHE_LOCK:
+            _TASK_CACHE[key] = tag if isinstance(tag, str) else None
+        if not isinstance(tag, str):
+            raise ValueError(f"model {self.repo_id!r} declares no task: pass task= to InferenceApi")
+        return tag
+
+    def __call__(
+        self,
+        inputs: str | list[str] | Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+    ) -> Any:
+        """Runs the model: `inputs` (text, list, or the input object's fields), `params`, or `data` (raw bytes)."""
+        spec = TASKS[self.task]
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(spec.parameter_fields))
+        if unknown:
+            import difflib
+
+            hints = [
+                f"{name!r}"
+                + (
+                    f" (did you mean {m[0]!r}?)"
+                    if (m := difflib.get_close_matches(name, spec.parameter_fields, 1))
+                    else ""
+                )
+                for name in unknown
+            ]
+            raise RequestValidationError(f"{self.task}: unknown parameter(s) {', '.join(hints)}")
+        primary: Any = data if data is not None else inputs
+        fields: dict[str, Any] = {}
+        if spec.first_argument is None:
+            if not isinstance(inputs, Mapping):
+                raise RequestValidationError(
+                    f"{self.task}: inputs must be a dict with the fields {', '.join(spec.input_fields)}"
+                )
+            fields = dict(inputs)
+            primary = None
+        elif spec.first_argument_at and isinstance(inputs, Mapping) and spec.first_argument_at in inputs:
+            primary = inputs[spec.first_argument_at]
+        if primary is None and spec.first_argument is not None:
+            raise RequestValidationError(f"{self.task}: nothing to send: pass inputs= (or data= for files)")
+        flags = {"multiple_masks": True} if self.task == "fill-mask" and _many_masks(primary) else {}
+        return self.client._call(
+            self.task,
+            primary,
+            fields,
+            params,
+            model=self.repo_id,
+            wait_for_model=None,
+            use_cache=None,
+            extra_headers=None,
+            extra_body=None,
+            timeout=None,
+            **({"flags": flags} if flags else {}),
+        )
+
+
+def _many_masks(text: Any) -> bool:
+    return isinstance(text, str) and sum(text.count(m) for m in ("[MASK]", "<mask>")) > 1
+
+
+def _unknown_task(task: str, repo_id: str) -> str:
+    import difflib
+
+    hint = difflib.get_close_matches(task, list(TASKS), n=1)
+    suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+    return f"model {repo_id!r}: task {task!r} is not supported{suffix}"
