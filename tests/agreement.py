@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,13 +13,13 @@ from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError
 
 from codegen.schemas import load_common, load_tasks, schema_for
-from typed_inference._decode import extra_paths
+from typed_inference._decode import extra_paths, strict_adapter
 
 COMMON = load_common()
 TASKS = {task.id: task for task in load_tasks()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Target:
     """One schema checked against one generated type."""
 
@@ -30,6 +31,15 @@ class Target:
     def input_side(self) -> bool:
         return self.kind in ("input", "parameters")
 
+    @functools.cached_property
+    def validators(self) -> tuple[Draft202012Validator, Draft202012Validator]:
+        """jsonschema validators for the schema as written and for strict output mode."""
+        return Draft202012Validator(self.schema()), Draft202012Validator(self.schema(closed=not self.input_side))
+
+    @functools.cached_property
+    def type_adapter(self) -> TypeAdapter[Any]:
+        return self.adapter()
+
     def schema(self, *, closed: bool = False) -> dict[str, Any]:
         schema = schema_for(TASKS[self.task], COMMON, self.title)
         return _closed(schema) if closed else schema
@@ -37,7 +47,7 @@ class Target:
     def adapter(self) -> TypeAdapter[Any]:
         from typed_inference._registry import TASKS as REGISTRY
 
-        return TypeAdapter(REGISTRY[self.task].lookup(self.title))
+        return strict_adapter(REGISTRY[self.task].lookup(self.title))
 
 
 def targets() -> list[Target]:
@@ -142,9 +152,8 @@ def mutations(value: Any, rng: random.Random, count: int) -> Iterator[tuple[str,
 def check_instance(target: Target, value: Any, rng: random.Random, mutation_count: int = 8) -> list[str]:
     """Disagreements for one valid instance and its mutations (empty when schema and model agree)."""
     problems = []
-    adapter = target.adapter()
-    validator = Draft202012Validator(target.schema())
-    strict_validator = Draft202012Validator(target.schema(closed=True)) if not target.input_side else validator
+    adapter = target.type_adapter
+    validator, strict_validator = target.validators
     if not model_accepts(target, adapter, value, strict_output=False):
         problems.append(f"valid instance rejected by the model: {value!r}")
         return problems

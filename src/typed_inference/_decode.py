@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from typed_inference._binary import BinaryOutput
 from typed_inference._errors import ResponseValidationError
@@ -37,14 +37,21 @@ def _adapter(spec: TaskSpec, nesting: int) -> TypeAdapter[Any]:
     key = (spec.task, nesting)
     adapter = _ADAPTERS.get(key)
     if adapter is None:
-        adapter = _ADAPTERS[key] = TypeAdapter(adapter_type(spec, nesting))
+        adapter = _ADAPTERS[key] = strict_adapter(adapter_type(spec, nesting))
     return adapter
 
 
+def strict_adapter(tp: Any) -> TypeAdapter[Any]:
+    """A TypeAdapter that validates without coercion also where no model's config reaches (bare lists, aliases)."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return TypeAdapter(tp)
+    return TypeAdapter(tp, config=ConfigDict(strict=True, allow_inf_nan=True))
+
+
 _FLOATS: dict[int, TypeAdapter[Any]] = {
-    1: TypeAdapter(list[float]),
-    2: TypeAdapter(list[list[float]]),
-    3: TypeAdapter(list[list[list[float]]]),
+    1: strict_adapter(list[float]),
+    2: strict_adapter(list[list[float]]),
+    3: strict_adapter(list[list[list[float]]]),
 }
 
 

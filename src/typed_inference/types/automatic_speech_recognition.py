@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -34,11 +34,11 @@ class AutomaticSpeechRecognitionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    return_timestamps: bool | None = None
+    return_timestamps: Annotated[bool | None, NotNull] = None
     """
     Also return the transcript split into chunks with their start and end times (the service returns the text alone when unset).
     """
-    generation_parameters: common.GenerationParameters | None = None
+    generation_parameters: Annotated[common.GenerationParameters | None, NotNull] = None
 
 
 class AutomaticSpeechRecognitionOutput(OutputModel):
@@ -50,7 +50,7 @@ class AutomaticSpeechRecognitionOutput(OutputModel):
     """
     The full transcribed text.
     """
-    chunks: list[AutomaticSpeechRecognitionOutputChunk] | None = None
+    chunks: Annotated[list[AutomaticSpeechRecognitionOutputChunk] | None, NotNull] = None
     """
     The transcript in timed pieces; present only when return_timestamps was requested.
     """
@@ -68,5 +68,5 @@ class AutomaticSpeechRecognitionInput(InputModel):
     """
     The recording to transcribe, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: AutomaticSpeechRecognitionParameters | None = None
-    options: common.Options | None = None
+    parameters: Annotated[AutomaticSpeechRecognitionParameters | None, NotNull] = None
+    options: Annotated[common.Options | None, NotNull] = None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -42,7 +42,7 @@ class ChatCompletionInputImageUrl(InputModel):
     """
     An http(s) URL of the image, or a data: URL holding it base64-encoded (data:image/png;base64,...).
     """
-    detail: Literal["auto", "low", "high"] | None = None
+    detail: Annotated[Literal["auto", "low", "high"] | None, NotNull] = None
     """
     Resolution at which OpenAI-style providers look at the image (auto when unset); TGI ignores it.
     """
@@ -74,7 +74,7 @@ class ChatCompletionInputStreamOptions(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    include_usage: bool | None = None
+    include_usage: Annotated[bool | None, NotNull] = None
     """
     Send one more event before data: [DONE] whose usage field counts the tokens of the whole request and whose choices list is empty (false when unset).
     """
@@ -135,12 +135,12 @@ class ChatCompletionInputJsonSchemaConfig(InputModel):
     """
     Name of the format.
     """
-    description: str | None = None
+    description: Annotated[str | None, NotNull] = None
     """
     What the format is for; the model may use it to decide how to answer.
     """
     schema_: Annotated[ChatCompletionInputJsonSchemaDocument | None, Field(alias="schema")] = None
-    strict: bool | None = None
+    strict: Annotated[bool | None, NotNull] = None
     """
     Require the output to follow the schema exactly (false when unset).
     """
@@ -208,11 +208,11 @@ class ChatCompletionInputFunctionDefinition(InputModel):
     """
     Name of the function, as the model will refer to it.
     """
-    description: str | None = None
+    description: Annotated[str | None, NotNull] = None
     """
     What the function does; helps the model decide when to call it.
     """
-    parameters: ChatCompletionInputJsonSchemaDocument | None = None
+    parameters: Annotated[ChatCompletionInputJsonSchemaDocument | None, NotNull] = None
 
 
 class ChatCompletionOutputFunctionCall(OutputModel):
@@ -277,7 +277,7 @@ class ChatCompletionStreamOutputFunctionCall(OutputModel):
     """
     Name of the function; usually only in the first piece.
     """
-    arguments: str | None = None
+    arguments: Annotated[str | None, NotNull] = None
     """
     The next piece of the JSON-encoded arguments; concatenate the pieces.
     """
@@ -440,11 +440,11 @@ class ChatCompletionStreamOutputToolCall(OutputModel):
     """
     Which tool call of the message this piece belongs to.
     """
-    id: str | None = None
+    id: Annotated[str | None, NotNull] = None
     """
     Id of the call.
     """
-    type: str | None = None
+    type: Annotated[str | None, NotNull] = None
     """
     Kind of tool, function.
     """
@@ -509,7 +509,7 @@ class ChatCompletionStreamOutputDelta(OutputModel):
     What this event adds to the message; every field is optional.
     """
 
-    role: str | None = None
+    role: Annotated[str | None, NotNull] = None
     """
     Author of the message, assistant; often sent on the first event only.
     """
@@ -546,29 +546,29 @@ class ChatCompletionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    stream_options: ChatCompletionInputStreamOptions | None = None
-    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
+    stream_options: Annotated[ChatCompletionInputStreamOptions | None, NotNull] = None
+    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
     """
     Positive values lower the odds of tokens in proportion to how often they already appeared, so the model repeats itself less (0 when unset).
     """
-    logit_bias: dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None = None
-    logprobs: bool | None = None
+    logit_bias: Annotated[dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None, NotNull] = None
+    logprobs: Annotated[bool | None, NotNull] = None
     """
     Return the log-probability of every generated token in choices[].logprobs (false when unset).
     """
-    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    max_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Largest number of tokens to generate (TGI documents 1024 as the default when unset).
     """
-    n: Annotated[int | None, Field(ge=1)] = None
+    n: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Number of alternative answers to generate (1 when unset; TGI servers ignore it).
     """
-    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
+    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
     """
     Positive values lower the odds of any token that already appeared, nudging the model towards new topics (0 when unset).
     """
-    reasoning_effort: str | None = None
+    reasoning_effort: Annotated[str | None, NotNull] = None
     """
     How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high or xhigh; support and default depend on the provider and model.
     """
@@ -580,42 +580,44 @@ class ChatCompletionParameters(InputModel):
         | ChatCompletionInputResponseFormatRegex
         | None,
         Field(title="ChatCompletionInputResponseFormat"),
+        NotNull,
     ] = None
     """
     Shape the answer must take: free text, any JSON object, JSON valid against a schema, or (TGI) text matching a regular expression.
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Seed of the random sampler, for reproducible answers (a random seed is used when unset).
     """
-    stop: list[str] | None = None
+    stop: Annotated[list[str] | None, NotNull] = None
     """
     Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers accept at most 4 unless configured otherwise.
     """
-    temperature: Annotated[float | None, Field(ge=0.0, le=2.0)] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0), NotNull] = None
     """
     Sampling temperature: lower values give more focused and deterministic answers, higher values more varied ones (1 when unset).
     """
     tool_choice: Annotated[
         Literal["auto", "none", "required"] | ChatCompletionInputNamedToolChoice | None,
         Field(title="ChatCompletionInputToolChoice"),
+        NotNull,
     ] = None
     """
     Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call, an object forces the named function (auto when tools are given).
     """
-    tool_prompt: str | None = None
+    tool_prompt: Annotated[str | None, NotNull] = None
     """
     Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
     """
-    tools: list[ChatCompletionInputTool] | None = None
+    tools: Annotated[list[ChatCompletionInputTool] | None, NotNull] = None
     """
     Functions the model may call; it answers with tool_calls holding JSON arguments for them.
     """
-    top_logprobs: Annotated[int | None, Field(ge=0)] = None
+    top_logprobs: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Also return this many most likely alternatives for every generated token; needs logprobs (TGI servers accept at most 5 unless configured otherwise).
     """
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no filtering, when unset).
     """
@@ -689,7 +691,7 @@ class ChatCompletionInputSystemMessage(InputModel):
     """
     The instructions, as text or as a list of content parts.
     """
-    name: str | None = None
+    name: Annotated[str | None, NotNull] = None
     """
     Optional name of the participant, to tell apart speakers that share a role.
     """
@@ -711,7 +713,7 @@ class ChatCompletionInputUserMessage(InputModel):
     """
     The user's message, as text or as a list of text and image parts (images need a vision model).
     """
-    name: str | None = None
+    name: Annotated[str | None, NotNull] = None
     """
     Optional name of the participant, to tell apart speakers that share a role.
     """
@@ -733,11 +735,11 @@ class ChatCompletionInputAssistantMessage(InputModel):
     """
     What the assistant said; may be left out or null when the message only holds tool calls.
     """
-    tool_calls: Annotated[list[ChatCompletionInputToolCall] | None, Field(min_length=1)] = None
+    tool_calls: Annotated[list[ChatCompletionInputToolCall] | None, Field(min_length=1), NotNull] = None
     """
     The tool calls the assistant made in this turn.
     """
-    name: str | None = None
+    name: Annotated[str | None, NotNull] = None
     """
     Optional name of the participant, to tell apart speakers that share a role.
     """
@@ -774,7 +776,7 @@ class ChatCompletionOutput(OutputModel):
     """
     Id of the completion; TGI sends an empty string.
     """
-    object: str | None = None
+    object: Annotated[str | None, NotNull] = None
     """
     Kind of object: chat.completion from OpenAI-compatible servers, text_completion from some TGI versions.
     """
@@ -809,7 +811,7 @@ class ChatCompletionStreamOutput(OutputModel):
     """
     Id of the completion; TGI sends an empty string.
     """
-    object: str | None = None
+    object: Annotated[str | None, NotNull] = None
     """
     Kind of object: chat.completion.chunk from OpenAI-compatible servers, text_completion from some TGI versions.
     """
@@ -855,37 +857,37 @@ class ChatCompletionInput(InputModel):
     """
     The conversation so far, oldest message first.
     """
-    model: str | None = None
+    model: Annotated[str | None, NotNull] = None
     """
     Id of the model to answer; the router needs it, a dedicated TGI server ignores it.
     """
-    stream: bool | None = None
+    stream: Annotated[bool | None, NotNull] = None
     """
     Answer with server-sent chat.completion.chunk events ending with data: [DONE] instead of one JSON body (false when unset).
     """
-    stream_options: ChatCompletionInputStreamOptions | None = None
-    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
+    stream_options: Annotated[ChatCompletionInputStreamOptions | None, NotNull] = None
+    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
     """
     Positive values lower the odds of tokens in proportion to how often they already appeared, so the model repeats itself less (0 when unset).
     """
-    logit_bias: dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None = None
-    logprobs: bool | None = None
+    logit_bias: Annotated[dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None, NotNull] = None
+    logprobs: Annotated[bool | None, NotNull] = None
     """
     Return the log-probability of every generated token in choices[].logprobs (false when unset).
     """
-    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    max_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Largest number of tokens to generate (TGI documents 1024 as the default when unset).
     """
-    n: Annotated[int | None, Field(ge=1)] = None
+    n: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Number of alternative answers to generate (1 when unset; TGI servers ignore it).
     """
-    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
+    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
     """
     Positive values lower the odds of any token that already appeared, nudging the model towards new topics (0 when unset).
     """
-    reasoning_effort: str | None = None
+    reasoning_effort: Annotated[str | None, NotNull] = None
     """
     How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high or xhigh; support and default depend on the provider and model.
     """
@@ -897,43 +899,45 @@ class ChatCompletionInput(InputModel):
         | ChatCompletionInputResponseFormatRegex
         | None,
         Field(title="ChatCompletionInputResponseFormat"),
+        NotNull,
     ] = None
     """
     Shape the answer must take: free text, any JSON object, JSON valid against a schema, or (TGI) text matching a regular expression.
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Seed of the random sampler, for reproducible answers (a random seed is used when unset).
     """
-    stop: list[str] | None = None
+    stop: Annotated[list[str] | None, NotNull] = None
     """
     Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers accept at most 4 unless configured otherwise.
     """
-    temperature: Annotated[float | None, Field(ge=0.0, le=2.0)] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0), NotNull] = None
     """
     Sampling temperature: lower values give more focused and deterministic answers, higher values more varied ones (1 when unset).
     """
     tool_choice: Annotated[
         Literal["auto", "none", "required"] | ChatCompletionInputNamedToolChoice | None,
         Field(title="ChatCompletionInputToolChoice"),
+        NotNull,
     ] = None
     """
     Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call, an object forces the named function (auto when tools are given).
     """
-    tool_prompt: str | None = None
+    tool_prompt: Annotated[str | None, NotNull] = None
     """
     Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
     """
-    tools: list[ChatCompletionInputTool] | None = None
+    tools: Annotated[list[ChatCompletionInputTool] | None, NotNull] = None
     """
     Functions the model may call; it answers with tool_calls holding JSON arguments for them.
     """
-    top_logprobs: Annotated[int | None, Field(ge=0)] = None
+    top_logprobs: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Also return this many most likely alternatives for every generated token; needs logprobs (TGI servers accept at most 5 unless configured otherwise).
     """
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no filtering, when unset).
     """
-    options: common.Options | None = None
+    options: Annotated[common.Options | None, NotNull] = None

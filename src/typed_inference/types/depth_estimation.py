@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -26,12 +26,12 @@ class DepthEstimationOutput(OutputModel):
     The estimated depth of the image, as raw values and as a picture.
     """
 
-    predicted_depth: list[list[float]] | None = None
+    predicted_depth: Annotated[list[list[float]] | None, NotNull] = None
     """
     The raw depth values, one list of floats per row of pixels; their unit and sense (distance or inverse distance) depend on the model.
     """
     depth: Annotated[
-        str | None, Field(json_schema_extra={"contentEncoding": "base64", "contentMediaType": "image/png"})
+        str | None, Field(json_schema_extra={"contentEncoding": "base64", "contentMediaType": "image/png"}), NotNull
     ] = None
     """
     Base64-encoded greyscale PNG of the depth map, resized to the input image and scaled to 0-255.
@@ -50,5 +50,5 @@ class DepthEstimationInput(InputModel):
     """
     The image whose depth is estimated, base64-encoded; the raw image bytes may be posted as the body instead.
     """
-    parameters: DepthEstimationParameters | None = None
-    options: common.Options | None = None
+    parameters: Annotated[DepthEstimationParameters | None, NotNull] = None
+    options: Annotated[common.Options | None, NotNull] = None

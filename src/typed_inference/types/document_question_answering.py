@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -55,35 +55,35 @@ class DocumentQuestionAnsweringParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    doc_stride: Annotated[int | None, Field(ge=0)] = None
+    doc_stride: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     When the document's words do not fit beside the question, they are cut into overlapping chunks; this is the overlap in tokens (the service uses 128 when unset).
     """
-    handle_impossible_answer: bool | None = None
+    handle_impossible_answer: Annotated[bool | None, NotNull] = None
     """
     Allow an empty answer when the document does not answer the question (the service uses false when unset).
     """
-    lang: str | None = None
+    lang: Annotated[str | None, NotNull] = None
     """
     Tesseract language code used when the service runs OCR on the image, such as "eng" or "deu" (the service reads English when unset).
     """
-    max_answer_len: Annotated[int | None, Field(ge=1)] = None
+    max_answer_len: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Longest answer considered, in tokens (the service uses 15 when unset).
     """
-    max_question_len: Annotated[int | None, Field(ge=1)] = None
+    max_question_len: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Longest question after tokenization; longer questions are truncated (the service uses 64 when unset).
     """
-    max_seq_len: Annotated[int | None, Field(ge=1)] = None
+    max_seq_len: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Largest number of tokens, question and document words together, in each chunk given to the model (the service uses 384 when unset).
     """
-    top_k: Annotated[int | None, Field(ge=1)] = None
+    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     How many answers to return, most likely first; fewer come back when the document offers fewer candidates (the service returns 1 when unset).
     """
-    word_boxes: list[str | DocumentQuestionAnsweringWordBox] | None = None
+    word_boxes: Annotated[list[str | DocumentQuestionAnsweringWordBox] | None, NotNull] = None
     """
     Words of the document (strings) and their boxes (four numbers each) from an earlier OCR pass; when given, the service skips its own OCR.
     """
@@ -98,15 +98,15 @@ class DocumentQuestionAnsweringOutputElement(OutputModel):
     """
     The answer, as text taken from the document.
     """
-    score: float | None = None
+    score: Annotated[float | None, NotNull] = None
     """
     Probability of the answer, between 0 and 1; absent for models that generate the answer.
     """
-    start: int | None = None
+    start: Annotated[int | None, NotNull] = None
     """
     Index of the answer's first word among the document's OCR words (or the word_boxes given); absent for models that generate the answer.
     """
-    end: int | None = None
+    end: Annotated[int | None, NotNull] = None
     """
     Index of the answer's last word among the document's OCR words (or the word_boxes given), inclusive; absent for models that generate the answer.
     """
@@ -121,8 +121,8 @@ class DocumentQuestionAnsweringInput(InputModel):
         extra="forbid",
     )
     inputs: DocumentQuestionAnsweringInputData
-    parameters: DocumentQuestionAnsweringParameters | None = None
-    options: common.Options | None = None
+    parameters: Annotated[DocumentQuestionAnsweringParameters | None, NotNull] = None
+    options: Annotated[common.Options | None, NotNull] = None
 
 
 DocumentQuestionAnsweringOutput = TypeAliasType(

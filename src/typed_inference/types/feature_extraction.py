@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel
+from typed_inference._base import InputModel, NotNull
 
 from . import common
 
@@ -29,23 +29,23 @@ class FeatureExtractionInput(InputModel):
     """
     The text to embed, or a list of texts embedded in one call.
     """
-    normalize: bool | None = None
+    normalize: Annotated[bool | None, NotNull] = None
     """
     Scale each embedding to unit length (the service uses true when unset).
     """
-    prompt_name: str | None = None
+    prompt_name: Annotated[str | None, NotNull] = None
     """
     Key of a prompt in the model's sentence-transformers prompts configuration; that prompt's text is put in front of every input before encoding (no prompt is added when unset).
     """
-    truncate: bool | None = None
+    truncate: Annotated[bool | None, NotNull] = None
     """
     Cut inputs longer than the model's maximum length instead of rejecting them with an error (the service uses false when unset).
     """
-    truncation_direction: Literal["left", "right"] | None = None
+    truncation_direction: Annotated[Literal["left", "right"] | None, NotNull] = None
     """
     Which end of an over-long input is cut off when truncate is set (the service uses right when unset).
     """
-    options: common.Options | None = None
+    options: Annotated[common.Options | None, NotNull] = None
 
 
 class FeatureExtractionParameters(InputModel):
@@ -56,19 +56,19 @@ class FeatureExtractionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    normalize: bool | None = None
+    normalize: Annotated[bool | None, NotNull] = None
     """
     Scale each embedding to unit length (the service uses true when unset).
     """
-    prompt_name: str | None = None
+    prompt_name: Annotated[str | None, NotNull] = None
     """
     Key of a prompt in the model's sentence-transformers prompts configuration; that prompt's text is put in front of every input before encoding (no prompt is added when unset).
     """
-    truncate: bool | None = None
+    truncate: Annotated[bool | None, NotNull] = None
     """
     Cut inputs longer than the model's maximum length instead of rejecting them with an error (the service uses false when unset).
     """
-    truncation_direction: Literal["left", "right"] | None = None
+    truncation_direction: Annotated[Literal["left", "right"] | None, NotNull] = None
     """
     Which end of an over-long input is cut off when truncate is set (the service uses right when unset).
     """

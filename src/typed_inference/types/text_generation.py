@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -130,7 +130,7 @@ class TextGenerationInputJsonSchemaConfig(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str | None = None
+    name: Annotated[str | None, NotNull] = None
     """
     A name identifying the schema.
     """
@@ -168,7 +168,7 @@ class TextGenerationOutputBestOfSequence(OutputModel):
     """
     The generated tokens, in order.
     """
-    top_tokens: list[list[TextGenerationOutputToken]] | None = None
+    top_tokens: Annotated[list[list[TextGenerationOutputToken]] | None, NotNull] = None
     """
     For each generated position, the most likely alternative tokens; present when top_n_tokens was requested.
     """
@@ -193,7 +193,7 @@ class TextGenerationStreamOutputDetails(OutputModel):
     """
     Seed the sampler used; null or absent for greedy decoding.
     """
-    input_length: Annotated[int | None, Field(ge=0)] = None
+    input_length: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Number of tokens in the prompt.
     """
@@ -241,7 +241,7 @@ class TextGenerationOutputDetails(OutputModel):
     """
     The generated tokens, in order.
     """
-    top_tokens: list[list[TextGenerationOutputToken]] | None = None
+    top_tokens: Annotated[list[list[TextGenerationOutputToken]] | None, NotNull] = None
     """
     For each generated position, the most likely alternative tokens; present when top_n_tokens was requested.
     """
@@ -256,12 +256,12 @@ class TextGenerationStreamOutput(OutputModel):
     One server-sent event of a streamed generation: one new token; the last event also carries the full text and details.
     """
 
-    index: Annotated[int | None, Field(ge=0)] = None
+    index: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Position of this event in the stream; not sent by every server.
     """
     token: TextGenerationStreamOutputToken
-    top_tokens: list[TextGenerationStreamOutputToken] | None = None
+    top_tokens: Annotated[list[TextGenerationStreamOutputToken] | None, NotNull] = None
     """
     The most likely alternatives at this position; present when top_n_tokens was requested.
     """
@@ -298,82 +298,83 @@ class TextGenerationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    adapter_id: str | None = None
+    adapter_id: Annotated[str | None, NotNull] = None
     """
     Id of a LoRA adapter loaded on the server to apply for this request (the base model answers when unset).
     """
-    best_of: Annotated[int | None, Field(ge=1)] = None
+    best_of: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Sample this many sequences and return the one with the highest total log-probability (1 when unset). Values above 1 need sampling, exclude seed and streaming, and are capped by the server (2 by default).
     """
-    decoder_input_details: bool | None = None
+    decoder_input_details: Annotated[bool | None, NotNull] = None
     """
     Also return the prompt's tokens with their ids and log-probabilities in details.prefill (false when unset; not available when streaming).
     """
-    details: bool | None = None
+    details: Annotated[bool | None, NotNull] = None
     """
     Return details about the generation (finish reason, token count, seed, tokens) beside the text (the service returns the text alone when unset).
     """
-    do_sample: bool | None = None
+    do_sample: Annotated[bool | None, NotNull] = None
     """
     Sample the next token instead of picking the most likely one (false when unset; setting temperature, top_k, top_p or typical_p also turns sampling on).
     """
-    frequency_penalty: Annotated[float | None, Field(gt=-2.0)] = None
+    frequency_penalty: Annotated[float | None, Field(gt=-2.0), NotNull] = None
     """
     Lower the odds of a token in proportion to how often it already appeared, so the model repeats itself less (no penalty when unset).
     """
     grammar: Annotated[
         TextGenerationInputGrammarJson | TextGenerationInputGrammarRegex | TextGenerationInputGrammarJsonSchema | None,
         Field(title="TextGenerationInputGrammar"),
+        NotNull,
     ] = None
     """
     Constrain the generated text to a JSON Schema or a regular expression (unconstrained when unset).
     """
-    max_new_tokens: Annotated[int | None, Field(ge=1)] = None
+    max_new_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Largest number of tokens to generate (TGI documents 1024 as the default when unset); prompt plus new tokens must fit the server's token limit.
     """
-    repetition_penalty: Annotated[float | None, Field(gt=0.0)] = None
+    repetition_penalty: Annotated[float | None, Field(gt=0.0), NotNull] = None
     """
     Divide the odds of tokens already present in the text by this factor; 1.0 leaves them unchanged (no penalty when unset).
     """
-    return_full_text: bool | None = None
+    return_full_text: Annotated[bool | None, NotNull] = None
     """
     Put the prompt in front of the generated text in generated_text instead of returning the new text only.
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Seed of the random sampler, for reproducible sampling (a random seed is drawn when unset); not allowed with best_of above 1.
     """
-    stop: list[str] | None = None
+    stop: Annotated[list[str] | None, NotNull] = None
     """
     Stop generating as soon as one of these strings is produced (no stop sequences when unset); TGI servers accept at most 4 unless configured otherwise.
     """
-    temperature: Annotated[float | None, Field(gt=0.0)] = None
+    temperature: Annotated[float | None, Field(gt=0.0), NotNull] = None
     """
     Scale of the logits before sampling: below 1 sharpens the distribution, above 1 flattens it (the service uses 1.0 when unset).
     """
-    top_k: Annotated[int | None, Field(ge=1)] = None
+    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Sample only among the k most likely next tokens (no top-k filtering when unset).
     """
-    top_n_tokens: Annotated[int | None, Field(ge=1)] = None
+    top_n_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     For every generated position, also return this many most likely alternative tokens in details.top_tokens (none when unset); capped by the server, 5 by default.
     """
-    top_p: Annotated[float | None, Field(gt=0.0, lt=1.0)] = None
+    top_p: Annotated[float | None, Field(gt=0.0, lt=1.0), NotNull] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (no nucleus filtering when unset).
     """
-    truncate: Annotated[int | None, Field(ge=1)] = None
+    truncate: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     Keep only the last truncate tokens of the prompt, dropping the beginning (the prompt is not cut when unset and must fit the server's input limit).
     """
-    typical_p: Annotated[float | None, Field(gt=0.0, lt=1.0)] = None
+    typical_p: Annotated[float | None, Field(gt=0.0, lt=1.0), NotNull] = None
     """
     Typical decoding mass: sample among the tokens whose information content is closest to the expected one, up to this cumulative probability (off when unset).
     """
-    watermark: bool | None = None
+    watermark: Annotated[bool | None, NotNull] = None
     """
     Bias generation so the text carries a statistical watermark (Kirchenbauer et al., 2023) that detectors can recognise (false when unset).
     """
@@ -391,9 +392,9 @@ class TextGenerationInput(InputModel):
     """
     The prompt the model continues; it may not be empty.
     """
-    parameters: TextGenerationParameters | None = None
-    stream: bool | None = None
+    parameters: Annotated[TextGenerationParameters | None, NotNull] = None
+    stream: Annotated[bool | None, NotNull] = None
     """
     Answer with server-sent events, one per generated token, instead of one JSON body (false when unset).
     """
-    options: common.Options | None = None
+    options: Annotated[common.Options | None, NotNull] = None

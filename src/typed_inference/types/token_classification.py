@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -25,15 +25,15 @@ class TokenClassificationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    ignore_labels: list[str] | None = None
+    ignore_labels: Annotated[list[str] | None, NotNull] = None
     """
     Labels to leave out of the result (the service drops the "O" label, meaning outside any entity, when unset).
     """
-    stride: Annotated[int | None, Field(ge=0)] = None
+    stride: Annotated[int | None, Field(ge=0), NotNull] = None
     """
     Number of tokens shared by consecutive chunks when a text too long for the model is cut into overlapping chunks; when unset, such a text is truncated instead.
     """
-    aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None
+    aggregation_strategy: Annotated[Literal["none", "simple", "first", "average", "max"] | None, NotNull] = None
     """
     How token predictions are merged into entities: "none" keeps one result per token, "simple" joins neighbouring tokens that share a label, and "first", "average" and "max" also keep words whole, labelling a word by its first token, its averaged token scores or its best token (the service uses "simple" when unset).
     """
@@ -44,11 +44,11 @@ class TokenClassificationOutputElement(OutputModel):
     One entity or token with its label and where it sits in the text.
     """
 
-    entity_group: str | None = None
+    entity_group: Annotated[str | None, NotNull] = None
     """
     Label of a group of one or more tokens; present when an aggregation strategy was applied.
     """
-    entity: str | None = None
+    entity: Annotated[str | None, NotNull] = None
     """
     Label of a single token; present instead of entity_group when no aggregation strategy was applied.
     """
@@ -82,8 +82,8 @@ class TokenClassificationInput(InputModel):
     """
     The text to label, or a list of texts to label in one request.
     """
-    parameters: TokenClassificationParameters | None = None
-    options: common.Options | None = None
+    parameters: Annotated[TokenClassificationParameters | None, NotNull] = None
+    options: Annotated[common.Options | None, NotNull] = None
 
 
 TokenClassificationOutput = TypeAliasType(

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -29,26 +29,27 @@ class TranslationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    src_lang: str | None = None
+    src_lang: Annotated[str | None, NotNull] = None
     """
     Language of the input, in the model's own code format (such as "en_XX" for mBART or "eng_Latn" for NLLB); needed by models that translate from several languages.
     """
-    tgt_lang: str | None = None
+    tgt_lang: Annotated[str | None, NotNull] = None
     """
     Language to translate into, in the model's own code format (such as "fr_XX" for mBART or "fra_Latn" for NLLB); needed by models that translate into several languages.
     """
-    clean_up_tokenization_spaces: bool | None = None
+    clean_up_tokenization_spaces: Annotated[bool | None, NotNull] = None
     """
     Remove the stray spaces that decoding leaves around punctuation in the translation (the service uses false when unset).
     """
     truncation: Annotated[
         Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None,
         Field(title="TextToTextTruncation"),
+        NotNull,
     ] = None
     """
     How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when unset).
     """
-    generate_parameters: TranslationGenerateParameters | None = None
+    generate_parameters: Annotated[TranslationGenerateParameters | None, NotNull] = None
     """
     Extra keyword arguments for the model's generate() call, passed through unchecked.
     """
@@ -77,5 +78,5 @@ class TranslationInput(InputModel):
     """
     The text to translate.
     """
-    parameters: TranslationParameters | None = None
-    options: common.Options | None = None
+    parameters: Annotated[TranslationParameters | None, NotNull] = None
+    options: Annotated[common.Options | None, NotNull] = None

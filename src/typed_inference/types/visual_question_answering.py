@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, OutputModel
+from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
 
@@ -38,7 +38,7 @@ class VisualQuestionAnsweringParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    top_k: Annotated[int | None, Field(ge=1)] = None
+    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
     """
     How many answers to return, most likely first; fewer come back when the model has fewer candidates (the service returns 5 when unset).
     """
@@ -49,7 +49,7 @@ class VisualQuestionAnsweringOutputElement(OutputModel):
     One candidate answer.
     """
 
-    answer: str | None = None
+    answer: Annotated[str | None, NotNull] = None
     """
     The answer, as text.
     """
@@ -68,8 +68,8 @@ class VisualQuestionAnsweringInput(InputModel):
         extra="forbid",
     )
     inputs: VisualQuestionAnsweringInputData
-    parameters: VisualQuestionAnsweringParameters | None = None
-    options: common.Options | None = None
+    parameters: Annotated[VisualQuestionAnsweringParameters | None, NotNull] = None
+    options: Annotated[common.Options | None, NotNull] = None
 
 
 VisualQuestionAnsweringOutput = TypeAliasType(

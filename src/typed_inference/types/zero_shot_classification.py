@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel
+from typed_inference._base import InputModel, NotNull
 
 from . import common
 from .common import ClassificationOutputElement
@@ -25,11 +25,11 @@ class ZeroShotClassificationParameters(InputModel):
     """
     The labels to score the text against; every label gets a score.
     """
-    hypothesis_template: str | None = None
+    hypothesis_template: Annotated[str | None, NotNull] = None
     """
     Sentence with a {} placeholder that each label is put into before the model judges whether the text implies it (the service uses "This example is {}." when unset).
     """
-    multi_label: bool | None = None
+    multi_label: Annotated[bool | None, NotNull] = None
     """
     Score each label on its own so that several can be true at once; when false the scores are spread over the labels and add up to 1 (the service uses false when unset).
     """
@@ -54,7 +54,7 @@ class ZeroShotClassificationInput(InputModel):
     The text to classify.
     """
     parameters: ZeroShotClassificationParameters
-    options: common.Options | None = None
+    options: Annotated[common.Options | None, NotNull] = None
 
 
 ZeroShotClassificationOutput = TypeAliasType(
