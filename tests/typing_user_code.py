@@ -1,0 +1,38 @@
+"""User code checked by `mypy --strict` (part of `make typecheck`): return types are exact, per method and overload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typing_extensions import assert_type
+
+from typed_inference import BinaryOutput, InferenceClient, RawResponse
+from typed_inference.types import (
+    ChatCompletionOutput,
+    FillMaskOutputElement,
+    QuestionAnsweringOutputElement,
+    SummarizationOutput,
+    TextClassificationOutputElement,
+    TokenClassificationOutputElement,
+)
+
+
+def check(client: InferenceClient, image: bytes) -> None:
+    assert_type(client.fill_mask("a [MASK]."), list[FillMaskOutputElement])
+    assert_type(client.fill_mask("[MASK] and [MASK].", multiple_masks=True), list[list[FillMaskOutputElement]])
+    assert_type(client.fill_mask(["a [MASK].", "b [MASK]."]), list[list[FillMaskOutputElement]])
+    assert_type(client.text_classification("good"), list[TextClassificationOutputElement])
+    assert_type(client.text_classification(["good", "bad"]), list[list[TextClassificationOutputElement]])
+    assert_type(client.token_classification("Ada in London"), list[TokenClassificationOutputElement])
+    assert_type(client.feature_extraction("hello"), list[list[float]])
+    assert_type(client.feature_extraction(["a", "b"]), list[list[list[float]]])
+    assert_type(client.question_answering(question="q", context="c"), list[QuestionAnsweringOutputElement])
+    assert_type(client.sentence_similarity(source_sentence="a", sentences=["b"]), list[float])
+    assert_type(client.summarization("long text"), SummarizationOutput)
+    assert_type(client.text_to_image("a cat"), BinaryOutput)
+    assert_type(client.image_classification(image, top_k=2)[0].score, float)
+    assert_type(client.chat_completion([{"role": "user", "content": "hi"}]), ChatCompletionOutput)
+    raw = client.with_raw_response.fill_mask("a [MASK].")
+    assert_type(raw, RawResponse[list[FillMaskOutputElement]])
+    extra: dict[str, Any] = {"new_param": 1}
+    client.fill_mask("a [MASK].", top_k=3, extra_body=extra, wait_for_model=True, timeout=5.0)
