@@ -63,74 +63,129 @@ class RequestsTransport:
 
         self._own = session is None
         self._session = session if session is not None else requests.Session()
-        self._settings: dict[str, dict[str, Any]] = {}
+        self._hosts: dict[str, tuple[Any, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
-    def _env_settings(self, url: str) -> dict[str, Any]:
-        """Proxies, TLS verification and client cert for a host, from the environment, computed once per host."""
+    def _host(self, url: str) -> tuple[Any, dict[str, str]] | None:
+        """The urllib3 pool and default headers for a host, set up once; None when a proxy applies to the host."""
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
-        settings = self._settings.get(key)
-        if settings is None:
+        found = self._hosts.get(key)
+        if found is None:
+            import requests
+
             s = self._session
-            merged = s.merge_environment_settings(key + "/", s.proxies, None, s.verify, s.cert)
-            settings = {"proxies": merged["proxies"], "verify": merged["verify"], "cert": merged["cert"]}
+            env = s.merge_environment_settings(key + "/", s.proxies, None, s.verify, s.cert)
+            if env["proxies"] and requests.utils.select_proxy(url, env["proxies"]):
+                return None
+            probe = requests.Request("GET", key + "/").prepare()
+            adapter: Any = s.get_adapter(key + "/")
+            pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
+            found = (pool, {str(k): str(v) for k, v in s.headers.items()})
             with self._lock:
-                self._settings[key] = settings
-        return settings
+                self._hosts[key] = found
+        return found
 
     def send(self, request: Request) -> Response:
-        import requests
-        from requests.structures import CaseInsensitiveDict
-
-        timeout = request.timeout
         started = time.monotonic()
+        host = self._host(request.url) if self._own else None
+        response = self._send_pool(request, *host) if host is not None else self._send_session(request)
+        logger.debug(
+            "%s %s -> %s in %.1f ms",
+            request.method,
+            request.url,
+            response.status_code,
+            (time.monotonic() - started) * 1e3,
+        )
+        return response
+
+    def _send_pool(self, request: Request, pool: Any, defaults: dict[str, str]) -> Response:
+        """One attempt straight on requests' urllib3 pool: the per-call work of `Session.request` done once per host."""
+        from urllib.parse import urlsplit
+
+        from urllib3 import Timeout
+        from urllib3 import exceptions as u3
+
+        parts = urlsplit(request.url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = {**defaults, **request.headers}
+        if request.body is not None:
+            headers["Content-Length"] = str(len(request.body))
         try:
-            if self._own:
-                prepared = requests.PreparedRequest()
-                prepared.method = request.method
-                prepared.url = request.url
-                merged: dict[str, Any] = {**self._session.headers, **request.headers}
-                prepared.headers = CaseInsensitiveDict(merged)
-                prepared.body = request.body
-                if request.body is not None:
-                    prepared.headers["Content-Length"] = str(len(request.body))
-                prepared.hooks = {"response": []}
-                settings = self._env_settings(request.url)
-                adapter = self._session.get_adapter(request.url)
-                raw = adapter.send(prepared, stream=True, timeout=timeout, **settings)
-            else:
-                raw = self._session.request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    data=request.body,
-                    timeout=timeout,
-                    stream=True,
-                    allow_redirects=True,
-                )
+            raw = pool.urlopen(
+                request.method,
+                path,
+                body=request.body,
+                headers=headers,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                retries=False,
+                timeout=Timeout(connect=request.timeout, read=request.timeout),
+            )
+        except u3.NewConnectionError as exc:
+            raise TransportError(_reason(exc), retryable=True) from None
+        except u3.ConnectTimeoutError as exc:
+            raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
+        except (u3.ReadTimeoutError, TimeoutError) as exc:
+            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+        except u3.SSLError as exc:
+            raise TransportError(f"TLS error: {_reason(exc)}", retryable=False) from None
+        except (u3.HTTPError, OSError) as exc:
+            raise TransportError(_reason(exc), retryable=True) from None
+        headers_out = {k.lower(): v for k, v in raw.headers.items()}
+        if request.stream and raw.status < 400:
+            return Response(raw.status, headers_out, chunks=_stream(raw), close=raw.release_conn)
+        try:
+            content = raw.read(decode_content=True)
+        except (u3.ReadTimeoutError, TimeoutError) as exc:
+            raw.close()
+            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+        except Exception as exc:
+            raw.close()
+            raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
+        raw.release_conn()
+        return Response(raw.status, headers_out, content=content)
+
+    def _send_session(self, request: Request) -> Response:
+        """One attempt through `Session.request`: a user's session (adapters, auth, hooks) or a proxied host."""
+        import requests
+
+        try:
+            raw = self._session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                timeout=request.timeout,
+                stream=True,
+                allow_redirects=True,
+            )
         except requests.exceptions.ConnectTimeout as exc:
             raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
         except requests.exceptions.ReadTimeout as exc:
             raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(f"TLS error: {_reason(exc)}", retryable=False) from None
         except requests.exceptions.ConnectionError as exc:
             raise TransportError(_reason(exc), retryable=True) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(_reason(exc), retryable=False) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
-            return Response(raw.status_code, headers, chunks=_chunks(raw), close=raw.close)
+            return Response(raw.status_code, headers, chunks=_stream(raw.raw), close=raw.close)
         try:
             content = raw.raw.read(decode_content=True) if raw.raw is not None else b""
         except Exception as exc:
-            raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
+            timeout = "timed out" in str(exc).lower()
+            raise TransportError(
+                f"connection broken while reading the body: {_reason(exc)}", retryable=False, timeout=timeout
+            ) from None
         finally:
             raw.close()
-        logger.debug(
-            "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
-        )
         return Response(raw.status_code, headers, content=content)
 
     def close(self) -> None:
@@ -138,13 +193,14 @@ class RequestsTransport:
             self._session.close()
 
 
-def _chunks(raw: requests.Response) -> Iterator[bytes]:
+def _stream(raw: Any) -> Iterator[bytes]:
+    """The body of a urllib3 response in chunks as they arrive; closes the response when done or abandoned."""
     try:
-        yield from raw.raw.stream(8192, decode_content=True)
+        yield from raw.stream(8192, decode_content=True)
     except Exception as exc:
         raise TransportError(f"connection broken during the stream: {_reason(exc)}", retryable=False) from None
     finally:
-        raw.close()
+        raw.release_conn()
 
 
 def _reason(exc: BaseException) -> str:
