@@ -1,4 +1,4 @@
-"""`make bench`: measures codegen, import times, per-call overhead and schema/model agreement; writes docs/benchmarks.md.
+"""`make bench`: codegen, import times, per-call overhead and schema/model agreement, into docs/benchmarks.md.
 
 Every ratio compares contenders measured side by side in one run on this machine (medians over interleaved rounds).
 """
@@ -142,7 +142,9 @@ def bench_calls() -> list[tuple[str, dict[str, float]]]:
                     "huggingface_hub": lambda: hub.sentence_similarity(
                         "That is a happy person", ["a", "b", "c"], model=url + "/similarity"
                     ),
-                    "typed-inference": lambda: ours.sentence_similarity(model=url + "/similarity", **sentences),
+                    "typed-inference": lambda: ours.sentence_similarity(
+                        source_sentence="That is a happy person", sentences=["a", "b", "c"], model=url + "/similarity"
+                    ),
                 },
                 400,
             ),
