@@ -98,7 +98,10 @@ def lint_task(folder: Path) -> list[str]:
                 problems.append(f"{folder}/task.json: {key} is {meta[key]!r}, expected one of {expected}")
         elif not isinstance(meta[key], expected):  # type: ignore[arg-type]
             problems.append(f"{folder}/task.json: {key} has the wrong type")
-    for key in set(meta) - set(TASK_KEYS):
+    stream = (folder / "stream_output.json").exists()
+    if stream != ("stream_end" in meta):
+        problems.append(f"{folder}/task.json: stream_end is required exactly when stream_output.json exists")
+    for key in set(meta) - set(TASK_KEYS) - {"stream_end"}:
         problems.append(f"{folder}/task.json: unknown key {key!r}")
     if meta.get("task") != task_id:
         problems.append(f"{folder}/task.json: task {meta.get('task')!r} differs from the folder name")

@@ -43,6 +43,9 @@ class Types:
         return name, self.local[name], self.task.module
 
     def annotation(self, schema: dict[str, Any]) -> str:
+        if schema.get("x-accepts-model-class"):
+            rest = {k: v for k, v in schema.items() if k != "x-accepts-model-class"}
+            return f"{self.annotation(rest)} | type[BaseModel]"
         if "$ref" in schema:
             name, target, module = self.resolve(schema["$ref"])
             free_form = target.get("type") == "object" and not target.get("properties")
@@ -145,11 +148,18 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
         flag = next(v["transform"]["flag"] for v in meta["wire_variants"] if v["transform"]["op"] == "per_mask")
         flags.append(flag)
         docs.append((flag, "The text holds several mask tokens: return one list of candidates per mask."))
+    if task.stream_output is not None:
+        docs.append(("stream", f"Return an iterator of {task.name}StreamOutput events as the server sends them."))
     docs += PER_CALL_DOCS
     returns = _returns(task)
     wrap = (lambda t: f"RawResponse[{t}]") if raw else (lambda t: t)
 
-    def signature(first_type: str | None, ret: str, flag_type: str | None, overload: bool) -> list[str]:
+    streams = task.stream_output is not None
+    stream_ret = f"Stream[{task.name}StreamOutput]"
+
+    def signature(
+        first_type: str | None, ret: str, flag_type: str | None, overload: bool, stream_type: str = "bool"
+    ) -> list[str]:
         args = ["self"]
         if first:
             args.append(f"{first}: {first_type}")
@@ -158,6 +168,9 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
         for name in flags:
             default = "" if flag_type == "Literal[True]" else " = False"
             args.append(f"{name}: {flag_type or 'bool'}{default}")
+        if streams:
+            default = "" if stream_type == "Literal[True]" else " = False"
+            args.append(f"stream: {stream_type}{default}")
         args += PER_CALL_SIGNATURE
         head = ["    @overload"] if overload else []
         body = ",\n        ".join(args)
@@ -178,6 +191,10 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
             lines += signature(single, returns, None, True)
         lines += signature(many, f"list[{returns}]", None, True)
         lines += signature(first_type, f"{returns} | list[{returns}]", None, False)
+    elif streams:
+        lines += signature(first_type, returns, None, True, "Literal[False]")
+        lines += signature(first_type, stream_ret, None, True, "Literal[True]")
+        lines += signature(first_type, f"{returns} | {stream_ret}", None, False)
     else:
         lines += signature(first_type, returns, None, False)
     doc = [f'        """{meta["summary"]}', "", "        Args:"]
@@ -185,7 +202,9 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
         doc += _doc_lines(name, " ".join(text.split()))
     shape = "one result per input, in order, for a list input" if batch else ""
     doc += ["", "        Returns:"]
-    ret_text = f"{returns}" + (f"; {shape}" if shape else "") + "."
+    ret_text = (
+        f"{returns}" + (f"; {shape}" if shape else "") + (f"; {stream_ret} when stream=True" if streams else "") + "."
+    )
     doc += _doc_lines(ret_text, "") if False else [f"            {ret_text}"]
     doc += ['        """']
     lines += doc
@@ -193,7 +212,7 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
     params_dict = "{" + ", ".join(f"{n!r}: {n}" for n in param_names) + "}"
     flags_dict = "{" + ", ".join(f"{n!r}: {n}" for n in flags) + "}"
     options = ", ".join(f"{n}={n}" for n in PER_CALL)
-    impl_ret = f"{returns} | list[{returns}]" if batch else returns
+    impl_ret = f"{returns} | list[{returns}]" if batch else f"{returns} | {stream_ret}" if streams else returns
     call = (
         f"        return cast(\n            {wrap(impl_ret)!r},\n            self._call(\n"
         f"            {task.id!r},\n            {first or 'None'},\n"
@@ -201,6 +220,8 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
     )
     if flags:
         call += f"            flags={flags_dict},\n"
+    if streams:
+        call += "            stream=stream,\n"
     call += "        ),\n        )"
     lines.append(call)
     return "\n".join(lines), types.imports
@@ -226,6 +247,8 @@ def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
             source, used = method_source(task, common, raw)
             imports |= used
             imports.add((task.module, task.element or f"{task.name}Output"))
+            if task.stream_output is not None:
+                imports.add((task.module, f"{task.name}StreamOutput"))
             body.append(source + "\n")
         classes.append("\n".join(body))
     type_imports = []
@@ -243,6 +266,9 @@ def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
         "from typed_inference._binary import BinaryInput, BinaryOutput",
         "",
         "if TYPE_CHECKING:",
+        "    from pydantic import BaseModel",
+        "",
+        "    from typed_inference._streaming import Stream",
         "    from typed_inference.client import RawResponse",
         *type_imports,
         "",

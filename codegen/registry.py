@@ -63,6 +63,7 @@ def registry_source(tasks: list[Task]) -> str:
             "output_model": f"{task.name}Output",
             "element_model": task.element,
             "stream_model": stream,
+            "stream_end": meta.get("stream_end"),
             "input_fields": _input_fields(task),
             "binary_fields": _binary_fields(task),
             "parameter_fields": _parameter_fields(task),

@@ -128,3 +128,16 @@ def test_input_models_are_strict_and_outputs_lenient() -> None:
     assert out.score == 1.0 and out.model_extra == {"new": 1}
     with pytest.raises(ValidationError):
         FillMaskOutputElement.model_validate({"sequence": "s", "score": "1", "token": 2, "token_str": "t"})
+
+
+def test_method_docstrings_come_from_the_schemas() -> None:
+    import inspect
+
+    from typed_inference import InferenceClient
+
+    doc = inspect.getdoc(InferenceClient.fill_mask) or ""
+    assert doc.startswith("Predict the tokens hidden behind the mask token")
+    assert "top_k: How many candidates to return for each mask" in doc
+    qa = inspect.getdoc(InferenceClient.question_answering) or ""
+    assert "question:" in qa and "context:" in qa and "Returns:" in qa
+    assert "list[QuestionAnsweringOutputElement]" in qa

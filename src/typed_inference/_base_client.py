@@ -245,7 +245,7 @@ class BaseClient:
         headers.update(extra_headers or {})
         batch = spec.batch and isinstance(primary, list)
         request = Request("POST", url, headers, payload, timeout if timeout is not None else self.timeout, stream)
-        return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation)
+        return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream)
 
     # -- errors and retries ---------------------------------------------------------------------------------------
     def status_error(self, response: Response, url: str) -> APIStatusError:
@@ -303,6 +303,9 @@ def _plain(value: Any) -> Any:
     """User values as JSON data: pydantic models dumped by alias; everything else untouched."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        schema = {"name": value.__name__, "schema": value.model_json_schema(), "strict": True}
+        return {"type": "json_schema", "json_schema": schema}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

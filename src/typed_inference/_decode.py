@@ -27,6 +27,7 @@ class DecodeContext:
     batch: bool = False
     flags: dict[str, Any] = field(default_factory=dict)
     mode: ValidationMode = "lenient"
+    stream: bool = False
 
 
 _ADAPTERS: dict[tuple[str, int], TypeAdapter[Any]] = {}
@@ -38,6 +39,15 @@ def _adapter(spec: TaskSpec, nesting: int) -> TypeAdapter[Any]:
     adapter = _ADAPTERS.get(key)
     if adapter is None:
         adapter = _ADAPTERS[key] = strict_adapter(adapter_type(spec, nesting))
+    return adapter
+
+
+def stream_adapter(spec: TaskSpec) -> TypeAdapter[Any]:
+    """The cached TypeAdapter of one stream event of a task."""
+    key = (spec.task, -1)
+    adapter = _ADAPTERS.get(key)
+    if adapter is None:
+        adapter = _ADAPTERS[key] = strict_adapter(spec.stream)
     return adapter
 
 

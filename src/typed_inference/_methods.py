@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from typed_inference._binary import BinaryInput, BinaryOutput
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from typed_inference._streaming import Stream
     from typed_inference.client import RawResponse
     from typed_inference.types.audio_classification import AudioClassificationOutputElement
     from typed_inference.types.audio_to_audio import AudioToAudioOutputElement
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
         ChatCompletionInputToolMessage,
         ChatCompletionInputUserMessage,
         ChatCompletionOutput,
+        ChatCompletionStreamOutput,
     )
     from typed_inference.types.common import GenerationParameters, TargetSize
     from typed_inference.types.depth_estimation import DepthEstimationOutput
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
         TextGenerationInputGrammarJsonSchema,
         TextGenerationInputGrammarRegex,
         TextGenerationOutput,
+        TextGenerationStreamOutput,
     )
     from typed_inference.types.token_classification import TokenClassificationOutputElement
     from typed_inference.types.translation import TranslationOutput
@@ -206,6 +211,7 @@ class TaskMethods:
             ),
         )
 
+    @overload
     def chat_completion(
         self,
         messages: list[
@@ -230,6 +236,7 @@ class TaskMethods:
         | ChatCompletionInputResponseFormatJsonSchema
         | ChatCompletionInputResponseFormatJson
         | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
         | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
@@ -242,13 +249,105 @@ class TaskMethods:
         tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
+        stream: Literal[False] = False,
         model: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> ChatCompletionOutput:
+    ) -> ChatCompletionOutput: ...
+    @overload
+    def chat_completion(
+        self,
+        messages: list[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Stream[ChatCompletionStreamOutput]: ...
+    def chat_completion(
+        self,
+        messages: list[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ChatCompletionOutput | Stream[ChatCompletionStreamOutput]:
         """Generate the assistant's next message in a conversation (OpenAI-compatible chat API).
 
         Args:
@@ -264,7 +363,8 @@ class TaskMethods:
                 towards new topics (0 when unset).
             reasoning_effort: How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high
                 or xhigh; support and default depend on the provider and model.
-            response_format:
+            response_format: Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a
+                pydantic model class passed here is sent as its JSON Schema).
             seed: Seed of the random sampler, for reproducible answers (a random seed is used when unset).
             stop: Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers
                 accept at most 4 unless configured otherwise.
@@ -277,6 +377,7 @@ class TaskMethods:
                 servers accept at most 5 unless configured otherwise).
             top_p: Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no
                 filtering, when unset).
+            stream: Return an iterator of ChatCompletionStreamOutput events as the server sends them.
             model: Model id or full URL for this call, instead of the client's model.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
@@ -285,10 +386,10 @@ class TaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            ChatCompletionOutput.
+            ChatCompletionOutput; Stream[ChatCompletionStreamOutput] when stream=True.
         """
         return cast(
-            "ChatCompletionOutput",
+            "ChatCompletionOutput | Stream[ChatCompletionStreamOutput]",
             self._call(
                 "chat-completion",
                 messages,
@@ -318,6 +419,7 @@ class TaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                stream=stream,
             ),
         )
 
@@ -1456,6 +1558,7 @@ class TaskMethods:
             ),
         )
 
+    @overload
     def text_generation(
         self,
         prompt: str,
@@ -1483,13 +1586,85 @@ class TaskMethods:
         truncate: int | None = None,
         typical_p: float | None = None,
         watermark: bool | None = None,
+        stream: Literal[False] = False,
         model: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> TextGenerationOutput:
+    ) -> TextGenerationOutput: ...
+    @overload
+    def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Stream[TextGenerationStreamOutput]: ...
+    def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TextGenerationOutput | Stream[TextGenerationStreamOutput]:
         """Continue a prompt with text generated by a language model.
 
         Args:
@@ -1531,6 +1706,7 @@ class TaskMethods:
                 expected one, up to this cumulative probability (off when unset).
             watermark: Bias generation so the text carries a statistical watermark (Kirchenbauer et al., 2023) that
                 detectors can recognise (false when unset).
+            stream: Return an iterator of TextGenerationStreamOutput events as the server sends them.
             model: Model id or full URL for this call, instead of the client's model.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
@@ -1539,10 +1715,10 @@ class TaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TextGenerationOutput.
+            TextGenerationOutput; Stream[TextGenerationStreamOutput] when stream=True.
         """
         return cast(
-            "TextGenerationOutput",
+            "TextGenerationOutput | Stream[TextGenerationStreamOutput]",
             self._call(
                 "text-generation",
                 prompt,
@@ -1574,6 +1750,7 @@ class TaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                stream=stream,
             ),
         )
 
@@ -2322,6 +2499,7 @@ class RawTaskMethods:
             ),
         )
 
+    @overload
     def chat_completion(
         self,
         messages: list[
@@ -2346,6 +2524,7 @@ class RawTaskMethods:
         | ChatCompletionInputResponseFormatJsonSchema
         | ChatCompletionInputResponseFormatJson
         | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
         | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
@@ -2358,13 +2537,105 @@ class RawTaskMethods:
         tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
+        stream: Literal[False] = False,
         model: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[ChatCompletionOutput]:
+    ) -> RawResponse[ChatCompletionOutput]: ...
+    @overload
+    def chat_completion(
+        self,
+        messages: list[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[Stream[ChatCompletionStreamOutput]]: ...
+    def chat_completion(
+        self,
+        messages: list[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[ChatCompletionOutput | Stream[ChatCompletionStreamOutput]]:
         """Generate the assistant's next message in a conversation (OpenAI-compatible chat API).
 
         Args:
@@ -2380,7 +2651,8 @@ class RawTaskMethods:
                 towards new topics (0 when unset).
             reasoning_effort: How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high
                 or xhigh; support and default depend on the provider and model.
-            response_format:
+            response_format: Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a
+                pydantic model class passed here is sent as its JSON Schema).
             seed: Seed of the random sampler, for reproducible answers (a random seed is used when unset).
             stop: Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers
                 accept at most 4 unless configured otherwise.
@@ -2393,6 +2665,7 @@ class RawTaskMethods:
                 servers accept at most 5 unless configured otherwise).
             top_p: Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no
                 filtering, when unset).
+            stream: Return an iterator of ChatCompletionStreamOutput events as the server sends them.
             model: Model id or full URL for this call, instead of the client's model.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
@@ -2401,10 +2674,10 @@ class RawTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            ChatCompletionOutput.
+            ChatCompletionOutput; Stream[ChatCompletionStreamOutput] when stream=True.
         """
         return cast(
-            "RawResponse[ChatCompletionOutput]",
+            "RawResponse[ChatCompletionOutput | Stream[ChatCompletionStreamOutput]]",
             self._call(
                 "chat-completion",
                 messages,
@@ -2434,6 +2707,7 @@ class RawTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                stream=stream,
             ),
         )
 
@@ -3572,6 +3846,7 @@ class RawTaskMethods:
             ),
         )
 
+    @overload
     def text_generation(
         self,
         prompt: str,
@@ -3599,13 +3874,85 @@ class RawTaskMethods:
         truncate: int | None = None,
         typical_p: float | None = None,
         watermark: bool | None = None,
+        stream: Literal[False] = False,
         model: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[TextGenerationOutput]:
+    ) -> RawResponse[TextGenerationOutput]: ...
+    @overload
+    def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[Stream[TextGenerationStreamOutput]]: ...
+    def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[TextGenerationOutput | Stream[TextGenerationStreamOutput]]:
         """Continue a prompt with text generated by a language model.
 
         Args:
@@ -3647,6 +3994,7 @@ class RawTaskMethods:
                 expected one, up to this cumulative probability (off when unset).
             watermark: Bias generation so the text carries a statistical watermark (Kirchenbauer et al., 2023) that
                 detectors can recognise (false when unset).
+            stream: Return an iterator of TextGenerationStreamOutput events as the server sends them.
             model: Model id or full URL for this call, instead of the client's model.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
@@ -3655,10 +4003,10 @@ class RawTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TextGenerationOutput.
+            TextGenerationOutput; Stream[TextGenerationStreamOutput] when stream=True.
         """
         return cast(
-            "RawResponse[TextGenerationOutput]",
+            "RawResponse[TextGenerationOutput | Stream[TextGenerationStreamOutput]]",
             self._call(
                 "text-generation",
                 prompt,
@@ -3690,6 +4038,7 @@ class RawTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                stream=stream,
             ),
         )
 

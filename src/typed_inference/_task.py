@@ -42,6 +42,7 @@ class TaskSpec:
     output_model: str
     element_model: str | None
     stream_model: str | None
+    stream_end: str | None
     input_fields: tuple[str, ...]
     binary_fields: tuple[str, ...]
     parameter_fields: tuple[str, ...]

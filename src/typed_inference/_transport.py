@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,7 +138,8 @@ class RequestsTransport:
             raise TransportError(_reason(exc), retryable=True) from None
         headers_out = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status < 400:
-            return Response(raw.status, headers_out, chunks=_stream(raw), close=raw.release_conn)
+            chunks = _stream(raw)
+            return Response(raw.status, headers_out, chunks=chunks, close=chunks.close)
         try:
             content = raw.read(decode_content=True)
         except (u3.ReadTimeoutError, TimeoutError) as exc:
@@ -176,7 +177,8 @@ class RequestsTransport:
             raise TransportError(_reason(exc), retryable=False) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
-            return Response(raw.status_code, headers, chunks=_stream(raw.raw), close=raw.close)
+            chunks = _stream(raw.raw)
+            return Response(raw.status_code, headers, chunks=chunks, close=chunks.close)
         try:
             content = raw.raw.read(decode_content=True) if raw.raw is not None else b""
         except Exception as exc:
@@ -193,13 +195,19 @@ class RequestsTransport:
             self._session.close()
 
 
-def _stream(raw: Any) -> Iterator[bytes]:
-    """The body of a urllib3 response in chunks as they arrive; closes the response when done or abandoned."""
+def _stream(raw: Any) -> Generator[bytes, None, None]:
+    """The body of a urllib3 response in chunks as they arrive; drops the connection when abandoned early."""
+    complete = False
     try:
-        yield from raw.stream(8192, decode_content=True)
+        for chunk in raw.stream(None, decode_content=True):
+            if chunk:
+                yield chunk
+        complete = True
     except Exception as exc:
         raise TransportError(f"connection broken during the stream: {_reason(exc)}", retryable=False) from None
     finally:
+        if not complete:
+            raw.close()
         raw.release_conn()
 
 

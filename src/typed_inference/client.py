@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typed_inference._base_client import BaseClient
-from typed_inference._decode import ValidationMode, decode
+from typed_inference._decode import ValidationMode, decode, stream_adapter
 from typed_inference._methods import RawTaskMethods, TaskMethods
 from typed_inference._retry import RetryPolicy
+from typed_inference._streaming import Stream
 from typed_inference._transport import Request, RequestsTransport, Response, Transport, TransportError
 
 if TYPE_CHECKING:
@@ -151,6 +152,12 @@ class InferenceClient(BaseClient, TaskMethods):
     ) -> RawResponse[Any]:
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = self.send(request)
+        if ctx.stream and response.chunks is not None:
+            spec = ctx.spec
+            assert spec.stream_end is not None
+            adapter = stream_adapter(spec)
+            stream = Stream(response.chunks, response.close, adapter, end=spec.stream_end, task=spec.task)
+            return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)
 

@@ -583,7 +583,7 @@ class ChatCompletionParameters(InputModel):
         NotNull,
     ] = None
     """
-    Shape the answer must take: free text, any JSON object, JSON valid against a schema, or (TGI) text matching a regular expression.
+    Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a pydantic model class passed here is sent as its JSON Schema).
     """
     seed: Annotated[int | None, Field(ge=0), NotNull] = None
     """
@@ -902,7 +902,7 @@ class ChatCompletionInput(InputModel):
         NotNull,
     ] = None
     """
-    Shape the answer must take: free text, any JSON object, JSON valid against a schema, or (TGI) text matching a regular expression.
+    Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a pydantic model class passed here is sent as its JSON Schema).
     """
     seed: Annotated[int | None, Field(ge=0), NotNull] = None
     """
