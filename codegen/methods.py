@@ -34,6 +34,7 @@ class Types:
         self.local = {**task.input.get("$defs", {})}
         self.common = common["$defs"]
         self.imports: set[tuple[str, str]] = set()
+        self.sequence = "Sequence"  # arrays in arguments: covariant, so a list[dict[str, str]] variable fits
 
     def resolve(self, ref: str) -> tuple[str, dict[str, Any], str]:
         """(name, schema, module) of a reference."""
@@ -81,7 +82,9 @@ class Types:
         if kind == "null":
             return "None"
         if kind == "array":
-            return f"list[{self.annotation(schema.get('items', {}))}]" if schema.get("items") else "list[Any]"
+            items = self.annotation(schema["items"]) if schema.get("items") else "Any"
+            # a str is a Sequence[str] too: lists of strings stay lists, so "a,b" is a type error
+            return f"{'list' if items == 'str' else self.sequence}[{items}]"
         if kind == "object":
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and not schema.get("properties"):
@@ -121,7 +124,9 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
             schema = target["properties"][meta["first_argument_at"]]
         else:
             schema = inputs_schema
+        types.sequence = "list" if meta["batch"] else "Sequence"  # a batch is a list: str is a Sequence too
         positional.append(f"{first}: {types.annotation(schema)}")
+        types.sequence = "Sequence"
         docs.append((first, schema.get("description", inputs_schema.get("description", ""))))
     else:
         _, target, _ = types.resolve(inputs_schema["$ref"])
@@ -260,7 +265,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "from collections.abc import Mapping",
+        "from collections.abc import Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any, Literal, cast, overload",
         "",
         "from typed_inference._binary import BinaryInput, BinaryOutput",

@@ -300,15 +300,15 @@ class BaseClient:
 
 
 def _plain(value: Any) -> Any:
-    """User values as JSON data: pydantic models dumped by alias; everything else untouched."""
+    """User values as JSON data: models dumped by alias, sequences as lists, mappings as dicts; values untouched."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if isinstance(value, type) and issubclass(value, BaseModel):
         schema = {"name": value.__name__, "schema": value.model_json_schema(), "strict": True}
         return {"type": "json_schema", "json_schema": schema}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     return value
 

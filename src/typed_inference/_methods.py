@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from typed_inference._binary import BinaryInput, BinaryOutput
@@ -214,7 +214,7 @@ class TaskMethods:
     @overload
     def chat_completion(
         self,
-        messages: list[
+        messages: Sequence[
             ChatCompletionInputSystemMessage
             | Mapping[str, Any]
             | ChatCompletionInputUserMessage
@@ -246,7 +246,7 @@ class TaskMethods:
         | Mapping[str, Any]
         | None = None,
         tool_prompt: str | None = None,
-        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: Literal[False] = False,
@@ -260,7 +260,7 @@ class TaskMethods:
     @overload
     def chat_completion(
         self,
-        messages: list[
+        messages: Sequence[
             ChatCompletionInputSystemMessage
             | Mapping[str, Any]
             | ChatCompletionInputUserMessage
@@ -292,7 +292,7 @@ class TaskMethods:
         | Mapping[str, Any]
         | None = None,
         tool_prompt: str | None = None,
-        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: Literal[True],
@@ -305,7 +305,7 @@ class TaskMethods:
     ) -> Stream[ChatCompletionStreamOutput]: ...
     def chat_completion(
         self,
-        messages: list[
+        messages: Sequence[
             ChatCompletionInputSystemMessage
             | Mapping[str, Any]
             | ChatCompletionInputUserMessage
@@ -337,7 +337,7 @@ class TaskMethods:
         | Mapping[str, Any]
         | None = None,
         tool_prompt: str | None = None,
-        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: bool = False,
@@ -477,7 +477,7 @@ class TaskMethods:
         max_question_len: int | None = None,
         max_seq_len: int | None = None,
         top_k: int | None = None,
-        word_boxes: list[str | DocumentQuestionAnsweringWordBox] | None = None,
+        word_boxes: Sequence[str | DocumentQuestionAnsweringWordBox] | None = None,
         model: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
@@ -1399,7 +1399,7 @@ class TaskMethods:
 
     def tabular_classification(
         self,
-        table: dict[str, list[str | int | float]],
+        table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
         wait_for_model: bool | None = None,
@@ -1442,7 +1442,7 @@ class TaskMethods:
 
     def tabular_regression(
         self,
-        table: dict[str, list[str | int | float]],
+        table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
         wait_for_model: bool | None = None,
@@ -2502,7 +2502,7 @@ class RawTaskMethods:
     @overload
     def chat_completion(
         self,
-        messages: list[
+        messages: Sequence[
             ChatCompletionInputSystemMessage
             | Mapping[str, Any]
             | ChatCompletionInputUserMessage
@@ -2534,7 +2534,7 @@ class RawTaskMethods:
         | Mapping[str, Any]
         | None = None,
         tool_prompt: str | None = None,
-        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: Literal[False] = False,
@@ -2548,7 +2548,7 @@ class RawTaskMethods:
     @overload
     def chat_completion(
         self,
-        messages: list[
+        messages: Sequence[
             ChatCompletionInputSystemMessage
             | Mapping[str, Any]
             | ChatCompletionInputUserMessage
@@ -2580,7 +2580,7 @@ class RawTaskMethods:
         | Mapping[str, Any]
         | None = None,
         tool_prompt: str | None = None,
-        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: Literal[True],
@@ -2593,7 +2593,7 @@ class RawTaskMethods:
     ) -> RawResponse[Stream[ChatCompletionStreamOutput]]: ...
     def chat_completion(
         self,
-        messages: list[
+        messages: Sequence[
             ChatCompletionInputSystemMessage
             | Mapping[str, Any]
             | ChatCompletionInputUserMessage
@@ -2625,7 +2625,7 @@ class RawTaskMethods:
         | Mapping[str, Any]
         | None = None,
         tool_prompt: str | None = None,
-        tools: list[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: bool = False,
@@ -2765,7 +2765,7 @@ class RawTaskMethods:
         max_question_len: int | None = None,
         max_seq_len: int | None = None,
         top_k: int | None = None,
-        word_boxes: list[str | DocumentQuestionAnsweringWordBox] | None = None,
+        word_boxes: Sequence[str | DocumentQuestionAnsweringWordBox] | None = None,
         model: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
@@ -3687,7 +3687,7 @@ class RawTaskMethods:
 
     def tabular_classification(
         self,
-        table: dict[str, list[str | int | float]],
+        table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
         wait_for_model: bool | None = None,
@@ -3730,7 +3730,7 @@ class RawTaskMethods:
 
     def tabular_regression(
         self,
-        table: dict[str, list[str | int | float]],
+        table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
         wait_for_model: bool | None = None,
