@@ -199,8 +199,12 @@ def _stream(raw: Any) -> Generator[bytes, None, None]:
     """The body of a urllib3 response in chunks as they arrive; drops the connection when abandoned early."""
     complete = False
     try:
-        for chunk in raw.stream(None, decode_content=True):
-            if chunk:
+        if raw.chunked:
+            for chunk in raw.stream(None, decode_content=True):
+                if chunk:
+                    yield chunk
+        else:  # a Content-Length or close-delimited body: hand on whatever has arrived
+            while chunk := raw.read1(65536, decode_content=True):
                 yield chunk
         complete = True
     except Exception as exc:
