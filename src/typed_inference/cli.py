@@ -1,0 +1,40 @@
+"""`typed-inference`: the command line. Each group of commands lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules providing `add_commands(subparsers)`; each imports its heavy dependencies only when its command runs.
+COMMAND_MODULES = ("typed_inference._cli_validate", "typed_inference.server._cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every available command group."""
+    parser = argparse.ArgumentParser(
+        prog="typed-inference", description="Typed Hugging Face Inference API: validate, call, serve."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+                continue  # that command group is not part of this installation
+            raise
+        module.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; returns its exit code (0 ok, 1 something invalid or failed, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
