@@ -10,7 +10,7 @@ from typed_inference._base_client import BaseClient
 from typed_inference._decode import ValidationMode, decode, stream_adapter
 from typed_inference._methods import RawTaskMethods, TaskMethods
 from typed_inference._retry import RetryPolicy
-from typed_inference._streaming import Stream
+from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import Request, RequestsTransport, Response, Transport, TransportError
 
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ class InferenceClient(BaseClient, TaskMethods):
             spec = ctx.spec
             assert spec.stream_end is not None
             adapter = stream_adapter(spec)
-            stream = Stream(response.chunks, response.close, adapter, end=spec.stream_end, task=spec.task)
+            decoder = EventDecoder(adapter, end=spec.stream_end, task=spec.task)
+            stream = Stream(response.chunks, response.close, decoder)
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)
