@@ -106,7 +106,9 @@ def _returns(task: Task) -> str:
     return f"{task.name}Output"
 
 
-def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, set[tuple[str, str]]]:
+def method_source(
+    task: Task, common: dict[str, Any], raw: bool, is_async: bool = False
+) -> tuple[str, set[tuple[str, str]]]:
     """Source of one task's method (with overloads for batches and flags)."""
     meta = task.meta
     types = Types(task, common)
@@ -160,7 +162,8 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
     wrap = (lambda t: f"RawResponse[{t}]") if raw else (lambda t: t)
 
     streams = task.stream_output is not None
-    stream_ret = f"Stream[{task.name}StreamOutput]"
+    stream_ret = f"{'AsyncStream' if is_async else 'Stream'}[{task.name}StreamOutput]"
+    define = "async def" if is_async else "def"
 
     def signature(
         first_type: str | None, ret: str, flag_type: str | None, overload: bool, stream_type: str = "bool"
@@ -179,7 +182,7 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
         args += PER_CALL_SIGNATURE
         head = ["    @overload"] if overload else []
         body = ",\n        ".join(args)
-        head.append(f"    def {method}(\n        {body},\n    ) -> {wrap(ret)}:")
+        head.append(f"    {define} {method}(\n        {body},\n    ) -> {wrap(ret)}:")
         if overload:
             head[-1] += " ..."
         return head
@@ -218,8 +221,9 @@ def method_source(task: Task, common: dict[str, Any], raw: bool) -> tuple[str, s
     flags_dict = "{" + ", ".join(f"{n!r}: {n}" for n in flags) + "}"
     options = ", ".join(f"{n}={n}" for n in PER_CALL)
     impl_ret = f"{returns} | list[{returns}]" if batch else f"{returns} | {stream_ret}" if streams else returns
+    awaiting = "await " if is_async else ""
     call = (
-        f"        return cast(\n            {wrap(impl_ret)!r},\n            self._call(\n"
+        f"        return cast(\n            {wrap(impl_ret)!r},\n            {awaiting}self._call(\n"
         f"            {task.id!r},\n            {first or 'None'},\n"
         f"            {inputs_dict},\n            {params_dict},\n            {options},\n"
     )
@@ -236,26 +240,28 @@ def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
     """Source of `typed_inference/_methods.py`."""
     classes = []
     imports: set[tuple[str, str]] = set()
-    for raw in (False, True):
-        name = "RawTaskMethods" if raw else "TaskMethods"
-        doc = (
-            "Every task method, returning `RawResponse[...]` (status, headers and the typed result)."
-            if raw
-            else "One typed method per task; the client supplies `_call`."
-        )
-        body = [f"class {name}:", f'    """{doc}"""', ""]
-        body.append(
-            "    def _call(\n        self, task: str, primary: Any, inputs: Mapping[str, Any], "
-            "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
-        )
-        for task in tasks:
-            source, used = method_source(task, common, raw)
-            imports |= used
-            imports.add((task.module, task.element or f"{task.name}Output"))
-            if task.stream_output is not None:
-                imports.add((task.module, f"{task.name}StreamOutput"))
-            body.append(source + "\n")
-        classes.append("\n".join(body))
+    for is_async in (False, True):
+        for raw in (False, True):
+            name = ("Async" if is_async else "") + ("RawTaskMethods" if raw else "TaskMethods")
+            doc = (
+                "Every task method, returning `RawResponse[...]` (status, headers and the typed result)."
+                if raw
+                else "One typed method per task; the client supplies `_call`."
+            )
+            body = [f"class {name}:", f'    """{doc}"""', ""]
+            define = "async def" if is_async else "def"
+            body.append(
+                f"    {define} _call(\n        self, task: str, primary: Any, inputs: Mapping[str, Any], "
+                "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
+            )
+            for task in tasks:
+                source, used = method_source(task, common, raw, is_async)
+                imports |= used
+                imports.add((task.module, task.element or f"{task.name}Output"))
+                if task.stream_output is not None:
+                    imports.add((task.module, f"{task.name}StreamOutput"))
+                body.append(source + "\n")
+            classes.append("\n".join(body))
     type_imports = []
     for module in sorted({m for m, _ in imports}):
         names = sorted({n for m, n in imports if m == module})
@@ -273,7 +279,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
         "if TYPE_CHECKING:",
         "    from pydantic import BaseModel",
         "",
-        "    from typed_inference._streaming import Stream",
+        "    from typed_inference._streaming import AsyncStream, Stream",
         "    from typed_inference.client import RawResponse",
         *type_imports,
         "",

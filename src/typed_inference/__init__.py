@@ -27,6 +27,8 @@ from typed_inference._version import __version__
 
 if TYPE_CHECKING:
     from typed_inference._binary import BinaryOutput
+    from typed_inference._streaming import AsyncStream, Stream
+    from typed_inference.async_client import AsyncInferenceClient
     from typed_inference.client import InferenceClient, RawResponse
     from typed_inference.inference_api import InferenceApi
 
@@ -34,6 +36,8 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncInferenceClient",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "BinaryOutput",
@@ -50,6 +54,7 @@ __all__ = [
     "RequestValidationError",
     "ResponseValidationError",
     "ServiceUnavailableError",
+    "Stream",
     "StreamError",
     "UnprocessableEntityError",
     "__version__",
@@ -60,6 +65,9 @@ _LAZY = {
     "RawResponse": "typed_inference.client",
     "BinaryOutput": "typed_inference._binary",
     "InferenceApi": "typed_inference.inference_api",
+    "AsyncInferenceClient": "typed_inference.async_client",
+    "Stream": "typed_inference._streaming",
+    "AsyncStream": "typed_inference._streaming",
 }
 
 

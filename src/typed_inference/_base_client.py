@@ -299,6 +299,62 @@ class BaseClient:
         return wait, None
 
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+class Attempts:
+    """The retry rule applied to one call, I/O-free: sync and async clients run the same plan with their own I/O."""
+
+    def __init__(self, client: BaseClient, request: Request) -> None:
+        self.client = client
+        self.request = request
+        self.per_attempt = request.timeout
+        self.deadline = client.retry.clock() + client.total_timeout
+        self.attempt = 0
+        self.redirects = 0
+
+    def next_request(self) -> Request:
+        """The request for the next attempt, its socket timeout capped by what is left of `total_timeout`."""
+        remaining = self.deadline - self.client.retry.clock()
+        if remaining <= 0:
+            raise APITimeoutError(
+                f"total_timeout of {self.client.total_timeout} s passed after {self.attempt} attempt(s)"
+            )
+        request = self.request
+        request.timeout = min(self.per_attempt, remaining) if self.per_attempt is not None else remaining
+        return request
+
+    def outcome(self, response: Response | None, error: TransportError | None) -> tuple[str, float]:
+        """What to do after an attempt: ("done", 0), ("retry", wait) or ("redirect", 0); raises the typed error."""
+        if response is not None and response.status_code in _REDIRECTS and "location" in response.headers:
+            self.redirects += 1
+            if self.redirects > MAX_REDIRECTS:
+                raise APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})")
+            self.request = _redirected(self.request, response.headers["location"])
+            return "redirect", 0.0
+        wait, failure = self.client.retry_decision(
+            self.attempt, self.deadline, response=response, error=error, url=self.request.url
+        )
+        if failure is not None:
+            raise failure
+        if wait is None:
+            return "done", 0.0
+        self.attempt += 1
+        return "retry", wait
+
+
+def _redirected(request: Request, location: str) -> Request:
+    """The request to follow a redirect with; Authorization is dropped when the host changes."""
+    from urllib.parse import urljoin
+
+    url = urljoin(request.url, location)
+    headers = dict(request.headers)
+    if urlsplit(url).netloc != urlsplit(request.url).netloc:
+        headers.pop("Authorization", None)
+    return Request(request.method, url, headers, request.body, request.timeout, request.stream)
+
+
 def _plain(value: Any) -> Any:
     """User values as JSON data: models dumped by alias, sequences as lists, mappings as dicts; values untouched."""
     if isinstance(value, BaseModel):

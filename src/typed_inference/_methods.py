@@ -11,7 +11,7 @@ from typed_inference._binary import BinaryInput, BinaryOutput
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from typed_inference._streaming import Stream
+    from typed_inference._streaming import AsyncStream, Stream
     from typed_inference.client import RawResponse
     from typed_inference.types.audio_classification import AudioClassificationOutputElement
     from typed_inference.types.audio_to_audio import AudioToAudioOutputElement
@@ -4629,6 +4629,4582 @@ class RawTaskMethods:
         return cast(
             "RawResponse[list[ZeroShotObjectDetectionOutputElement]]",
             self._call(
+                "zero-shot-object-detection",
+                image,
+                {},
+                {"candidate_labels": candidate_labels},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+
+class AsyncTaskMethods:
+    """One typed method per task; the client supplies `_call`."""
+
+    async def _call(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> Any:
+        raise NotImplementedError
+
+    async def audio_classification(
+        self,
+        audio: BinaryInput,
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[AudioClassificationOutputElement]:
+        """Assign labels to an audio clip, such as the spoken command, the language or the kind of sound.
+
+        Args:
+            audio: The audio clip to classify, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            function_to_apply:
+            top_k: How many of the most likely classes to return (the service returns 5 when unset, or every class if
+                the model has fewer).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[AudioClassificationOutputElement].
+        """
+        return cast(
+            "list[AudioClassificationOutputElement]",
+            await self._call(
+                "audio-classification",
+                audio,
+                {},
+                {"function_to_apply": function_to_apply, "top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def audio_to_audio(
+        self,
+        audio: BinaryInput,
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[AudioToAudioOutputElement]:
+        """Transform an audio clip into one or more clips, for speech enhancement or source separation.
+
+        Args:
+            audio: The audio clip to transform, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[AudioToAudioOutputElement].
+        """
+        return cast(
+            "list[AudioToAudioOutputElement]",
+            await self._call(
+                "audio-to-audio",
+                audio,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def automatic_speech_recognition(
+        self,
+        audio: BinaryInput,
+        *,
+        return_timestamps: bool | None = None,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> AutomaticSpeechRecognitionOutput:
+        """Transcribe the speech in an audio clip into text.
+
+        Args:
+            audio: The recording to transcribe, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            return_timestamps: Also return the transcript split into chunks with their start and end times (the service
+                returns the text alone when unset).
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            AutomaticSpeechRecognitionOutput.
+        """
+        return cast(
+            "AutomaticSpeechRecognitionOutput",
+            await self._call(
+                "automatic-speech-recognition",
+                audio,
+                {},
+                {"return_timestamps": return_timestamps, "generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def chat_completion(
+        self,
+        messages: Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ChatCompletionOutput: ...
+    @overload
+    async def chat_completion(
+        self,
+        messages: Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncStream[ChatCompletionStreamOutput]: ...
+    async def chat_completion(
+        self,
+        messages: Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]:
+        """Generate the assistant's next message in a conversation (OpenAI-compatible chat API).
+
+        Args:
+            messages: The conversation so far, oldest message first.
+            stream_options:
+            frequency_penalty: Positive values lower the odds of tokens in proportion to how often they already
+                appeared, so the model repeats itself less (0 when unset).
+            logit_bias:
+            logprobs: Return the log-probability of every generated token in choices[].logprobs (false when unset).
+            max_tokens: Largest number of tokens to generate (TGI documents 1024 as the default when unset).
+            n: Number of alternative answers to generate (1 when unset; TGI servers ignore it).
+            presence_penalty: Positive values lower the odds of any token that already appeared, nudging the model
+                towards new topics (0 when unset).
+            reasoning_effort: How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high
+                or xhigh; support and default depend on the provider and model.
+            response_format: Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a
+                pydantic model class passed here is sent as its JSON Schema).
+            seed: Seed of the random sampler, for reproducible answers (a random seed is used when unset).
+            stop: Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers
+                accept at most 4 unless configured otherwise.
+            temperature: Sampling temperature: lower values give more focused and deterministic answers, higher values
+                more varied ones (1 when unset).
+            tool_choice:
+            tool_prompt: Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
+            tools: Functions the model may call; it answers with tool_calls holding JSON arguments for them.
+            top_logprobs: Also return this many most likely alternatives for every generated token; needs logprobs (TGI
+                servers accept at most 5 unless configured otherwise).
+            top_p: Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no
+                filtering, when unset).
+            stream: Return an iterator of ChatCompletionStreamOutput events as the server sends them.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            ChatCompletionOutput; AsyncStream[ChatCompletionStreamOutput] when stream=True.
+        """
+        return cast(
+            "ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]",
+            await self._call(
+                "chat-completion",
+                messages,
+                {},
+                {
+                    "stream_options": stream_options,
+                    "frequency_penalty": frequency_penalty,
+                    "logit_bias": logit_bias,
+                    "logprobs": logprobs,
+                    "max_tokens": max_tokens,
+                    "n": n,
+                    "presence_penalty": presence_penalty,
+                    "reasoning_effort": reasoning_effort,
+                    "response_format": response_format,
+                    "seed": seed,
+                    "stop": stop,
+                    "temperature": temperature,
+                    "tool_choice": tool_choice,
+                    "tool_prompt": tool_prompt,
+                    "tools": tools,
+                    "top_logprobs": top_logprobs,
+                    "top_p": top_p,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                stream=stream,
+            ),
+        )
+
+    async def depth_estimation(
+        self,
+        image: BinaryInput,
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> DepthEstimationOutput:
+        """Estimate how far from the camera each pixel of an image is.
+
+        Args:
+            image: The image whose depth is estimated, base64-encoded; the raw image bytes may be posted as the body
+                instead.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            DepthEstimationOutput.
+        """
+        return cast(
+            "DepthEstimationOutput",
+            await self._call(
+                "depth-estimation",
+                image,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def document_question_answering(
+        self,
+        *,
+        image: BinaryInput,
+        question: str,
+        doc_stride: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        lang: str | None = None,
+        max_answer_len: int | None = None,
+        max_question_len: int | None = None,
+        max_seq_len: int | None = None,
+        top_k: int | None = None,
+        word_boxes: Sequence[str | DocumentQuestionAnsweringWordBox] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[DocumentQuestionAnsweringOutputElement]:
+        """Answer a question about a document image, such as a scanned form or invoice, by picking words from it.
+
+        Args:
+            image: The document page as an image, base64-encoded.
+            question: The question to answer from the document.
+            doc_stride: When the document's words do not fit beside the question, they are cut into overlapping chunks;
+                this is the overlap in tokens (the service uses 128 when unset).
+            handle_impossible_answer: Allow an empty answer when the document does not answer the question (the service
+                uses false when unset).
+            lang: Tesseract language code used when the service runs OCR on the image, such as "eng" or "deu" (the
+                service reads English when unset).
+            max_answer_len: Longest answer considered, in tokens (the service uses 15 when unset).
+            max_question_len: Longest question after tokenization; longer questions are truncated (the service uses 64
+                when unset).
+            max_seq_len: Largest number of tokens, question and document words together, in each chunk given to the
+                model (the service uses 384 when unset).
+            top_k: How many answers to return, most likely first; fewer come back when the document offers fewer
+                candidates (the service returns 1 when unset).
+            word_boxes: Words of the document (strings) and their boxes (four numbers each) from an earlier OCR pass;
+                when given, the service skips its own OCR.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[DocumentQuestionAnsweringOutputElement].
+        """
+        return cast(
+            "list[DocumentQuestionAnsweringOutputElement]",
+            await self._call(
+                "document-question-answering",
+                None,
+                {"image": image, "question": question},
+                {
+                    "doc_stride": doc_stride,
+                    "handle_impossible_answer": handle_impossible_answer,
+                    "lang": lang,
+                    "max_answer_len": max_answer_len,
+                    "max_question_len": max_question_len,
+                    "max_seq_len": max_seq_len,
+                    "top_k": top_k,
+                    "word_boxes": word_boxes,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def feature_extraction(
+        self,
+        text: str,
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["left", "right"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> FeatureExtractionOutput: ...
+    @overload
+    async def feature_extraction(
+        self,
+        text: list[str],
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["left", "right"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[FeatureExtractionOutput]: ...
+    async def feature_extraction(
+        self,
+        text: str | list[str],
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["left", "right"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> FeatureExtractionOutput | list[FeatureExtractionOutput]:
+        """Turn texts into embedding vectors of floats, for search, clustering or similarity.
+
+        Args:
+            text: The text to embed, or a list of texts embedded in one call.
+            normalize: Scale each embedding to unit length (the service uses true when unset).
+            prompt_name: Key of a prompt in the model's sentence-transformers prompts configuration; that prompt's text
+                is put in front of every input before encoding (no prompt is added when unset).
+            truncate: Cut inputs longer than the model's maximum length instead of rejecting them with an error (the
+                service uses false when unset).
+            truncation_direction: Which end of an over-long input is cut off when truncate is set (the service uses
+                right when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            FeatureExtractionOutput; one result per input, in order, for a list input.
+        """
+        return cast(
+            "FeatureExtractionOutput | list[FeatureExtractionOutput]",
+            await self._call(
+                "feature-extraction",
+                text,
+                {},
+                {
+                    "normalize": normalize,
+                    "prompt_name": prompt_name,
+                    "truncate": truncate,
+                    "truncation_direction": truncation_direction,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def fill_mask(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: Literal[False] = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[FillMaskOutputElement]: ...
+    @overload
+    async def fill_mask(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[list[FillMaskOutputElement]]: ...
+    @overload
+    async def fill_mask(
+        self,
+        text: list[str],
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[list[FillMaskOutputElement]]: ...
+    async def fill_mask(
+        self,
+        text: str | list[str],
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[FillMaskOutputElement] | list[list[FillMaskOutputElement]]:
+        """Predict the tokens hidden behind the mask token of a text.
+
+        Args:
+            text: Text containing the model's mask token (such as [MASK] or <mask>), or a list of such texts.
+            top_k: How many candidates to return for each mask (the service returns 5 when unset).
+            targets: Restrict the candidates to these words; a word outside the vocabulary is replaced by the first
+                token it splits into.
+            multiple_masks: The text holds several mask tokens: return one list of candidates per mask.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[FillMaskOutputElement]; one result per input, in order, for a list input.
+        """
+        return cast(
+            "list[FillMaskOutputElement] | list[list[FillMaskOutputElement]]",
+            await self._call(
+                "fill-mask",
+                text,
+                {},
+                {"top_k": top_k, "targets": targets},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                flags={"multiple_masks": multiple_masks},
+            ),
+        )
+
+    async def image_classification(
+        self,
+        image: BinaryInput,
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[ImageClassificationOutputElement]:
+        """Sort an image into the classes a model was trained on, with a score for each class.
+
+        Args:
+            image: The image to classify, base64-encoded; without parameters the raw image bytes may be posted as the
+                body instead.
+            function_to_apply:
+            top_k: How many of the best classes to return (the service returns 5 when unset, or fewer when the model has
+                fewer classes).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ImageClassificationOutputElement].
+        """
+        return cast(
+            "list[ImageClassificationOutputElement]",
+            await self._call(
+                "image-classification",
+                image,
+                {},
+                {"function_to_apply": function_to_apply, "top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_segmentation(
+        self,
+        image: BinaryInput,
+        *,
+        mask_threshold: float | None = None,
+        overlap_mask_area_threshold: float | None = None,
+        subtask: Literal["instance", "panoptic", "semantic"] | None = None,
+        threshold: float | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[ImageSegmentationOutputElement]:
+        """Split an image into labelled regions, returning one black-and-white mask per region.
+
+        Args:
+            image: The image to segment, base64-encoded; without parameters the raw image bytes may be posted as the
+                body instead.
+            mask_threshold: Per-pixel probability above which a pixel belongs to a mask when the soft masks are made
+                binary (the service uses 0.5 when unset).
+            overlap_mask_area_threshold: Share of a segment's area that must survive overlap with other segments for it
+                to be kept; drops small, scattered fragments (the service uses 0.5 when unset).
+            subtask: Kind of segmentation to run, among those the model supports (when unset the service picks panoptic,
+                then instance, then semantic, whichever the model offers first).
+            threshold: Smallest confidence a predicted region needs to be returned (the service uses 0.9 when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ImageSegmentationOutputElement].
+        """
+        return cast(
+            "list[ImageSegmentationOutputElement]",
+            await self._call(
+                "image-segmentation",
+                image,
+                {},
+                {
+                    "mask_threshold": mask_threshold,
+                    "overlap_mask_area_threshold": overlap_mask_area_threshold,
+                    "subtask": subtask,
+                    "threshold": threshold,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_text_to_image(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Generate an image from a reference image and a text instruction.
+
+        Args:
+            image: The reference image, base64-encoded (sent as the raw body instead when no parameters are given).
+            prompt: Text instruction saying what to generate or change, guiding the model together with the image.
+            guidance_scale: Classifier-free guidance strength: higher values hold the image closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the image should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner image but take longer (the
+                model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the generated image; only some providers and models honour it,
+                the others ignore it.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "image-text-to-image",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "target_size": target_size,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_text_to_video(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        num_frames: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Generate a short video from a reference image and a text instruction.
+
+        Args:
+            image: The reference image the video starts from, base64-encoded (sent as the raw body instead when no
+                parameters are given).
+            prompt: Text instruction describing the motion or content of the video, guiding the model together with the
+                image.
+            guidance_scale: Classifier-free guidance strength: higher values hold the video closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the video should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
+                model's own pipeline default applies when unset).
+            num_frames: How many frames the video has (the model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
+                unset).
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "image-text-to-video",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "num_frames": num_frames,
+                    "target_size": target_size,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_to_image(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Transform an image into a new image, optionally guided by a text prompt.
+
+        Args:
+            image: The source image, base64-encoded (sent as the raw body instead when no parameters are given).
+            prompt: Text describing the change or the result wanted.
+            guidance_scale: Classifier-free guidance strength: higher values hold the image closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the image should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner image but take longer (the
+                model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the generated image; only some providers and models honour it,
+                the others ignore it.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "image-to-image",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "target_size": target_size,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_to_text(
+        self,
+        image: BinaryInput,
+        *,
+        max_new_tokens: int | None = None,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> ImageToTextOutput:
+        """Write a caption or other text describing an image.
+
+        Args:
+            image: The image to describe, base64-encoded; without parameters the raw image bytes may be posted as the
+                body instead.
+            max_new_tokens: Largest number of tokens to generate (when unset the limit comes from the model's generation
+                config).
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            ImageToTextOutput.
+        """
+        return cast(
+            "ImageToTextOutput",
+            await self._call(
+                "image-to-text",
+                image,
+                {},
+                {"max_new_tokens": max_new_tokens, "generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_to_video(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        num_frames: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Animate an image into a short video, optionally guided by a text prompt.
+
+        Args:
+            image: The starting image, base64-encoded (sent as the raw body instead when no parameters are given).
+            prompt: Text describing the motion or content the video should have.
+            guidance_scale: Classifier-free guidance strength: higher values hold the video closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the video should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
+                model's own pipeline default applies when unset).
+            num_frames: How many frames the video has (the model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
+                unset).
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "image-to-video",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "num_frames": num_frames,
+                    "target_size": target_size,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def object_detection(
+        self,
+        image: BinaryInput,
+        *,
+        threshold: float | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[ObjectDetectionOutputElement]:
+        """Find the objects in an image, each with a class, a score and a bounding box.
+
+        Args:
+            image: The image to search for objects, base64-encoded; without parameters the raw image bytes may be posted
+                as the body instead.
+            threshold: Smallest score a detection needs to be returned (the service uses 0.5 when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ObjectDetectionOutputElement].
+        """
+        return cast(
+            "list[ObjectDetectionOutputElement]",
+            await self._call(
+                "object-detection",
+                image,
+                {},
+                {"threshold": threshold},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def question_answering(
+        self,
+        *,
+        question: str,
+        context: str,
+        top_k: int | None = None,
+        doc_stride: int | None = None,
+        max_answer_len: int | None = None,
+        max_seq_len: int | None = None,
+        max_question_len: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        align_to_words: bool | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[QuestionAnsweringOutputElement]:
+        """Answer a question by extracting the answering span from a given context text.
+
+        Args:
+            question: The question to answer.
+            context: The text that holds the answer; the answer is a span copied from it.
+            top_k: How many answers to return, most likely first; fewer come back when the context offers fewer
+                candidates (the service returns 1 when unset).
+            doc_stride: When the context does not fit beside the question, it is cut into overlapping chunks; this is
+                the overlap in tokens (the service uses 128 when unset).
+            max_answer_len: Longest answer considered, in tokens (the service uses 15 when unset).
+            max_seq_len: Largest number of tokens, question and context together, in each chunk given to the model (the
+                service uses 384 when unset).
+            max_question_len: Longest question after tokenization; longer questions are truncated (the service uses 64
+                when unset).
+            handle_impossible_answer: Allow an empty answer when the context does not answer the question (the service
+                uses false when unset).
+            align_to_words: Snap answer boundaries to whole words, which helps languages written with spaces and may
+                hurt ones without, such as Chinese or Japanese (the service uses true when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[QuestionAnsweringOutputElement].
+        """
+        return cast(
+            "list[QuestionAnsweringOutputElement]",
+            await self._call(
+                "question-answering",
+                None,
+                {"question": question, "context": context},
+                {
+                    "top_k": top_k,
+                    "doc_stride": doc_stride,
+                    "max_answer_len": max_answer_len,
+                    "max_seq_len": max_seq_len,
+                    "max_question_len": max_question_len,
+                    "handle_impossible_answer": handle_impossible_answer,
+                    "align_to_words": align_to_words,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def sentence_similarity(
+        self,
+        *,
+        source_sentence: str,
+        sentences: list[str],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> SentenceSimilarityOutput:
+        """Score how similar in meaning each of a list of sentences is to a source sentence.
+
+        Args:
+            source_sentence: The text every other sentence is compared with; a phrase, a sentence or a longer passage,
+                as the model allows.
+            sentences: The texts to compare with the source sentence; each gets one score, in the same order.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            SentenceSimilarityOutput.
+        """
+        return cast(
+            "SentenceSimilarityOutput",
+            await self._call(
+                "sentence-similarity",
+                None,
+                {"source_sentence": source_sentence, "sentences": sentences},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def summarization(
+        self,
+        text: str,
+        *,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> SummarizationOutput:
+        """Condense a text into a shorter summary that keeps its main points.
+
+        Args:
+            text: The text to summarize.
+            clean_up_tokenization_spaces: Remove the stray spaces that decoding leaves around punctuation in the summary
+                (the service uses false when unset).
+            truncation: How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when
+                unset).
+            generate_parameters: Extra keyword arguments for the model's generate() call, passed through unchecked.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            SummarizationOutput.
+        """
+        return cast(
+            "SummarizationOutput",
+            await self._call(
+                "summarization",
+                text,
+                {},
+                {
+                    "clean_up_tokenization_spaces": clean_up_tokenization_spaces,
+                    "truncation": truncation,
+                    "generate_parameters": generate_parameters,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def table_question_answering(
+        self,
+        *,
+        query: str,
+        table: dict[str, list[str]],
+        padding: Literal["do_not_pad", "longest", "max_length"] | None = None,
+        sequential: bool | None = None,
+        truncation: bool | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[TableQuestionAnsweringOutputElement]:
+        """Answer a question about a table by selecting its cells and, for some models, aggregating them.
+
+        Args:
+            query: The question to answer from the table.
+            table: The table, mapping each column name to that column's cells as strings, top row first; every column
+                has the same number of cells.
+            padding: How the encoded table and question are padded: not at all, to the longest sequence of the batch, or
+                to the model's maximum length (the service uses "do_not_pad" when unset).
+            sequential: Run the questions one after another instead of as a batch; slower, but needed by conversational
+                models such as SQA that link each question to the previous ones (the service uses false when unset).
+            truncation: Cut the encoded table to the model's maximum length instead of failing on tables that are too
+                large (the service uses false when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[TableQuestionAnsweringOutputElement].
+        """
+        return cast(
+            "list[TableQuestionAnsweringOutputElement]",
+            await self._call(
+                "table-question-answering",
+                None,
+                {"query": query, "table": table},
+                {"padding": padding, "sequential": sequential, "truncation": truncation},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def tabular_classification(
+        self,
+        table: dict[str, Sequence[str | int | float]],
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TabularClassificationOutput:
+        """Predict a class for every row of a table, with a classical model such as scikit-learn.
+
+        Args:
+            table: The table whose rows to classify. It maps each column name to the column's cells (strings or
+                numbers), top row first; every column has one cell per row and the columns must match the features the
+                model was trained on.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TabularClassificationOutput.
+        """
+        return cast(
+            "TabularClassificationOutput",
+            await self._call(
+                "tabular-classification",
+                table,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def tabular_regression(
+        self,
+        table: dict[str, Sequence[str | int | float]],
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TabularRegressionOutput:
+        """Predict a numeric value for every row of a table, with a classical model such as scikit-learn.
+
+        Args:
+            table: The table whose rows to predict a value for. It maps each column name to the column's cells (strings
+                or numbers), top row first; every column has one cell per row and the columns must match the features
+                the model was trained on.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TabularRegressionOutput.
+        """
+        return cast(
+            "TabularRegressionOutput",
+            await self._call(
+                "tabular-regression",
+                table,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def text_classification(
+        self,
+        text: str,
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[TextClassificationOutputElement]: ...
+    @overload
+    async def text_classification(
+        self,
+        text: list[str],
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[list[TextClassificationOutputElement]]: ...
+    async def text_classification(
+        self,
+        text: str | list[str],
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[TextClassificationOutputElement] | list[list[TextClassificationOutputElement]]:
+        """Assign a text to the classes a model was trained on, such as sentiment or topic, with a score for each.
+
+        Args:
+            text: The text to classify, or a list of texts to classify in one request.
+            function_to_apply: How the model's raw logits become scores (when unset the service uses softmax, or sigmoid
+                for models with a single output or trained for multi-label classification).
+            top_k: Keep only this many of the most probable classes, best first; fewer come back when the model has
+                fewer classes.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[TextClassificationOutputElement]; one result per input, in order, for a list input.
+        """
+        return cast(
+            "list[TextClassificationOutputElement] | list[list[TextClassificationOutputElement]]",
+            await self._call(
+                "text-classification",
+                text,
+                {},
+                {"function_to_apply": function_to_apply, "top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TextGenerationOutput: ...
+    @overload
+    async def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncStream[TextGenerationStreamOutput]: ...
+    async def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TextGenerationOutput | AsyncStream[TextGenerationStreamOutput]:
+        """Continue a prompt with text generated by a language model.
+
+        Args:
+            prompt: The prompt the model continues; it may not be empty.
+            adapter_id: Id of a LoRA adapter loaded on the server to apply for this request (the base model answers when
+                unset).
+            best_of: Sample this many sequences and return the one with the highest total log-probability (1 when
+                unset). Values above 1 need sampling, exclude seed and streaming, and are capped by the server (2 by
+                default).
+            decoder_input_details: Also return the prompt's tokens with their ids and log-probabilities in
+                details.prefill (false when unset; not available when streaming).
+            details: Return details about the generation (finish reason, token count, seed, tokens) beside the text (the
+                service returns the text alone when unset).
+            do_sample: Sample the next token instead of picking the most likely one (false when unset; setting
+                temperature, top_k, top_p or typical_p also turns sampling on).
+            frequency_penalty: Lower the odds of a token in proportion to how often it already appeared, so the model
+                repeats itself less (no penalty when unset).
+            grammar:
+            max_new_tokens: Largest number of tokens to generate (TGI documents 1024 as the default when unset); prompt
+                plus new tokens must fit the server's token limit.
+            repetition_penalty: Divide the odds of tokens already present in the text by this factor; 1.0 leaves them
+                unchanged (no penalty when unset).
+            return_full_text: Put the prompt in front of the generated text in generated_text instead of returning the
+                new text only.
+            seed: Seed of the random sampler, for reproducible sampling (a random seed is drawn when unset); not allowed
+                with best_of above 1.
+            stop: Stop generating as soon as one of these strings is produced (no stop sequences when unset); TGI
+                servers accept at most 4 unless configured otherwise.
+            temperature: Scale of the logits before sampling: below 1 sharpens the distribution, above 1 flattens it
+                (the service uses 1.0 when unset).
+            top_k: Sample only among the k most likely next tokens (no top-k filtering when unset).
+            top_n_tokens: For every generated position, also return this many most likely alternative tokens in
+                details.top_tokens (none when unset); capped by the server, 5 by default.
+            top_p: Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (no
+                nucleus filtering when unset).
+            truncate: Keep only the last truncate tokens of the prompt, dropping the beginning (the prompt is not cut
+                when unset and must fit the server's input limit).
+            typical_p: Typical decoding mass: sample among the tokens whose information content is closest to the
+                expected one, up to this cumulative probability (off when unset).
+            watermark: Bias generation so the text carries a statistical watermark (Kirchenbauer et al., 2023) that
+                detectors can recognise (false when unset).
+            stream: Return an iterator of TextGenerationStreamOutput events as the server sends them.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TextGenerationOutput; AsyncStream[TextGenerationStreamOutput] when stream=True.
+        """
+        return cast(
+            "TextGenerationOutput | AsyncStream[TextGenerationStreamOutput]",
+            await self._call(
+                "text-generation",
+                prompt,
+                {},
+                {
+                    "adapter_id": adapter_id,
+                    "best_of": best_of,
+                    "decoder_input_details": decoder_input_details,
+                    "details": details,
+                    "do_sample": do_sample,
+                    "frequency_penalty": frequency_penalty,
+                    "grammar": grammar,
+                    "max_new_tokens": max_new_tokens,
+                    "repetition_penalty": repetition_penalty,
+                    "return_full_text": return_full_text,
+                    "seed": seed,
+                    "stop": stop,
+                    "temperature": temperature,
+                    "top_k": top_k,
+                    "top_n_tokens": top_n_tokens,
+                    "top_p": top_p,
+                    "truncate": truncate,
+                    "typical_p": typical_p,
+                    "watermark": watermark,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                stream=stream,
+            ),
+        )
+
+    async def text_to_audio(
+        self,
+        text: str,
+        *,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Generate audio, such as music or sound effects, from a text description.
+
+        Args:
+            text: The prompt: a text describing the audio to generate.
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "text-to-audio",
+                text,
+                {},
+                {"generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def text_to_image(
+        self,
+        prompt: str,
+        *,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        scheduler: str | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Generate an image from a text prompt.
+
+        Args:
+            prompt: The prompt: a text describing the image to generate.
+            guidance_scale: Classifier-free guidance strength: higher values hold the image closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the image should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner image but take longer (the
+                model's own pipeline default applies when unset).
+            width: Width in pixels of the generated image (the model's own pipeline default applies when unset).
+            height: Height in pixels of the generated image (the model's own pipeline default applies when unset).
+            scheduler: Name of a diffusers scheduler class compatible with the model (such as EulerDiscreteScheduler) to
+                use instead of the model's own.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "text-to-image",
+                prompt,
+                {},
+                {
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "width": width,
+                    "height": height,
+                    "scheduler": scheduler,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def text_to_speech(
+        self,
+        text: str,
+        *,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Synthesize spoken audio that reads a text aloud.
+
+        Args:
+            text: The text to be spoken.
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "text-to-speech",
+                text,
+                {},
+                {"generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def text_to_video(
+        self,
+        prompt: str,
+        *,
+        num_frames: int | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: list[str] | None = None,
+        num_inference_steps: int | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> BinaryOutput:
+        """Generate a short video from a text prompt.
+
+        Args:
+            prompt: The prompt: a text describing the video to generate.
+            num_frames: How many frames the video has (the model's own pipeline default applies when unset).
+            guidance_scale: Classifier-free guidance strength: higher values hold the video closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: One or more texts describing what the video should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
+                model's own pipeline default applies when unset).
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "BinaryOutput",
+            await self._call(
+                "text-to-video",
+                prompt,
+                {},
+                {
+                    "num_frames": num_frames,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def token_classification(
+        self,
+        text: str,
+        *,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[TokenClassificationOutputElement]: ...
+    @overload
+    async def token_classification(
+        self,
+        text: list[str],
+        *,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[list[TokenClassificationOutputElement]]: ...
+    async def token_classification(
+        self,
+        text: str | list[str],
+        *,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[TokenClassificationOutputElement] | list[list[TokenClassificationOutputElement]]:
+        """Label the words or spans of a text, as in named-entity recognition or part-of-speech tagging.
+
+        Args:
+            text: The text to label, or a list of texts to label in one request.
+            ignore_labels: Labels to leave out of the result (the service drops the "O" label, meaning outside any
+                entity, when unset).
+            stride: Number of tokens shared by consecutive chunks when a text too long for the model is cut into
+                overlapping chunks; when unset, such a text is truncated instead.
+            aggregation_strategy: How token predictions are merged into entities: "none" keeps one result per token,
+                "simple" joins neighbouring tokens that share a label, and "first", "average" and "max" also keep words
+                whole, labelling a word by its first token, its averaged token scores or its best token (the service
+                uses "simple" when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[TokenClassificationOutputElement]; one result per input, in order, for a list input.
+        """
+        return cast(
+            "list[TokenClassificationOutputElement] | list[list[TokenClassificationOutputElement]]",
+            await self._call(
+                "token-classification",
+                text,
+                {},
+                {"ignore_labels": ignore_labels, "stride": stride, "aggregation_strategy": aggregation_strategy},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def translation(
+        self,
+        text: str,
+        *,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> TranslationOutput:
+        """Translate a text from one language into another.
+
+        Args:
+            text: The text to translate.
+            src_lang: Language of the input, in the model's own code format (such as "en_XX" for mBART or "eng_Latn" for
+                NLLB); needed by models that translate from several languages.
+            tgt_lang: Language to translate into, in the model's own code format (such as "fr_XX" for mBART or
+                "fra_Latn" for NLLB); needed by models that translate into several languages.
+            clean_up_tokenization_spaces: Remove the stray spaces that decoding leaves around punctuation in the
+                translation (the service uses false when unset).
+            truncation: How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when
+                unset).
+            generate_parameters: Extra keyword arguments for the model's generate() call, passed through unchecked.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TranslationOutput.
+        """
+        return cast(
+            "TranslationOutput",
+            await self._call(
+                "translation",
+                text,
+                {},
+                {
+                    "src_lang": src_lang,
+                    "tgt_lang": tgt_lang,
+                    "clean_up_tokenization_spaces": clean_up_tokenization_spaces,
+                    "truncation": truncation,
+                    "generate_parameters": generate_parameters,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def video_classification(
+        self,
+        video: BinaryInput,
+        *,
+        frame_sampling_rate: int | None = None,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        num_frames: int | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[VideoClassificationOutputElement]:
+        """Assign labels to a video clip, such as the action or activity it shows.
+
+        Args:
+            video: The video clip to classify, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            frame_sampling_rate: Stride between the frames picked from the video: every n-th frame is kept (the service
+                uses 1 when unset).
+            function_to_apply:
+            num_frames: How many frames are sampled and shown to the model (the model's configured frame count applies
+                when unset).
+            top_k: How many of the most likely classes to return (the service returns 5 when unset, or every class if
+                the model has fewer).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[VideoClassificationOutputElement].
+        """
+        return cast(
+            "list[VideoClassificationOutputElement]",
+            await self._call(
+                "video-classification",
+                video,
+                {},
+                {
+                    "frame_sampling_rate": frame_sampling_rate,
+                    "function_to_apply": function_to_apply,
+                    "num_frames": num_frames,
+                    "top_k": top_k,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def visual_question_answering(
+        self,
+        *,
+        image: BinaryInput,
+        question: str,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[VisualQuestionAnsweringOutputElement]:
+        """Answer a question in natural language about the content of an image.
+
+        Args:
+            image: The image the question is about, base64-encoded.
+            question: The question to answer from the image.
+            top_k: How many answers to return, most likely first; fewer come back when the model has fewer candidates
+                (the service returns 5 when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[VisualQuestionAnsweringOutputElement].
+        """
+        return cast(
+            "list[VisualQuestionAnsweringOutputElement]",
+            await self._call(
+                "visual-question-answering",
+                None,
+                {"image": image, "question": question},
+                {"top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def zero_shot_classification(
+        self,
+        text: str,
+        *,
+        candidate_labels: list[str],
+        hypothesis_template: str | None = None,
+        multi_label: bool | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[ZeroShotClassificationOutputElement]:
+        """Score how well a text fits each of a list of labels chosen at call time, without a model trained on those labels.
+
+        Args:
+            text: The text to classify.
+            candidate_labels: The labels to score the text against; every label gets a score.
+            hypothesis_template: Sentence with a {} placeholder that each label is put into before the model judges
+                whether the text implies it (the service uses "This example is {}." when unset).
+            multi_label: Score each label on its own so that several can be true at once; when false the scores are
+                spread over the labels and add up to 1 (the service uses false when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ZeroShotClassificationOutputElement].
+        """
+        return cast(
+            "list[ZeroShotClassificationOutputElement]",
+            await self._call(
+                "zero-shot-classification",
+                text,
+                {},
+                {
+                    "candidate_labels": candidate_labels,
+                    "hypothesis_template": hypothesis_template,
+                    "multi_label": multi_label,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def zero_shot_image_classification(
+        self,
+        image: BinaryInput,
+        *,
+        candidate_labels: list[str],
+        hypothesis_template: str | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[ZeroShotImageClassificationOutputElement]:
+        """Score how well an image matches each of a list of labels chosen at call time.
+
+        Args:
+            image: The image to classify, base64-encoded.
+            candidate_labels: The labels to score the image against; every label gets a score.
+            hypothesis_template: Sentence with a {} placeholder that each label is put into before it is compared with
+                the image (the service uses "This is a photo of {}." when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ZeroShotImageClassificationOutputElement].
+        """
+        return cast(
+            "list[ZeroShotImageClassificationOutputElement]",
+            await self._call(
+                "zero-shot-image-classification",
+                image,
+                {},
+                {"candidate_labels": candidate_labels, "hypothesis_template": hypothesis_template},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def zero_shot_object_detection(
+        self,
+        image: BinaryInput,
+        *,
+        candidate_labels: list[str],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[ZeroShotObjectDetectionOutputElement]:
+        """Find the objects of an image that match labels chosen at call time, each with a score and a bounding box.
+
+        Args:
+            image: The image to search for objects, base64-encoded.
+            candidate_labels: The kinds of object to look for, described in words.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ZeroShotObjectDetectionOutputElement].
+        """
+        return cast(
+            "list[ZeroShotObjectDetectionOutputElement]",
+            await self._call(
+                "zero-shot-object-detection",
+                image,
+                {},
+                {"candidate_labels": candidate_labels},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+
+class AsyncRawTaskMethods:
+    """Every task method, returning `RawResponse[...]` (status, headers and the typed result)."""
+
+    async def _call(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> Any:
+        raise NotImplementedError
+
+    async def audio_classification(
+        self,
+        audio: BinaryInput,
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[AudioClassificationOutputElement]]:
+        """Assign labels to an audio clip, such as the spoken command, the language or the kind of sound.
+
+        Args:
+            audio: The audio clip to classify, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            function_to_apply:
+            top_k: How many of the most likely classes to return (the service returns 5 when unset, or every class if
+                the model has fewer).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[AudioClassificationOutputElement].
+        """
+        return cast(
+            "RawResponse[list[AudioClassificationOutputElement]]",
+            await self._call(
+                "audio-classification",
+                audio,
+                {},
+                {"function_to_apply": function_to_apply, "top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def audio_to_audio(
+        self,
+        audio: BinaryInput,
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[AudioToAudioOutputElement]]:
+        """Transform an audio clip into one or more clips, for speech enhancement or source separation.
+
+        Args:
+            audio: The audio clip to transform, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[AudioToAudioOutputElement].
+        """
+        return cast(
+            "RawResponse[list[AudioToAudioOutputElement]]",
+            await self._call(
+                "audio-to-audio",
+                audio,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def automatic_speech_recognition(
+        self,
+        audio: BinaryInput,
+        *,
+        return_timestamps: bool | None = None,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[AutomaticSpeechRecognitionOutput]:
+        """Transcribe the speech in an audio clip into text.
+
+        Args:
+            audio: The recording to transcribe, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            return_timestamps: Also return the transcript split into chunks with their start and end times (the service
+                returns the text alone when unset).
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            AutomaticSpeechRecognitionOutput.
+        """
+        return cast(
+            "RawResponse[AutomaticSpeechRecognitionOutput]",
+            await self._call(
+                "automatic-speech-recognition",
+                audio,
+                {},
+                {"return_timestamps": return_timestamps, "generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def chat_completion(
+        self,
+        messages: Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[ChatCompletionOutput]: ...
+    @overload
+    async def chat_completion(
+        self,
+        messages: Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[AsyncStream[ChatCompletionStreamOutput]]: ...
+    async def chat_completion(
+        self,
+        messages: Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
+        *,
+        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, float] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        reasoning_effort: str | None = None,
+        response_format: ChatCompletionInputResponseFormatText
+        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatRegex
+        | type[BaseModel]
+        | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        tool_choice: Literal["auto", "none", "required"]
+        | ChatCompletionInputNamedToolChoice
+        | Mapping[str, Any]
+        | None = None,
+        tool_prompt: str | None = None,
+        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        top_logprobs: int | None = None,
+        top_p: float | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]]:
+        """Generate the assistant's next message in a conversation (OpenAI-compatible chat API).
+
+        Args:
+            messages: The conversation so far, oldest message first.
+            stream_options:
+            frequency_penalty: Positive values lower the odds of tokens in proportion to how often they already
+                appeared, so the model repeats itself less (0 when unset).
+            logit_bias:
+            logprobs: Return the log-probability of every generated token in choices[].logprobs (false when unset).
+            max_tokens: Largest number of tokens to generate (TGI documents 1024 as the default when unset).
+            n: Number of alternative answers to generate (1 when unset; TGI servers ignore it).
+            presence_penalty: Positive values lower the odds of any token that already appeared, nudging the model
+                towards new topics (0 when unset).
+            reasoning_effort: How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high
+                or xhigh; support and default depend on the provider and model.
+            response_format: Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a
+                pydantic model class passed here is sent as its JSON Schema).
+            seed: Seed of the random sampler, for reproducible answers (a random seed is used when unset).
+            stop: Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers
+                accept at most 4 unless configured otherwise.
+            temperature: Sampling temperature: lower values give more focused and deterministic answers, higher values
+                more varied ones (1 when unset).
+            tool_choice:
+            tool_prompt: Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
+            tools: Functions the model may call; it answers with tool_calls holding JSON arguments for them.
+            top_logprobs: Also return this many most likely alternatives for every generated token; needs logprobs (TGI
+                servers accept at most 5 unless configured otherwise).
+            top_p: Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no
+                filtering, when unset).
+            stream: Return an iterator of ChatCompletionStreamOutput events as the server sends them.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            ChatCompletionOutput; AsyncStream[ChatCompletionStreamOutput] when stream=True.
+        """
+        return cast(
+            "RawResponse[ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]]",
+            await self._call(
+                "chat-completion",
+                messages,
+                {},
+                {
+                    "stream_options": stream_options,
+                    "frequency_penalty": frequency_penalty,
+                    "logit_bias": logit_bias,
+                    "logprobs": logprobs,
+                    "max_tokens": max_tokens,
+                    "n": n,
+                    "presence_penalty": presence_penalty,
+                    "reasoning_effort": reasoning_effort,
+                    "response_format": response_format,
+                    "seed": seed,
+                    "stop": stop,
+                    "temperature": temperature,
+                    "tool_choice": tool_choice,
+                    "tool_prompt": tool_prompt,
+                    "tools": tools,
+                    "top_logprobs": top_logprobs,
+                    "top_p": top_p,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                stream=stream,
+            ),
+        )
+
+    async def depth_estimation(
+        self,
+        image: BinaryInput,
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[DepthEstimationOutput]:
+        """Estimate how far from the camera each pixel of an image is.
+
+        Args:
+            image: The image whose depth is estimated, base64-encoded; the raw image bytes may be posted as the body
+                instead.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            DepthEstimationOutput.
+        """
+        return cast(
+            "RawResponse[DepthEstimationOutput]",
+            await self._call(
+                "depth-estimation",
+                image,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def document_question_answering(
+        self,
+        *,
+        image: BinaryInput,
+        question: str,
+        doc_stride: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        lang: str | None = None,
+        max_answer_len: int | None = None,
+        max_question_len: int | None = None,
+        max_seq_len: int | None = None,
+        top_k: int | None = None,
+        word_boxes: Sequence[str | DocumentQuestionAnsweringWordBox] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[DocumentQuestionAnsweringOutputElement]]:
+        """Answer a question about a document image, such as a scanned form or invoice, by picking words from it.
+
+        Args:
+            image: The document page as an image, base64-encoded.
+            question: The question to answer from the document.
+            doc_stride: When the document's words do not fit beside the question, they are cut into overlapping chunks;
+                this is the overlap in tokens (the service uses 128 when unset).
+            handle_impossible_answer: Allow an empty answer when the document does not answer the question (the service
+                uses false when unset).
+            lang: Tesseract language code used when the service runs OCR on the image, such as "eng" or "deu" (the
+                service reads English when unset).
+            max_answer_len: Longest answer considered, in tokens (the service uses 15 when unset).
+            max_question_len: Longest question after tokenization; longer questions are truncated (the service uses 64
+                when unset).
+            max_seq_len: Largest number of tokens, question and document words together, in each chunk given to the
+                model (the service uses 384 when unset).
+            top_k: How many answers to return, most likely first; fewer come back when the document offers fewer
+                candidates (the service returns 1 when unset).
+            word_boxes: Words of the document (strings) and their boxes (four numbers each) from an earlier OCR pass;
+                when given, the service skips its own OCR.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[DocumentQuestionAnsweringOutputElement].
+        """
+        return cast(
+            "RawResponse[list[DocumentQuestionAnsweringOutputElement]]",
+            await self._call(
+                "document-question-answering",
+                None,
+                {"image": image, "question": question},
+                {
+                    "doc_stride": doc_stride,
+                    "handle_impossible_answer": handle_impossible_answer,
+                    "lang": lang,
+                    "max_answer_len": max_answer_len,
+                    "max_question_len": max_question_len,
+                    "max_seq_len": max_seq_len,
+                    "top_k": top_k,
+                    "word_boxes": word_boxes,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def feature_extraction(
+        self,
+        text: str,
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["left", "right"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[FeatureExtractionOutput]: ...
+    @overload
+    async def feature_extraction(
+        self,
+        text: list[str],
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["left", "right"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[FeatureExtractionOutput]]: ...
+    async def feature_extraction(
+        self,
+        text: str | list[str],
+        *,
+        normalize: bool | None = None,
+        prompt_name: str | None = None,
+        truncate: bool | None = None,
+        truncation_direction: Literal["left", "right"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[FeatureExtractionOutput | list[FeatureExtractionOutput]]:
+        """Turn texts into embedding vectors of floats, for search, clustering or similarity.
+
+        Args:
+            text: The text to embed, or a list of texts embedded in one call.
+            normalize: Scale each embedding to unit length (the service uses true when unset).
+            prompt_name: Key of a prompt in the model's sentence-transformers prompts configuration; that prompt's text
+                is put in front of every input before encoding (no prompt is added when unset).
+            truncate: Cut inputs longer than the model's maximum length instead of rejecting them with an error (the
+                service uses false when unset).
+            truncation_direction: Which end of an over-long input is cut off when truncate is set (the service uses
+                right when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            FeatureExtractionOutput; one result per input, in order, for a list input.
+        """
+        return cast(
+            "RawResponse[FeatureExtractionOutput | list[FeatureExtractionOutput]]",
+            await self._call(
+                "feature-extraction",
+                text,
+                {},
+                {
+                    "normalize": normalize,
+                    "prompt_name": prompt_name,
+                    "truncate": truncate,
+                    "truncation_direction": truncation_direction,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def fill_mask(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: Literal[False] = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[FillMaskOutputElement]]: ...
+    @overload
+    async def fill_mask(
+        self,
+        text: str,
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[list[FillMaskOutputElement]]]: ...
+    @overload
+    async def fill_mask(
+        self,
+        text: list[str],
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[list[FillMaskOutputElement]]]: ...
+    async def fill_mask(
+        self,
+        text: str | list[str],
+        *,
+        top_k: int | None = None,
+        targets: list[str] | None = None,
+        multiple_masks: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[FillMaskOutputElement] | list[list[FillMaskOutputElement]]]:
+        """Predict the tokens hidden behind the mask token of a text.
+
+        Args:
+            text: Text containing the model's mask token (such as [MASK] or <mask>), or a list of such texts.
+            top_k: How many candidates to return for each mask (the service returns 5 when unset).
+            targets: Restrict the candidates to these words; a word outside the vocabulary is replaced by the first
+                token it splits into.
+            multiple_masks: The text holds several mask tokens: return one list of candidates per mask.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[FillMaskOutputElement]; one result per input, in order, for a list input.
+        """
+        return cast(
+            "RawResponse[list[FillMaskOutputElement] | list[list[FillMaskOutputElement]]]",
+            await self._call(
+                "fill-mask",
+                text,
+                {},
+                {"top_k": top_k, "targets": targets},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                flags={"multiple_masks": multiple_masks},
+            ),
+        )
+
+    async def image_classification(
+        self,
+        image: BinaryInput,
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[ImageClassificationOutputElement]]:
+        """Sort an image into the classes a model was trained on, with a score for each class.
+
+        Args:
+            image: The image to classify, base64-encoded; without parameters the raw image bytes may be posted as the
+                body instead.
+            function_to_apply:
+            top_k: How many of the best classes to return (the service returns 5 when unset, or fewer when the model has
+                fewer classes).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ImageClassificationOutputElement].
+        """
+        return cast(
+            "RawResponse[list[ImageClassificationOutputElement]]",
+            await self._call(
+                "image-classification",
+                image,
+                {},
+                {"function_to_apply": function_to_apply, "top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_segmentation(
+        self,
+        image: BinaryInput,
+        *,
+        mask_threshold: float | None = None,
+        overlap_mask_area_threshold: float | None = None,
+        subtask: Literal["instance", "panoptic", "semantic"] | None = None,
+        threshold: float | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[ImageSegmentationOutputElement]]:
+        """Split an image into labelled regions, returning one black-and-white mask per region.
+
+        Args:
+            image: The image to segment, base64-encoded; without parameters the raw image bytes may be posted as the
+                body instead.
+            mask_threshold: Per-pixel probability above which a pixel belongs to a mask when the soft masks are made
+                binary (the service uses 0.5 when unset).
+            overlap_mask_area_threshold: Share of a segment's area that must survive overlap with other segments for it
+                to be kept; drops small, scattered fragments (the service uses 0.5 when unset).
+            subtask: Kind of segmentation to run, among those the model supports (when unset the service picks panoptic,
+                then instance, then semantic, whichever the model offers first).
+            threshold: Smallest confidence a predicted region needs to be returned (the service uses 0.9 when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ImageSegmentationOutputElement].
+        """
+        return cast(
+            "RawResponse[list[ImageSegmentationOutputElement]]",
+            await self._call(
+                "image-segmentation",
+                image,
+                {},
+                {
+                    "mask_threshold": mask_threshold,
+                    "overlap_mask_area_threshold": overlap_mask_area_threshold,
+                    "subtask": subtask,
+                    "threshold": threshold,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_text_to_image(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Generate an image from a reference image and a text instruction.
+
+        Args:
+            image: The reference image, base64-encoded (sent as the raw body instead when no parameters are given).
+            prompt: Text instruction saying what to generate or change, guiding the model together with the image.
+            guidance_scale: Classifier-free guidance strength: higher values hold the image closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the image should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner image but take longer (the
+                model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the generated image; only some providers and models honour it,
+                the others ignore it.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "image-text-to-image",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "target_size": target_size,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_text_to_video(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        num_frames: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Generate a short video from a reference image and a text instruction.
+
+        Args:
+            image: The reference image the video starts from, base64-encoded (sent as the raw body instead when no
+                parameters are given).
+            prompt: Text instruction describing the motion or content of the video, guiding the model together with the
+                image.
+            guidance_scale: Classifier-free guidance strength: higher values hold the video closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the video should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
+                model's own pipeline default applies when unset).
+            num_frames: How many frames the video has (the model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
+                unset).
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "image-text-to-video",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "num_frames": num_frames,
+                    "target_size": target_size,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_to_image(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Transform an image into a new image, optionally guided by a text prompt.
+
+        Args:
+            image: The source image, base64-encoded (sent as the raw body instead when no parameters are given).
+            prompt: Text describing the change or the result wanted.
+            guidance_scale: Classifier-free guidance strength: higher values hold the image closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the image should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner image but take longer (the
+                model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the generated image; only some providers and models honour it,
+                the others ignore it.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "image-to-image",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "target_size": target_size,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_to_text(
+        self,
+        image: BinaryInput,
+        *,
+        max_new_tokens: int | None = None,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[ImageToTextOutput]:
+        """Write a caption or other text describing an image.
+
+        Args:
+            image: The image to describe, base64-encoded; without parameters the raw image bytes may be posted as the
+                body instead.
+            max_new_tokens: Largest number of tokens to generate (when unset the limit comes from the model's generation
+                config).
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            ImageToTextOutput.
+        """
+        return cast(
+            "RawResponse[ImageToTextOutput]",
+            await self._call(
+                "image-to-text",
+                image,
+                {},
+                {"max_new_tokens": max_new_tokens, "generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def image_to_video(
+        self,
+        image: BinaryInput,
+        *,
+        prompt: str | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        num_frames: int | None = None,
+        target_size: TargetSize | Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Animate an image into a short video, optionally guided by a text prompt.
+
+        Args:
+            image: The starting image, base64-encoded (sent as the raw body instead when no parameters are given).
+            prompt: Text describing the motion or content the video should have.
+            guidance_scale: Classifier-free guidance strength: higher values hold the video closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the video should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
+                model's own pipeline default applies when unset).
+            num_frames: How many frames the video has (the model's own pipeline default applies when unset).
+            target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
+                unset).
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "image-to-video",
+                image,
+                {},
+                {
+                    "prompt": prompt,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "num_frames": num_frames,
+                    "target_size": target_size,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def object_detection(
+        self,
+        image: BinaryInput,
+        *,
+        threshold: float | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[ObjectDetectionOutputElement]]:
+        """Find the objects in an image, each with a class, a score and a bounding box.
+
+        Args:
+            image: The image to search for objects, base64-encoded; without parameters the raw image bytes may be posted
+                as the body instead.
+            threshold: Smallest score a detection needs to be returned (the service uses 0.5 when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ObjectDetectionOutputElement].
+        """
+        return cast(
+            "RawResponse[list[ObjectDetectionOutputElement]]",
+            await self._call(
+                "object-detection",
+                image,
+                {},
+                {"threshold": threshold},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def question_answering(
+        self,
+        *,
+        question: str,
+        context: str,
+        top_k: int | None = None,
+        doc_stride: int | None = None,
+        max_answer_len: int | None = None,
+        max_seq_len: int | None = None,
+        max_question_len: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        align_to_words: bool | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[QuestionAnsweringOutputElement]]:
+        """Answer a question by extracting the answering span from a given context text.
+
+        Args:
+            question: The question to answer.
+            context: The text that holds the answer; the answer is a span copied from it.
+            top_k: How many answers to return, most likely first; fewer come back when the context offers fewer
+                candidates (the service returns 1 when unset).
+            doc_stride: When the context does not fit beside the question, it is cut into overlapping chunks; this is
+                the overlap in tokens (the service uses 128 when unset).
+            max_answer_len: Longest answer considered, in tokens (the service uses 15 when unset).
+            max_seq_len: Largest number of tokens, question and context together, in each chunk given to the model (the
+                service uses 384 when unset).
+            max_question_len: Longest question after tokenization; longer questions are truncated (the service uses 64
+                when unset).
+            handle_impossible_answer: Allow an empty answer when the context does not answer the question (the service
+                uses false when unset).
+            align_to_words: Snap answer boundaries to whole words, which helps languages written with spaces and may
+                hurt ones without, such as Chinese or Japanese (the service uses true when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[QuestionAnsweringOutputElement].
+        """
+        return cast(
+            "RawResponse[list[QuestionAnsweringOutputElement]]",
+            await self._call(
+                "question-answering",
+                None,
+                {"question": question, "context": context},
+                {
+                    "top_k": top_k,
+                    "doc_stride": doc_stride,
+                    "max_answer_len": max_answer_len,
+                    "max_seq_len": max_seq_len,
+                    "max_question_len": max_question_len,
+                    "handle_impossible_answer": handle_impossible_answer,
+                    "align_to_words": align_to_words,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def sentence_similarity(
+        self,
+        *,
+        source_sentence: str,
+        sentences: list[str],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[SentenceSimilarityOutput]:
+        """Score how similar in meaning each of a list of sentences is to a source sentence.
+
+        Args:
+            source_sentence: The text every other sentence is compared with; a phrase, a sentence or a longer passage,
+                as the model allows.
+            sentences: The texts to compare with the source sentence; each gets one score, in the same order.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            SentenceSimilarityOutput.
+        """
+        return cast(
+            "RawResponse[SentenceSimilarityOutput]",
+            await self._call(
+                "sentence-similarity",
+                None,
+                {"source_sentence": source_sentence, "sentences": sentences},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def summarization(
+        self,
+        text: str,
+        *,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[SummarizationOutput]:
+        """Condense a text into a shorter summary that keeps its main points.
+
+        Args:
+            text: The text to summarize.
+            clean_up_tokenization_spaces: Remove the stray spaces that decoding leaves around punctuation in the summary
+                (the service uses false when unset).
+            truncation: How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when
+                unset).
+            generate_parameters: Extra keyword arguments for the model's generate() call, passed through unchecked.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            SummarizationOutput.
+        """
+        return cast(
+            "RawResponse[SummarizationOutput]",
+            await self._call(
+                "summarization",
+                text,
+                {},
+                {
+                    "clean_up_tokenization_spaces": clean_up_tokenization_spaces,
+                    "truncation": truncation,
+                    "generate_parameters": generate_parameters,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def table_question_answering(
+        self,
+        *,
+        query: str,
+        table: dict[str, list[str]],
+        padding: Literal["do_not_pad", "longest", "max_length"] | None = None,
+        sequential: bool | None = None,
+        truncation: bool | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[TableQuestionAnsweringOutputElement]]:
+        """Answer a question about a table by selecting its cells and, for some models, aggregating them.
+
+        Args:
+            query: The question to answer from the table.
+            table: The table, mapping each column name to that column's cells as strings, top row first; every column
+                has the same number of cells.
+            padding: How the encoded table and question are padded: not at all, to the longest sequence of the batch, or
+                to the model's maximum length (the service uses "do_not_pad" when unset).
+            sequential: Run the questions one after another instead of as a batch; slower, but needed by conversational
+                models such as SQA that link each question to the previous ones (the service uses false when unset).
+            truncation: Cut the encoded table to the model's maximum length instead of failing on tables that are too
+                large (the service uses false when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[TableQuestionAnsweringOutputElement].
+        """
+        return cast(
+            "RawResponse[list[TableQuestionAnsweringOutputElement]]",
+            await self._call(
+                "table-question-answering",
+                None,
+                {"query": query, "table": table},
+                {"padding": padding, "sequential": sequential, "truncation": truncation},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def tabular_classification(
+        self,
+        table: dict[str, Sequence[str | int | float]],
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[TabularClassificationOutput]:
+        """Predict a class for every row of a table, with a classical model such as scikit-learn.
+
+        Args:
+            table: The table whose rows to classify. It maps each column name to the column's cells (strings or
+                numbers), top row first; every column has one cell per row and the columns must match the features the
+                model was trained on.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TabularClassificationOutput.
+        """
+        return cast(
+            "RawResponse[TabularClassificationOutput]",
+            await self._call(
+                "tabular-classification",
+                table,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def tabular_regression(
+        self,
+        table: dict[str, Sequence[str | int | float]],
+        *,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[TabularRegressionOutput]:
+        """Predict a numeric value for every row of a table, with a classical model such as scikit-learn.
+
+        Args:
+            table: The table whose rows to predict a value for. It maps each column name to the column's cells (strings
+                or numbers), top row first; every column has one cell per row and the columns must match the features
+                the model was trained on.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TabularRegressionOutput.
+        """
+        return cast(
+            "RawResponse[TabularRegressionOutput]",
+            await self._call(
+                "tabular-regression",
+                table,
+                {},
+                {},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def text_classification(
+        self,
+        text: str,
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[TextClassificationOutputElement]]: ...
+    @overload
+    async def text_classification(
+        self,
+        text: list[str],
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[list[TextClassificationOutputElement]]]: ...
+    async def text_classification(
+        self,
+        text: str | list[str],
+        *,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[TextClassificationOutputElement] | list[list[TextClassificationOutputElement]]]:
+        """Assign a text to the classes a model was trained on, such as sentiment or topic, with a score for each.
+
+        Args:
+            text: The text to classify, or a list of texts to classify in one request.
+            function_to_apply: How the model's raw logits become scores (when unset the service uses softmax, or sigmoid
+                for models with a single output or trained for multi-label classification).
+            top_k: Keep only this many of the most probable classes, best first; fewer come back when the model has
+                fewer classes.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[TextClassificationOutputElement]; one result per input, in order, for a list input.
+        """
+        return cast(
+            "RawResponse[list[TextClassificationOutputElement] | list[list[TextClassificationOutputElement]]]",
+            await self._call(
+                "text-classification",
+                text,
+                {},
+                {"function_to_apply": function_to_apply, "top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[TextGenerationOutput]: ...
+    @overload
+    async def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: Literal[True],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[AsyncStream[TextGenerationStreamOutput]]: ...
+    async def text_generation(
+        self,
+        prompt: str,
+        *,
+        adapter_id: str | None = None,
+        best_of: int | None = None,
+        decoder_input_details: bool | None = None,
+        details: bool | None = None,
+        do_sample: bool | None = None,
+        frequency_penalty: float | None = None,
+        grammar: TextGenerationInputGrammarJson
+        | Mapping[str, Any]
+        | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarJsonSchema
+        | None = None,
+        max_new_tokens: int | None = None,
+        repetition_penalty: float | None = None,
+        return_full_text: bool | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_n_tokens: int | None = None,
+        top_p: float | None = None,
+        truncate: int | None = None,
+        typical_p: float | None = None,
+        watermark: bool | None = None,
+        stream: bool = False,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[TextGenerationOutput | AsyncStream[TextGenerationStreamOutput]]:
+        """Continue a prompt with text generated by a language model.
+
+        Args:
+            prompt: The prompt the model continues; it may not be empty.
+            adapter_id: Id of a LoRA adapter loaded on the server to apply for this request (the base model answers when
+                unset).
+            best_of: Sample this many sequences and return the one with the highest total log-probability (1 when
+                unset). Values above 1 need sampling, exclude seed and streaming, and are capped by the server (2 by
+                default).
+            decoder_input_details: Also return the prompt's tokens with their ids and log-probabilities in
+                details.prefill (false when unset; not available when streaming).
+            details: Return details about the generation (finish reason, token count, seed, tokens) beside the text (the
+                service returns the text alone when unset).
+            do_sample: Sample the next token instead of picking the most likely one (false when unset; setting
+                temperature, top_k, top_p or typical_p also turns sampling on).
+            frequency_penalty: Lower the odds of a token in proportion to how often it already appeared, so the model
+                repeats itself less (no penalty when unset).
+            grammar:
+            max_new_tokens: Largest number of tokens to generate (TGI documents 1024 as the default when unset); prompt
+                plus new tokens must fit the server's token limit.
+            repetition_penalty: Divide the odds of tokens already present in the text by this factor; 1.0 leaves them
+                unchanged (no penalty when unset).
+            return_full_text: Put the prompt in front of the generated text in generated_text instead of returning the
+                new text only.
+            seed: Seed of the random sampler, for reproducible sampling (a random seed is drawn when unset); not allowed
+                with best_of above 1.
+            stop: Stop generating as soon as one of these strings is produced (no stop sequences when unset); TGI
+                servers accept at most 4 unless configured otherwise.
+            temperature: Scale of the logits before sampling: below 1 sharpens the distribution, above 1 flattens it
+                (the service uses 1.0 when unset).
+            top_k: Sample only among the k most likely next tokens (no top-k filtering when unset).
+            top_n_tokens: For every generated position, also return this many most likely alternative tokens in
+                details.top_tokens (none when unset); capped by the server, 5 by default.
+            top_p: Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (no
+                nucleus filtering when unset).
+            truncate: Keep only the last truncate tokens of the prompt, dropping the beginning (the prompt is not cut
+                when unset and must fit the server's input limit).
+            typical_p: Typical decoding mass: sample among the tokens whose information content is closest to the
+                expected one, up to this cumulative probability (off when unset).
+            watermark: Bias generation so the text carries a statistical watermark (Kirchenbauer et al., 2023) that
+                detectors can recognise (false when unset).
+            stream: Return an iterator of TextGenerationStreamOutput events as the server sends them.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TextGenerationOutput; AsyncStream[TextGenerationStreamOutput] when stream=True.
+        """
+        return cast(
+            "RawResponse[TextGenerationOutput | AsyncStream[TextGenerationStreamOutput]]",
+            await self._call(
+                "text-generation",
+                prompt,
+                {},
+                {
+                    "adapter_id": adapter_id,
+                    "best_of": best_of,
+                    "decoder_input_details": decoder_input_details,
+                    "details": details,
+                    "do_sample": do_sample,
+                    "frequency_penalty": frequency_penalty,
+                    "grammar": grammar,
+                    "max_new_tokens": max_new_tokens,
+                    "repetition_penalty": repetition_penalty,
+                    "return_full_text": return_full_text,
+                    "seed": seed,
+                    "stop": stop,
+                    "temperature": temperature,
+                    "top_k": top_k,
+                    "top_n_tokens": top_n_tokens,
+                    "top_p": top_p,
+                    "truncate": truncate,
+                    "typical_p": typical_p,
+                    "watermark": watermark,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+                stream=stream,
+            ),
+        )
+
+    async def text_to_audio(
+        self,
+        text: str,
+        *,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Generate audio, such as music or sound effects, from a text description.
+
+        Args:
+            text: The prompt: a text describing the audio to generate.
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "text-to-audio",
+                text,
+                {},
+                {"generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def text_to_image(
+        self,
+        prompt: str,
+        *,
+        guidance_scale: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        scheduler: str | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Generate an image from a text prompt.
+
+        Args:
+            prompt: The prompt: a text describing the image to generate.
+            guidance_scale: Classifier-free guidance strength: higher values hold the image closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: Text describing what the image should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner image but take longer (the
+                model's own pipeline default applies when unset).
+            width: Width in pixels of the generated image (the model's own pipeline default applies when unset).
+            height: Height in pixels of the generated image (the model's own pipeline default applies when unset).
+            scheduler: Name of a diffusers scheduler class compatible with the model (such as EulerDiscreteScheduler) to
+                use instead of the model's own.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "text-to-image",
+                prompt,
+                {},
+                {
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "width": width,
+                    "height": height,
+                    "scheduler": scheduler,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def text_to_speech(
+        self,
+        text: str,
+        *,
+        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Synthesize spoken audio that reads a text aloud.
+
+        Args:
+            text: The text to be spoken.
+            generation_parameters:
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "text-to-speech",
+                text,
+                {},
+                {"generation_parameters": generation_parameters},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def text_to_video(
+        self,
+        prompt: str,
+        *,
+        num_frames: int | None = None,
+        guidance_scale: float | None = None,
+        negative_prompt: list[str] | None = None,
+        num_inference_steps: int | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[BinaryOutput]:
+        """Generate a short video from a text prompt.
+
+        Args:
+            prompt: The prompt: a text describing the video to generate.
+            num_frames: How many frames the video has (the model's own pipeline default applies when unset).
+            guidance_scale: Classifier-free guidance strength: higher values hold the video closer to the prompt, very
+                high ones tend to over-saturate it (the model's own pipeline default applies when unset).
+            negative_prompt: One or more texts describing what the video should not show.
+            num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
+                model's own pipeline default applies when unset).
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            BinaryOutput.
+        """
+        return cast(
+            "RawResponse[BinaryOutput]",
+            await self._call(
+                "text-to-video",
+                prompt,
+                {},
+                {
+                    "num_frames": num_frames,
+                    "guidance_scale": guidance_scale,
+                    "negative_prompt": negative_prompt,
+                    "num_inference_steps": num_inference_steps,
+                    "seed": seed,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    @overload
+    async def token_classification(
+        self,
+        text: str,
+        *,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[TokenClassificationOutputElement]]: ...
+    @overload
+    async def token_classification(
+        self,
+        text: list[str],
+        *,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[list[TokenClassificationOutputElement]]]: ...
+    async def token_classification(
+        self,
+        text: str | list[str],
+        *,
+        ignore_labels: list[str] | None = None,
+        stride: int | None = None,
+        aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[TokenClassificationOutputElement] | list[list[TokenClassificationOutputElement]]]:
+        """Label the words or spans of a text, as in named-entity recognition or part-of-speech tagging.
+
+        Args:
+            text: The text to label, or a list of texts to label in one request.
+            ignore_labels: Labels to leave out of the result (the service drops the "O" label, meaning outside any
+                entity, when unset).
+            stride: Number of tokens shared by consecutive chunks when a text too long for the model is cut into
+                overlapping chunks; when unset, such a text is truncated instead.
+            aggregation_strategy: How token predictions are merged into entities: "none" keeps one result per token,
+                "simple" joins neighbouring tokens that share a label, and "first", "average" and "max" also keep words
+                whole, labelling a word by its first token, its averaged token scores or its best token (the service
+                uses "simple" when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[TokenClassificationOutputElement]; one result per input, in order, for a list input.
+        """
+        return cast(
+            "RawResponse[list[TokenClassificationOutputElement] | list[list[TokenClassificationOutputElement]]]",
+            await self._call(
+                "token-classification",
+                text,
+                {},
+                {"ignore_labels": ignore_labels, "stride": stride, "aggregation_strategy": aggregation_strategy},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def translation(
+        self,
+        text: str,
+        *,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[TranslationOutput]:
+        """Translate a text from one language into another.
+
+        Args:
+            text: The text to translate.
+            src_lang: Language of the input, in the model's own code format (such as "en_XX" for mBART or "eng_Latn" for
+                NLLB); needed by models that translate from several languages.
+            tgt_lang: Language to translate into, in the model's own code format (such as "fr_XX" for mBART or
+                "fra_Latn" for NLLB); needed by models that translate into several languages.
+            clean_up_tokenization_spaces: Remove the stray spaces that decoding leaves around punctuation in the
+                translation (the service uses false when unset).
+            truncation: How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when
+                unset).
+            generate_parameters: Extra keyword arguments for the model's generate() call, passed through unchecked.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            TranslationOutput.
+        """
+        return cast(
+            "RawResponse[TranslationOutput]",
+            await self._call(
+                "translation",
+                text,
+                {},
+                {
+                    "src_lang": src_lang,
+                    "tgt_lang": tgt_lang,
+                    "clean_up_tokenization_spaces": clean_up_tokenization_spaces,
+                    "truncation": truncation,
+                    "generate_parameters": generate_parameters,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def video_classification(
+        self,
+        video: BinaryInput,
+        *,
+        frame_sampling_rate: int | None = None,
+        function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
+        num_frames: int | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[VideoClassificationOutputElement]]:
+        """Assign labels to a video clip, such as the action or activity it shows.
+
+        Args:
+            video: The video clip to classify, base64-encoded (sent as the raw body instead when no parameters are
+                given).
+            frame_sampling_rate: Stride between the frames picked from the video: every n-th frame is kept (the service
+                uses 1 when unset).
+            function_to_apply:
+            num_frames: How many frames are sampled and shown to the model (the model's configured frame count applies
+                when unset).
+            top_k: How many of the most likely classes to return (the service returns 5 when unset, or every class if
+                the model has fewer).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[VideoClassificationOutputElement].
+        """
+        return cast(
+            "RawResponse[list[VideoClassificationOutputElement]]",
+            await self._call(
+                "video-classification",
+                video,
+                {},
+                {
+                    "frame_sampling_rate": frame_sampling_rate,
+                    "function_to_apply": function_to_apply,
+                    "num_frames": num_frames,
+                    "top_k": top_k,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def visual_question_answering(
+        self,
+        *,
+        image: BinaryInput,
+        question: str,
+        top_k: int | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[VisualQuestionAnsweringOutputElement]]:
+        """Answer a question in natural language about the content of an image.
+
+        Args:
+            image: The image the question is about, base64-encoded.
+            question: The question to answer from the image.
+            top_k: How many answers to return, most likely first; fewer come back when the model has fewer candidates
+                (the service returns 5 when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[VisualQuestionAnsweringOutputElement].
+        """
+        return cast(
+            "RawResponse[list[VisualQuestionAnsweringOutputElement]]",
+            await self._call(
+                "visual-question-answering",
+                None,
+                {"image": image, "question": question},
+                {"top_k": top_k},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def zero_shot_classification(
+        self,
+        text: str,
+        *,
+        candidate_labels: list[str],
+        hypothesis_template: str | None = None,
+        multi_label: bool | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[ZeroShotClassificationOutputElement]]:
+        """Score how well a text fits each of a list of labels chosen at call time, without a model trained on those labels.
+
+        Args:
+            text: The text to classify.
+            candidate_labels: The labels to score the text against; every label gets a score.
+            hypothesis_template: Sentence with a {} placeholder that each label is put into before the model judges
+                whether the text implies it (the service uses "This example is {}." when unset).
+            multi_label: Score each label on its own so that several can be true at once; when false the scores are
+                spread over the labels and add up to 1 (the service uses false when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ZeroShotClassificationOutputElement].
+        """
+        return cast(
+            "RawResponse[list[ZeroShotClassificationOutputElement]]",
+            await self._call(
+                "zero-shot-classification",
+                text,
+                {},
+                {
+                    "candidate_labels": candidate_labels,
+                    "hypothesis_template": hypothesis_template,
+                    "multi_label": multi_label,
+                },
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def zero_shot_image_classification(
+        self,
+        image: BinaryInput,
+        *,
+        candidate_labels: list[str],
+        hypothesis_template: str | None = None,
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[ZeroShotImageClassificationOutputElement]]:
+        """Score how well an image matches each of a list of labels chosen at call time.
+
+        Args:
+            image: The image to classify, base64-encoded.
+            candidate_labels: The labels to score the image against; every label gets a score.
+            hypothesis_template: Sentence with a {} placeholder that each label is put into before it is compared with
+                the image (the service uses "This is a photo of {}." when unset).
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ZeroShotImageClassificationOutputElement].
+        """
+        return cast(
+            "RawResponse[list[ZeroShotImageClassificationOutputElement]]",
+            await self._call(
+                "zero-shot-image-classification",
+                image,
+                {},
+                {"candidate_labels": candidate_labels, "hypothesis_template": hypothesis_template},
+                model=model,
+                wait_for_model=wait_for_model,
+                use_cache=use_cache,
+                extra_headers=extra_headers,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    async def zero_shot_object_detection(
+        self,
+        image: BinaryInput,
+        *,
+        candidate_labels: list[str],
+        model: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> RawResponse[list[ZeroShotObjectDetectionOutputElement]]:
+        """Find the objects of an image that match labels chosen at call time, each with a score and a bounding box.
+
+        Args:
+            image: The image to search for objects, base64-encoded.
+            candidate_labels: The kinds of object to look for, described in words.
+            model: Model id or full URL for this call, instead of the client's model.
+            wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
+            use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
+            extra_headers: Headers added to this request.
+            extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
+            timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+
+        Returns:
+            list[ZeroShotObjectDetectionOutputElement].
+        """
+        return cast(
+            "RawResponse[list[ZeroShotObjectDetectionOutputElement]]",
+            await self._call(
                 "zero-shot-object-detection",
                 image,
                 {},

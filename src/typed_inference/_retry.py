@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -23,6 +24,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     wall_clock: Callable[[], float] = time.time
     jitter: Callable[[], float] = field(default=random.random)
+    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def backoff(self, retry_index: int) -> float:
         """The wait before retry number `retry_index` (0-based) when the server asked for none."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,7 +34,7 @@ class Response:
     status_code: int
     headers: dict[str, str]
     content: bytes = b""
-    chunks: Iterator[bytes] | None = None
+    chunks: Iterator[bytes] | AsyncIterator[bytes] | None = None
     close: Any = field(default=None, repr=False)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from typed_inference._base_client import BaseClient
+from typed_inference._base_client import Attempts, BaseClient
 from typed_inference._decode import ValidationMode, decode, stream_adapter
+from typed_inference._errors import InferenceError
+from typed_inference._map import Job, Progress, check, plan, spread
 from typed_inference._methods import RawTaskMethods, TaskMethods
 from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import EventDecoder, Stream
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     import requests
 
 T = TypeVar("T", covariant=True)
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,40 @@ class InferenceClient(BaseClient, TaskMethods):
         """Releases pooled connections (a user-supplied session is left open)."""
         self._transport.close()
 
+    def map(
+        self,
+        method: Callable[..., R],
+        inputs: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        return_exceptions: bool = True,
+        progress: bool = False,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> list[R | InferenceError]:
+        """Calls a task method once per input on `concurrency` threads; one result or error per input, in order.
+
+        Each input is the method's first argument (a dict of keywords for object-input tasks); `kwargs` go to every
+        call. `batch_size` sends lists of that many inputs per request (batch tasks such as feature-extraction).
+        Errors are returned in place of results, or raised (the first one) with `return_exceptions=False`.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        jobs = plan(method, inputs, kwargs, batch_size)
+        counter = Progress(sum(job.size for job in jobs), progress)
+
+        def run(job: Job) -> Any:
+            try:
+                return method(*job.args, **job.kwargs)
+            except InferenceError as exc:
+                return exc
+            finally:
+                counter.advance(job.size)
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="typed-inference-map") as pool:
+            outcomes = list(pool.map(run, jobs))
+        return check(spread(jobs, outcomes), return_exceptions)
+
     @property
     def with_raw_response(self) -> RawInferenceClient:
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
@@ -99,48 +135,22 @@ class InferenceClient(BaseClient, TaskMethods):
 
     def send(self, request: Request) -> Response:
         """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout`."""
-        deadline = self.retry.clock() + self.total_timeout
-        per_attempt = request.timeout
-        attempt = redirects = 0
+        attempts = Attempts(self, request)
         while True:
-            remaining = deadline - self.retry.clock()
-            if remaining <= 0:
-                from typed_inference._errors import APITimeoutError
-
-                raise APITimeoutError(f"total_timeout of {self.total_timeout} s passed after {attempt} attempt(s)")
-            request.timeout = min(per_attempt, remaining) if per_attempt is not None else remaining
             response: Response | None = None
             error: TransportError | None = None
             try:
-                response = self._transport.send(request)
+                response = self._transport.send(attempts.next_request())
             except TransportError as exc:
                 error = exc
-            if response is not None and response.status_code in _REDIRECTS and "location" in response.headers:
-                request = self._redirected(request, response.headers["location"])
-                redirects += 1
-                if redirects > 5:
-                    from typed_inference._errors import APIConnectionError
-
-                    raise APIConnectionError(f"too many redirects ({request.url})")
-                continue
-            wait, failure = self.retry_decision(attempt, deadline, response=response, error=error, url=request.url)
-            if failure is not None:
-                raise failure
-            if wait is None:
+            action, wait = attempts.outcome(response, error)
+            if action == "done":
                 assert response is not None
                 return response
-            self.retry.sleep(wait)
-            attempt += 1
-
-    def _redirected(self, request: Request, location: str) -> Request:
-        """The request to follow a redirect with; Authorization is dropped when the host changes."""
-        from urllib.parse import urljoin, urlsplit
-
-        url = urljoin(request.url, location)
-        headers = dict(request.headers)
-        if urlsplit(url).netloc != urlsplit(request.url).netloc:
-            headers.pop("Authorization", None)
-        return Request(request.method, url, headers, request.body, request.timeout, request.stream)
+            if response is not None and response.close is not None:
+                response.close()
+            if action == "retry":
+                self.retry.sleep(wait)
 
     def _call(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
@@ -152,7 +162,7 @@ class InferenceClient(BaseClient, TaskMethods):
     ) -> RawResponse[Any]:
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = self.send(request)
-        if ctx.stream and response.chunks is not None:
+        if ctx.stream and isinstance(response.chunks, Iterator):
             spec = ctx.spec
             assert spec.stream_end is not None
             adapter = stream_adapter(spec)

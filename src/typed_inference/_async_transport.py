@@ -1,0 +1,88 @@
+"""The async twin of the transport: one attempt per `send`, over a pooled `httpx.AsyncClient` (extra: `async`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from typed_inference._transport import Request, Response, TransportError, _reason
+
+if TYPE_CHECKING:
+    import httpx
+
+logger = logging.getLogger("typed_inference")
+
+
+class AsyncTransport(Protocol):
+    """The async seam: a request in, a response out (or a TransportError)."""
+
+    async def send(self, request: Request) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpxTransport:
+    """An AsyncTransport over httpx; streams hand back an async chunk iterator and an async close."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        try:
+            import httpx
+        except ImportError:  # pragma: no cover - depends on the installation
+            raise ImportError("AsyncInferenceClient needs httpx: pip install 'typed-inference[async]'") from None
+        self._own = client is None
+        self._client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=True
+        )
+
+    async def send(self, request: Request) -> Response:
+        import httpx
+
+        started = time.monotonic()
+        timeout = httpx.Timeout(request.timeout)
+        built = self._client.build_request(
+            request.method, request.url, headers=request.headers, content=request.body, timeout=timeout
+        )
+        try:
+            raw = await self._client.send(built, stream=True)
+        except httpx.ConnectTimeout as exc:
+            raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise TransportError(_reason(exc) or type(exc).__name__, retryable=True) from None
+        except httpx.HTTPError as exc:
+            raise TransportError(_reason(exc) or type(exc).__name__, retryable=False) from None
+        headers = {k.lower(): v for k, v in raw.headers.items()}
+        if request.stream and raw.status_code < 400:
+            return Response(raw.status_code, headers, chunks=_chunks(raw), close=raw.aclose)
+        try:
+            content = await raw.aread()
+        except httpx.TimeoutException as exc:
+            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+        except httpx.HTTPError as exc:
+            raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
+        finally:
+            await raw.aclose()
+        logger.debug(
+            "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
+        )
+        return Response(raw.status_code, headers, content=content)
+
+    async def aclose(self) -> None:
+        if self._own:
+            await self._client.aclose()
+
+
+async def _chunks(raw: Any) -> AsyncIterator[bytes]:
+    import httpx
+
+    try:
+        async for chunk in raw.aiter_bytes():
+            if chunk:
+                yield chunk
+    except httpx.HTTPError as exc:
+        raise TransportError(f"connection broken during the stream: {_reason(exc)}", retryable=False) from None
+    finally:
+        await raw.aclose()

@@ -1,0 +1,90 @@
+"""`client.map`: one task method over many inputs, concurrently, results in input order (sync and async share this)."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from typed_inference._errors import InferenceError, RequestValidationError
+from typed_inference._registry import TASKS
+
+
+@dataclass
+class Job:
+    """One call of the mapped method, covering `size` inputs (more than one when inputs are batched)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    size: int = 1
+
+
+@dataclass
+class Progress:
+    """A counter line on stderr (`done/total`), when asked for."""
+
+    total: int
+    enabled: bool
+    done: int = 0
+    stream: Any = field(default_factory=lambda: sys.stderr)
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.enabled:
+            end = "\n" if self.done >= self.total else ""
+            self.stream.write(f"\rtyped-inference: {self.done}/{self.total}{end}")
+            self.stream.flush()
+
+
+def plan(
+    method: Callable[..., Any], inputs: Iterable[Any], kwargs: Mapping[str, Any], batch_size: int | None
+) -> list[Job]:
+    """The calls to make: each input as the method's first argument (or keywords for object inputs), maybe batched."""
+    name = getattr(method, "__name__", "")
+    spec = TASKS.get(name.replace("_", "-"))
+    params = list(inspect.signature(method).parameters.values())
+    positional = bool(params) and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    items = list(inputs)
+    if batch_size is not None:
+        if spec is None or not spec.batch:
+            batchable = sorted(t.replace("-", "_") for t, s in TASKS.items() if s.batch)
+            raise RequestValidationError(f"batch_size works only with {', '.join(batchable)}; not with {name}")
+        if batch_size < 1:
+            raise RequestValidationError(f"batch_size must be at least 1, not {batch_size}")
+        return [
+            Job((items[i : i + batch_size],), dict(kwargs), len(items[i : i + batch_size]))
+            for i in range(0, len(items), batch_size)
+        ]
+    jobs = []
+    for item in items:
+        if positional:
+            jobs.append(Job((item,), dict(kwargs)))
+        elif isinstance(item, Mapping):
+            jobs.append(Job((), {**kwargs, **item}))
+        else:
+            raise RequestValidationError(f"{name} takes keyword inputs: give each input as a dict of them")
+    return jobs
+
+
+def spread(jobs: Sequence[Job], outcomes: Sequence[Any]) -> list[Any]:
+    """One result (or error) per input, in input order, from one outcome per job."""
+    results: list[Any] = []
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if job.size == 1 and not (job.args and isinstance(job.args[0], list)):
+            results.append(outcome)
+        elif isinstance(outcome, BaseException):
+            results.extend([outcome] * job.size)
+        else:
+            results.extend(outcome)
+    return results
+
+
+def check(results: list[Any], return_exceptions: bool) -> list[Any]:
+    """Raises the first per-item error when errors are not to be returned as values."""
+    if not return_exceptions:
+        for result in results:
+            if isinstance(result, InferenceError):
+                raise result
+    return results

@@ -1,0 +1,157 @@
+"""`AsyncInferenceClient`: the same typed methods as InferenceClient, `async def`, over httpx (extra: `async`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from typed_inference._async_transport import AsyncTransport, HttpxTransport
+from typed_inference._base_client import Attempts, BaseClient
+from typed_inference._decode import ValidationMode, decode, stream_adapter
+from typed_inference._errors import InferenceError
+from typed_inference._map import Job, Progress, check, plan, spread
+from typed_inference._methods import AsyncRawTaskMethods, AsyncTaskMethods
+from typed_inference._retry import RetryPolicy
+from typed_inference._streaming import AsyncStream, EventDecoder
+from typed_inference._transport import Request, Response, TransportError
+from typed_inference.client import RawResponse
+
+if TYPE_CHECKING:
+    import httpx
+
+R = TypeVar("R")
+
+
+class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
+    """The async client: every task method of InferenceClient as a coroutine; `async with` closes it.
+
+    Request building, validation, the retry rule, error mapping and wire normalisation are the sync client's;
+    only the I/O differs.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        hub_url: str | None = None,
+        timeout: float = 60.0,
+        total_timeout: float = 300.0,
+        max_retries: int = 2,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        response_validation: ValidationMode = "lenient",
+        retry_policy: RetryPolicy | None = None,
+        transport: AsyncTransport | None = None,
+    ) -> None:
+        super().__init__(
+            model,
+            token=token,
+            base_url=base_url,
+            hub_url=hub_url,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            max_retries=max_retries,
+            headers=headers,
+            response_validation=response_validation,
+            retry_policy=retry_policy,
+        )
+        self._transport: AsyncTransport = transport or HttpxTransport(http_client)
+
+    async def __aenter__(self) -> AsyncInferenceClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Releases pooled connections (a user-supplied httpx client is left open)."""
+        await self._transport.aclose()
+
+    @property
+    def with_raw_response(self) -> AsyncRawInferenceClient:
+        """The same methods, returning `RawResponse` (status, headers, typed result)."""
+        return AsyncRawInferenceClient(self)
+
+    async def send(self, request: Request) -> Response:
+        """Sends a request with the retry rule (the sync client's `Attempts`), sleeping without blocking the loop."""
+        attempts = Attempts(self, request)
+        while True:
+            response: Response | None = None
+            error: TransportError | None = None
+            try:
+                response = await self._transport.send(attempts.next_request())
+            except TransportError as exc:
+                error = exc
+            action, wait = attempts.outcome(response, error)
+            if action == "done":
+                assert response is not None
+                return response
+            if response is not None and response.close is not None:
+                await response.close()
+            if action == "retry":
+                await self.retry.async_sleep(wait)
+
+    async def map(
+        self,
+        method: Callable[..., Awaitable[R]],
+        inputs: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        return_exceptions: bool = True,
+        progress: bool = False,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> list[R | InferenceError]:
+        """Awaits a task method once per input, at most `concurrency` at a time; results in input order.
+
+        The same rules as `InferenceClient.map`: one result or error per input, `batch_size` for batch tasks.
+        """
+        jobs = plan(method, inputs, kwargs, batch_size)
+        counter = Progress(sum(job.size for job in jobs), progress)
+        limit = asyncio.Semaphore(max(1, concurrency))
+
+        async def run(job: Job) -> Any:
+            async with limit:
+                try:
+                    return await method(*job.args, **job.kwargs)
+                except InferenceError as exc:
+                    return exc
+                finally:
+                    counter.advance(job.size)
+
+        outcomes = await asyncio.gather(*(run(job) for job in jobs))
+        return check(spread(jobs, outcomes), return_exceptions)
+
+    async def _call(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return (await self._call_raw(task, primary, inputs, parameters, **options)).parsed
+
+    async def _call_raw(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> RawResponse[Any]:
+        request, ctx = self.build_request(task, primary, inputs, parameters, **options)
+        response = await self.send(request)
+        if ctx.stream and isinstance(response.chunks, AsyncIterator):
+            spec = ctx.spec
+            assert spec.stream_end is not None
+            decoder = EventDecoder(stream_adapter(spec), end=spec.stream_end, task=spec.task)
+            stream = AsyncStream(response.chunks, response.close, decoder)
+            return RawResponse(response.status_code, response.headers, stream)
+        parsed = decode(ctx, response.status_code, response.headers, response.content)
+        return RawResponse(response.status_code, response.headers, parsed)
+
+
+class AsyncRawInferenceClient(AsyncRawTaskMethods):
+    """`client.with_raw_response` of the async client: every method returns `RawResponse[...]`."""
+
+    def __init__(self, client: AsyncInferenceClient) -> None:
+        self._client = client
+
+    async def _call(
+        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
+    ) -> Any:
+        return await self._client._call_raw(task, primary, inputs, parameters, **options)
