@@ -1,10 +1,10 @@
-"""`AsyncInferenceClient`: the same typed methods as InferenceClient, `async def`, over httpx (extra: `async`)."""
+"""`AsyncInferenceClient`: the same typed methods as InferenceClient, `async def`, over httpx2/httpx (extra `async`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from typed_inference._async_transport import AsyncTransport, HttpxTransport
 from typed_inference._base_client import Attempts, BaseClient
@@ -16,9 +16,6 @@ from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import AsyncStream, EventDecoder
 from typed_inference._transport import Request, Response, TransportError
 from typed_inference.client import RawResponse
-
-if TYPE_CHECKING:
-    import httpx
 
 R = TypeVar("R")
 
@@ -41,7 +38,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         total_timeout: float = 300.0,
         max_retries: int = 2,
         headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: Any = None,
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
         transport: AsyncTransport | None = None,
