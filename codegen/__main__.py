@@ -1,4 +1,4 @@
-"""`python -m codegen [--check]`: regenerate src/typed_inference's generated modules, or fail when they are stale."""
+"""`python -m codegen [--check]`: regenerate the generated modules and docs/tasks.md, or fail when they are stale."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from codegen.docs import tasks_markdown
 from codegen.methods import methods_source
 from codegen.models import class_names, generate_models
 from codegen.registry import registry_source, types_index_source
@@ -36,6 +37,7 @@ def render(out: Path) -> None:
             exports.setdefault(cls, name)
     (types_dir / "__init__.py").write_text(HEADER.format(source="") + types_index_source(exports), encoding="utf-8")
     (out / "_registry.py").write_text(HEADER.format(source="*/task.json") + registry_source(tasks), encoding="utf-8")
+    (out.parent / "tasks.md").write_text(tasks_markdown(tasks, common), encoding="utf-8")
     methods = methods_source(tasks, common)
     (out / "_methods.py").write_text(HEADER.format(source="") + methods, encoding="utf-8")
     ruff = [sys.executable, "-m", "ruff"]
@@ -58,12 +60,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail with a diff when the committed code is stale")
     parser.add_argument("--package-dir", type=Path, default=PACKAGE, help="the package to write or check")
+    parser.add_argument("--docs-dir", type=Path, default=ROOT / "docs", help="where docs/tasks.md goes")
     args = parser.parse_args()
     package: Path = args.package_dir
+    docs: Path = args.docs_dir
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "typed_inference"
         render(out)
         fresh, committed = _files(out), _files(package)
+        reference = docs / "tasks.md"
+        fresh["docs/tasks.md"] = (out.parent / "tasks.md").read_text(encoding="utf-8")
+        committed["docs/tasks.md"] = reference.read_text(encoding="utf-8") if reference.exists() else ""
         if args.check:
             diff: list[str] = []
             for name in sorted(set(fresh) | set(committed)):
@@ -89,7 +96,9 @@ def main() -> int:
                 shutil.copytree(source, target)
             else:
                 shutil.copy2(source, target)
-        print(f"wrote {len(fresh)} files under {package}")
+        docs.mkdir(parents=True, exist_ok=True)
+        reference.write_text(fresh["docs/tasks.md"], encoding="utf-8")
+        print(f"wrote {len(fresh)} files under {package} and {docs}")
     return 0
 
 

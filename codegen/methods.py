@@ -31,7 +31,11 @@ class Types:
 
     def __init__(self, task: Task, common: dict[str, Any]) -> None:
         self.task = task
-        self.local = {**task.input.get("$defs", {})}
+        self.local = {
+            **task.input.get("$defs", {}),
+            **task.output.get("$defs", {}),
+            **(task.stream_output or {}).get("$defs", {}),
+        }
         self.common = common["$defs"]
         self.imports: set[tuple[str, str]] = set()
         self.sequence = "Sequence"  # arrays in arguments: covariant, so a list[dict[str, str]] variable fits
