@@ -1,0 +1,108 @@
+"""Every Python example in README.md and docs/*.md runs, against a test server standing in for the service."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server import Received, Reply, ScriptedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+# docs/tasks.md is generated; its one-line calls are covered by tests/test_tasks.py
+DOCUMENTS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "tasks.md")]
+
+QA = {"answer": "Brooklyn, New York", "score": 0.9, "start": 25, "end": 43}
+FILL = [{"sequence": "the goal of life is life.", "score": 0.109, "token": 2166, "token_str": "life"}]
+ANSWERS: dict[tuple[str, str], Any] = {
+    ("POST", "/models/google-bert/bert-base-uncased"): FILL,
+    ("POST", "/models/bert-base-uncased"): FILL,
+    ("POST", "/models/deepset/roberta-base-squad2"): {
+        "answer": "Brooklyn, New York",
+        "score": 0.9,
+        "start": 25,
+        "end": 43,
+    },
+    ("POST", "/models/sentence-transformers/all-MiniLM-L6-v2/pipeline/feature-extraction"): [[0.1] * 384],
+    ("GET", "/api/models/google-bert/bert-base-uncased"): {"pipeline_tag": "fill-mask", "library_name": "transformers"},
+}
+
+
+def _answer(request: Received) -> Reply:
+    if (request.method, request.path) == ("GET", "/api/models/bert-base-uncased"):
+        return Reply(307, {}, {"Location": "/api/models/google-bert/bert-base-uncased"})
+    body = ANSWERS.get((request.method, request.path))
+    if body is None:
+        return Reply(404, {"error": f"no example answer for {request.method} {request.path}"})
+    return Reply(200, body)
+
+
+def examples() -> list[tuple[str, str]]:
+    found = []
+    for document in DOCUMENTS:
+        for i, block in enumerate(FENCE.findall(document.read_text())):
+            found.append((f"{document.name}#{i + 1}", block))
+    return found
+
+
+EXAMPLES = examples()
+
+
+def test_there_are_examples() -> None:
+    assert any(name.startswith("README.md") for name, _ in EXAMPLES)
+
+
+@pytest.mark.parametrize(("name", "code"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
+def test_example_runs(
+    name: str, code: str, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server.handler = _answer
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__example__"}
+    # examples of one document build on each other, as a reader runs them in order
+    document, index = name.split("#")
+    for earlier_name, earlier in EXAMPLES:
+        earlier_doc, earlier_index = earlier_name.split("#")
+        if earlier_doc == document and int(earlier_index) < int(index):
+            exec(compile(earlier, earlier_name, "exec"), namespace)
+    exec(compile(code, name, "exec"), namespace)
+    assert all(r.path in {p for _, p in ANSWERS} or r.path.startswith("/api/models/") for r in server.received)
+
+
+SHELL = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.DOTALL)
+
+
+def shell_lines() -> list[tuple[str, str]]:
+    found = []
+    for document in DOCUMENTS:
+        for block in SHELL.findall(document.read_text()):
+            for line in block.splitlines():
+                line = line.split(" #")[0].strip().removeprefix("$ ").strip()
+                if line.startswith(("make ", "typed-inference ")):
+                    found.append((document.name, line))
+    return found
+
+
+@pytest.mark.parametrize(("document", "line"), shell_lines())
+def test_shell_example_uses_real_commands(document: str, line: str) -> None:
+    words = line.split()
+    if words[0] == "make":
+        targets = re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
+        assert all(word in targets for word in words[1:] if not word.startswith("-") and "=" not in word), line
+        return
+    from typed_inference.cli import build_parser
+
+    parser = build_parser()
+    command = words[1]
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    choices: dict[str, Any] = subparsers.choices  # type: ignore[assignment]
+    assert command in choices, f"{document}: unknown command {command!r}"
+    known = {opt for action in choices[command]._actions for opt in action.option_strings}
+    for word in words[2:]:
+        if word.startswith("--"):
+            assert word.split("=")[0] in known, f"{document}: {command} has no option {word}"
