@@ -57,7 +57,7 @@ class HttpxTransport:
             request.method, request.url, headers=request.headers, content=request.body, timeout=timeout
         )
         try:
-            raw = await self._client.send(built, stream=request.stream)
+            raw = await self._client.send(built, stream=True)
         except httpx.ConnectTimeout as exc:
             raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
         except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
@@ -69,10 +69,7 @@ class HttpxTransport:
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
             return Response(raw.status_code, headers, chunks=_chunks(raw), close=raw.aclose)
-        if not request.stream:
-            content = raw.content  # read by httpx within send
-        else:
-            content = await self._read(raw)
+        content = await self._read(raw)  # read here, so that a body cut short is told apart from a failed connect
         logger.debug(
             "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
         )
