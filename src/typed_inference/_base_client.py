@@ -226,7 +226,7 @@ class BaseClient:
                 f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
             ) from None
         if extra_body:
-            body.update(extra_body)
+            _merge(body, extra_body)
         headers = self.base_headers(url)
         if raw is None:
             try:
@@ -353,6 +353,16 @@ def _redirected(request: Request, location: str) -> Request:
     if urlsplit(url).netloc != urlsplit(request.url).netloc:
         headers.pop("Authorization", None)
     return Request(request.method, url, headers, request.body, request.timeout, request.stream)
+
+
+def _merge(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merges `extra` into `body`: objects present in both are merged key by key, other values replaced."""
+    for key, value in extra.items():
+        current = body.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            _merge(current, value)
+        else:
+            body[key] = _plain(value)
 
 
 def _plain(value: Any) -> Any:
