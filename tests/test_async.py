@@ -14,7 +14,9 @@ import pytest
 import typed_inference as ti
 from tests.conftest import FakeClock
 from tests.server import Received, Reply, ScriptedServer
+from tests.task_examples import EXAMPLES
 from tests.test_streaming import _endless, _wait_closed, chat_chunks, tgi_events
+from tests.test_tasks import dump, method_name, serve
 from typed_inference import AsyncInferenceClient, InferenceClient
 from typed_inference._retry import RetryPolicy
 from typed_inference.types import FillMaskOutputElement
@@ -217,3 +219,25 @@ def test_map_object_inputs_and_progress(server: ScriptedServer, capsys: pytest.C
 def test_map_batch_size_rejected_for_other_tasks(server: ScriptedServer) -> None:
     with InferenceClient("m", base_url=server.url) as client, pytest.raises(ti.RequestValidationError):
         client.map(client.summarization, ["a"], batch_size=2)
+
+
+@pytest.mark.parametrize("task", sorted(EXAMPLES))
+def test_every_async_method_matches_its_sync_twin(server: ScriptedServer, task: str) -> None:
+    example = EXAMPLES[task]
+    for _ in range(2):
+        serve(server, example.response, example.response_content_type)
+    method = method_name(task)
+    with InferenceClient(base_url=server.url, token="hf_t") as sync:
+        expected = getattr(sync, method)(*example.args, **example.kwargs)
+
+    async def go() -> Any:
+        async with AsyncInferenceClient(base_url=server.url, token="hf_t") as client:
+            return await getattr(client, method)(*example.args, **example.kwargs)
+
+    result = run(go())
+    assert type(result) is type(expected)
+    assert dump(result) == dump(expected)
+    sync_request, async_request = server.received
+    assert (async_request.path, async_request.body) == (sync_request.path, sync_request.body)
+    assert async_request.headers["content-type"] == sync_request.headers["content-type"]
+    assert async_request.headers["authorization"] == sync_request.headers["authorization"]

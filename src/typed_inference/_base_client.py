@@ -221,7 +221,7 @@ class BaseClient:
         try:
             spec.input.model_validate(body)
         except ValidationError as exc:
-            lines = describe(exc.errors(include_url=False), spec.input)
+            lines = describe(exc.errors(include_url=False), spec.input, data=body)
             raise RequestValidationError(
                 f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
             ) from None

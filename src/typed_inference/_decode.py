@@ -127,7 +127,7 @@ def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes
     try:
         result = adapter.validate_python(data)
     except ValidationError as exc:
-        raise _invalid(spec, status, headers, body, exc) from None
+        raise _invalid(spec, status, headers, body, exc, data) from None
     if ctx.mode == "strict":
         _check_no_extras(result, spec, status, headers, body)
     return result
@@ -141,8 +141,14 @@ def _leading_brackets_of(data: Any) -> int:
     return depth
 
 
-def _invalid(spec: TaskSpec, status: int, headers: dict[str, str], body: bytes, exc: ValidationError) -> Exception:
-    lines = describe(exc.errors(include_url=False))
+def _invalid(
+    spec: TaskSpec, status: int, headers: dict[str, str], body: bytes, exc: ValidationError, data: Any = None
+) -> Exception:
+    lines = (
+        describe(exc.errors(include_url=False), data=data)
+        if data is not None
+        else describe(exc.errors(include_url=False))
+    )
     return _fail(
         f"{spec.task}: the response does not match {spec.output_model}:\n  " + "\n  ".join(lines[:10]),
         status,

@@ -53,16 +53,46 @@ def _model_in(annotation: Any) -> Any:
     return _model_in(origin) if origin is not None and origin is not annotation else None
 
 
+_MISSING = object()
+
+
+def data_path(loc: Sequence[int | str], data: Any, *, missing: bool) -> list[int | str]:
+    """The JSON path of an error location, found by walking the validated data: pydantic's labels for union
+    members and validators (`str`, `ChatCompletionInputUserMessage`, `function-after[...]`) are left out."""
+    path: list[int | str] = []
+    node = data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            node = node[part]
+        elif missing and i == len(loc) - 1 and isinstance(node, dict):
+            node = _MISSING  # the field that is missing
+        else:
+            continue
+        path.append(part)
+    return path
+
+
+def _label_free(loc: Sequence[int | str]) -> list[int | str]:
+    return [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+
+
 def describe(
-    errors: Iterable[Any], model: type[BaseModel] | None = None, prefix: Sequence[int | str] = ()
+    errors: Iterable[Any],
+    model: type[BaseModel] | None = None,
+    prefix: Sequence[int | str] = (),
+    data: Any = _MISSING,
 ) -> list[str]:
-    """One line per error: `path: expected ..., found ...`, with a "did you mean" for misspelt field names."""
+    """One line per error: `path: expected ..., found ...`, with a "did you mean" for misspelt field names.
+
+    With the validated `data`, paths are exact JSON paths (union member labels dropped).
+    """
     lines = []
     for err in errors:
-        loc = [
-            *prefix,
-            *[p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))],
-        ]
+        if data is _MISSING:
+            loc = [*prefix, *_label_free(err["loc"])]
+        else:
+            loc = [*prefix, *data_path(err["loc"], data, missing=err["type"] == "missing")]
         path = json_path(loc)
         kind = err["type"]
         if kind == "extra_forbidden":

@@ -60,6 +60,10 @@ class TokenClassificationOutputElement(OutputModel):
     """
     The text of the entity or token, as the tokenizer decodes it.
     """
+    index: Annotated[int | None, NotNull] = None
+    """
+    Position of the token in the tokenized input; sent with per-token answers (no aggregation strategy).
+    """
     start: int | None
     """
     Character offset in the input where the entity starts; null when the model's tokenizer cannot map tokens back to characters.
