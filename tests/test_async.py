@@ -14,9 +14,9 @@ import pytest
 import typed_inference as ti
 from tests.conftest import FakeClock
 from tests.server import Received, Reply, ScriptedServer
-from tests.task_examples import EXAMPLES
+from tests.task_examples import EXAMPLES, method_name
 from tests.test_streaming import _endless, _wait_closed, chat_chunks, tgi_events
-from tests.test_tasks import dump, method_name, serve
+from tests.test_tasks import dump, serve
 from typed_inference import AsyncInferenceClient, InferenceClient
 from typed_inference._retry import RetryPolicy
 from typed_inference.types import FillMaskOutputElement
