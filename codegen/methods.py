@@ -240,38 +240,47 @@ def method_source(
     return "\n".join(lines), types.imports
 
 
-def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
-    """Source of `typed_inference/_methods.py`."""
-    classes = []
+MODULES = {
+    "_methods": (False, False),
+    "_raw_methods": (False, True),
+    "_async_methods": (True, False),
+    "_async_raw_methods": (True, True),
+}
+
+
+def methods_sources(tasks: list[Task], common: dict[str, Any]) -> dict[str, str]:
+    """Module name → source: one class of typed methods each (sync, raw, async, async raw), loaded separately."""
+    return {module: methods_source(tasks, common, is_async, raw) for module, (is_async, raw) in MODULES.items()}
+
+
+def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool, raw: bool) -> str:
+    """Source of one generated methods module."""
     imports: set[tuple[str, str]] = set()
-    for is_async in (False, True):
-        for raw in (False, True):
-            name = ("Async" if is_async else "") + ("RawTaskMethods" if raw else "TaskMethods")
-            doc = (
-                "Every task method, returning `RawResponse[...]` (status, headers and the typed result)."
-                if raw
-                else "One typed method per task; the client supplies `_call`."
-            )
-            body = [f"class {name}:", f'    """{doc}"""', ""]
-            define = "async def" if is_async else "def"
-            body.append(
-                f"    {define} _call(\n        self, task: str, primary: Any, inputs: Mapping[str, Any], "
-                "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
-            )
-            for task in tasks:
-                source, used = method_source(task, common, raw, is_async)
-                imports |= used
-                imports.add((task.module, task.element or f"{task.name}Output"))
-                if task.stream_output is not None:
-                    imports.add((task.module, f"{task.name}StreamOutput"))
-                body.append(source + "\n")
-            classes.append("\n".join(body))
+    name = ("Async" if is_async else "") + ("RawTaskMethods" if raw else "TaskMethods")
+    doc = (
+        "Every task method, returning `RawResponse[...]` (status, headers and the typed result)."
+        if raw
+        else "One typed method per task; the client supplies `_call`."
+    )
+    body = [f"class {name}:", f'    """{doc}"""', ""]
+    define = "async def" if is_async else "def"
+    body.append(
+        f"    {define} _call(\n        self, task: str, primary: Any, inputs: Mapping[str, Any], "
+        "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
+    )
+    for task in tasks:
+        source, used = method_source(task, common, raw, is_async)
+        imports |= used
+        imports.add((task.module, task.element or f"{task.name}Output"))
+        if task.stream_output is not None:
+            imports.add((task.module, f"{task.name}StreamOutput"))
+        body.append(source + "\n")
     type_imports = []
     for module in sorted({m for m, _ in imports}):
         names = sorted({n for m, n in imports if m == module})
         type_imports.append(f"    from typed_inference.types.{module} import {', '.join(names)}")
     header = [
-        '"""Typed task methods, one per task, generated from schemas/ (the client classes mix them in)."""',
+        f'"""{name}: typed task methods, one per task, generated from schemas/ (a client class mixes them in)."""',
         "",
         "from __future__ import annotations",
         "",
@@ -289,4 +298,4 @@ def methods_source(tasks: list[Task], common: dict[str, Any]) -> str:
         "",
         "",
     ]
-    return "\n".join(header) + "\n\n".join(classes)
+    return "\n".join(header) + "\n".join(body)

@@ -58,11 +58,15 @@ def strict_adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp, config=ConfigDict(strict=True, allow_inf_nan=True))
 
 
-_FLOATS: dict[int, TypeAdapter[Any]] = {
-    1: strict_adapter(list[float]),
-    2: strict_adapter(list[list[float]]),
-    3: strict_adapter(list[list[list[float]]]),
-}
+_FLOAT_TYPES: dict[int, Any] = {1: list[float], 2: list[list[float]], 3: list[list[list[float]]]}
+_FLOATS: dict[int, TypeAdapter[Any]] = {}  # built on first use
+
+
+def _floats(depth: int) -> TypeAdapter[Any]:
+    adapter = _FLOATS.get(depth)
+    if adapter is None:
+        adapter = _FLOATS[depth] = strict_adapter(_FLOAT_TYPES[depth])
+    return adapter
 
 
 def _leading_brackets(body: bytes) -> int:
@@ -93,9 +97,9 @@ def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes
     nesting = int(ctx.batch) + int(bool(ctx.flags.get("multiple_masks")))
     if any(v.op == "embedding_depth" for v in spec.wire_variants):
         depth = _leading_brackets(body)
-        if depth in _FLOATS:
+        if depth in _FLOAT_TYPES:
             try:
-                data = _FLOATS[depth].validate_json(body)
+                data = _floats(depth).validate_json(body)
             except ValidationError as exc:
                 raise _invalid(spec, status, headers, body, exc) from None
             shaped, _ = normalise(spec, data, batch=ctx.batch, flags=ctx.flags)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,8 @@ def plan(
     method: Callable[..., Any], inputs: Iterable[Any], kwargs: Mapping[str, Any], batch_size: int | None
 ) -> list[Job]:
     """The calls to make: each input as the method's first argument (or keywords for object inputs), maybe batched."""
+    import inspect
+
     name = getattr(method, "__name__", "")
     spec = TASKS.get(name.replace("_", "-"))
     params = list(inspect.signature(method).parameters.values())

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 INITIAL_BACKOFF = 0.5
@@ -24,7 +23,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     wall_clock: Callable[[], float] = time.time
     jitter: Callable[[], float] = field(default=random.random)
-    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    async_sleep: Callable[[float], Awaitable[None]] | None = None  # None: asyncio.sleep
 
     def backoff(self, retry_index: int) -> float:
         """The wait before retry number `retry_index` (0-based) when the server asked for none."""
@@ -39,18 +38,20 @@ class RetryPolicy:
             try:
                 return max(0.0, float(value))
             except ValueError:
-                parsed = email.utils.parsedate_to_datetime(value) if _looks_like_date(value) else None
+                parsed = _http_date(value)
                 if parsed is not None:
                     return max(0.0, parsed.timestamp() - self.wall_clock())
         return estimated_time(body)
 
 
-def _looks_like_date(value: str) -> bool:
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`), or None when the text is not one."""
+    import email.utils
+
     try:
-        email.utils.parsedate_to_datetime(value)
+        return email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
-        return False
-    return True
+        return None
 
 
 def estimated_time(body: bytes) -> float | None:

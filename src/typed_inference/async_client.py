@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from typed_inference._async_methods import AsyncTaskMethods
 from typed_inference._async_transport import AsyncTransport, HttpxTransport
 from typed_inference._base_client import Attempts, BaseClient
 from typed_inference._decode import ValidationMode, decode, stream_adapter
 from typed_inference._errors import InferenceError
 from typed_inference._map import Job, Progress, check, plan, spread
-from typed_inference._methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import AsyncStream, EventDecoder
 from typed_inference._transport import Request, Response, TransportError
 from typed_inference.client import RawResponse
+
+if TYPE_CHECKING:
+    from typed_inference._raw_clients import AsyncRawInferenceClient
 
 R = TypeVar("R")
 
@@ -70,6 +73,8 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     @property
     def with_raw_response(self) -> AsyncRawInferenceClient:
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
+        from typed_inference._raw_clients import AsyncRawInferenceClient
+
         return AsyncRawInferenceClient(self)
 
     async def send(self, request: Request) -> Response:
@@ -89,7 +94,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             if response is not None and response.close is not None:
                 await response.close()
             if action == "retry":
-                await self.retry.async_sleep(wait)
+                await (self.retry.async_sleep or asyncio.sleep)(wait)
 
     async def map(
         self,
@@ -140,15 +145,3 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)
-
-
-class AsyncRawInferenceClient(AsyncRawTaskMethods):
-    """`client.with_raw_response` of the async client: every method returns `RawResponse[...]`."""
-
-    def __init__(self, client: AsyncInferenceClient) -> None:
-        self._client = client
-
-    async def _call(
-        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
-    ) -> Any:
-        return await self._client._call_raw(task, primary, inputs, parameters, **options)

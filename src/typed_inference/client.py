@@ -10,13 +10,15 @@ from typed_inference._base_client import Attempts, BaseClient
 from typed_inference._decode import ValidationMode, decode, stream_adapter
 from typed_inference._errors import InferenceError
 from typed_inference._map import Job, Progress, check, plan, spread
-from typed_inference._methods import RawTaskMethods, TaskMethods
+from typed_inference._methods import TaskMethods
 from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import Request, RequestsTransport, Response, Transport, TransportError
 
 if TYPE_CHECKING:
     import requests
+
+    from typed_inference._raw_clients import RawInferenceClient
 
 T = TypeVar("T", covariant=True)
 R = TypeVar("R")
@@ -131,6 +133,8 @@ class InferenceClient(BaseClient, TaskMethods):
     @property
     def with_raw_response(self) -> RawInferenceClient:
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
+        from typed_inference._raw_clients import RawInferenceClient
+
         return RawInferenceClient(self)
 
     def send(self, request: Request) -> Response:
@@ -171,15 +175,3 @@ class InferenceClient(BaseClient, TaskMethods):
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)
-
-
-class RawInferenceClient(RawTaskMethods):
-    """`client.with_raw_response`: every task method, returning `RawResponse[...]`."""
-
-    def __init__(self, client: InferenceClient) -> None:
-        self._client = client
-
-    def _call(
-        self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
-    ) -> Any:
-        return self._client._call_raw(task, primary, inputs, parameters, **options)
