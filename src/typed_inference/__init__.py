@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typed_inference.async_client import AsyncInferenceClient
     from typed_inference.client import InferenceClient, RawResponse
     from typed_inference.inference_api import InferenceApi
+    from typed_inference.validate import validate
 
 __all__ = [
     "APIConnectionError",
@@ -58,6 +59,7 @@ __all__ = [
     "StreamError",
     "UnprocessableEntityError",
     "__version__",
+    "validate",
 ]
 
 _LAZY = {
@@ -68,6 +70,7 @@ _LAZY = {
     "AsyncInferenceClient": "typed_inference.async_client",
     "Stream": "typed_inference._streaming",
     "AsyncStream": "typed_inference._streaming",
+    "validate": "typed_inference.validate",
 }
 
 
