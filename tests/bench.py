@@ -5,6 +5,7 @@ Every ratio compares contenders measured side by side in one run on this machine
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -23,6 +24,8 @@ from typing import Any
 from tests.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# Sections measured by the other issues' own benchmark modules, each exposing `run() -> list[str]`.
+EXTRA_SECTIONS = ("tests.bench_cli", "tests.bench_server")
 OUT = ROOT / "docs" / "benchmarks.md"
 
 
@@ -389,6 +392,10 @@ def main() -> None:
     ]
     for task, checked, bad, schemas in agreement:
         lines.append(f"| {task} | {schemas} | {checked} | {bad} | {100 * (1 - bad / checked):.1f}% |")
+    for name in EXTRA_SECTIONS:
+        print(f"{name} ...", flush=True)
+        module = importlib.import_module(name)
+        lines += ["", *module.run()]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(OUT.read_text())
 
