@@ -4,11 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install codegen codegen-check lint typecheck check test test-only bench dist clean
+.PHONY: install codegen codegen-check lint typecheck check test test-only bench dist clean demo serve
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0  # first: the CPU build on disk, never a plain `torch`
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,server]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## venv + editable install with the dev tools
@@ -36,6 +37,15 @@ test: check test-only  ## all set-up from nothing, then every check and test (wh
 bench: $(STAMP)  ## benchmarks, written to docs/benchmarks.md
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(PY) -m tests.bench
+
+demo: $(STAMP)  ## offline: builds the demo models, starts the local server, runs examples/demo.py, stops it
+	$(PY) examples/demo.py
+
+DEMO_MODELS := $(VENV)/demo-models
+PORT ?= 8080
+serve: $(STAMP)  ## the local server on 127.0.0.1:$(PORT): the demo models and the embedded all-MiniLM-L6-v2
+	test -f $(DEMO_MODELS)/typed-inference-models.json || $(VENV)/bin/typed-inference demo-models $(DEMO_MODELS)
+	$(VENV)/bin/typed-inference serve --port $(PORT) --models-dir $(DEMO_MODELS)
 
 dist: $(STAMP)  ## wheel and sdist under dist/
 	rm -rf dist

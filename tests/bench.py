@@ -251,7 +251,7 @@ def bench_concurrency(calls: int = 1000, concurrency: int = 16, delay: float = 0
                     return await client.fill_mask(text, model=url)
 
             await asyncio.gather(*(one(t) for t in texts))
-            await client.close()
+            await client.close()  # type: ignore[no-untyped-call]
 
         for name, fn in (
             (f"huggingface_hub AsyncInferenceClient, {concurrency} tasks", hub),

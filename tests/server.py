@@ -34,6 +34,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     chunks: Iterable[bytes] | None = None
     close: bool = False  # drop the connection without answering
+    close_after: bool = False  # close the connection once the reply is written
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -108,6 +109,8 @@ class ScriptedServer:
                     self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+                if reply.close_after:
+                    self.close_connection = True
 
             do_GET = do_POST = _serve
 

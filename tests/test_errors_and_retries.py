@@ -193,9 +193,11 @@ def test_per_call_timeout_overrides(server: ScriptedServer) -> None:
 
 
 def test_body_shorter_than_content_length_is_a_connection_error(server: ScriptedServer, clock: FakeClock) -> None:
-    server.reply(Reply(200, b'[{"sequence": "a"', {"Content-Length": "500"}))
-    with make_client(server, clock) as client, pytest.raises(ti.APIConnectionError):
+    server.reply(Reply(200, b'[{"sequence": "a"', {"Content-Length": "500"}, close_after=True))
+    with make_client(server, clock) as client, pytest.raises(ti.APIConnectionError) as err:
         client.fill_mask("a [MASK].")
+    assert type(err.value) is ti.APIConnectionError
+    assert len(server.received) == 1  # a response had begun: not retried
 
 
 def test_invalid_json_is_a_response_validation_error(server: ScriptedServer, clock: FakeClock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -69,17 +70,26 @@ class HttpxTransport:
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
             return Response(raw.status_code, headers, chunks=_chunks(raw), close=raw.aclose)
-        content = await self._read(raw)  # read here, so that a body cut short is told apart from a failed connect
+        content = await self._read(
+            raw, request.deadline
+        )  # read here, so that a body cut short is told apart from a failed connect
         logger.debug(
             "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
         )
         return Response(raw.status_code, headers, content=content)
 
-    async def _read(self, raw: Any) -> bytes:
+    async def _read(self, raw: Any, deadline: float | None) -> bytes:
         httpx = _httpx()
 
         try:
-            return bytes(await raw.aread())
+            if deadline is None:
+                return bytes(await raw.aread())
+            remaining = max(0.001, deadline - time.monotonic())
+            return bytes(await asyncio.wait_for(raw.aread(), remaining))
+        except (asyncio.TimeoutError, TimeoutError):
+            raise TransportError(
+                "read timeout: total_timeout passed while the body was arriving", retryable=False, timeout=True
+            ) from None
         except httpx.TimeoutException as exc:
             raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
         except httpx.HTTPError as exc:

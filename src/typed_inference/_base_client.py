@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def is_loopback(host: str) -> bool:
 def ambient_token_allowed(url: str) -> bool:
     """An ambient token goes only to Hugging Face hosts over https, and to loopback."""
     parts = urlsplit(url)
+    if "\\" in url or parts.username is not None or parts.password is not None:
+        return False  # parsers disagree on such URLs' host (requests may connect elsewhere than urlsplit says)
     host = (parts.hostname or "").lower()
     if is_loopback(host):
         return True
@@ -156,6 +159,16 @@ class BaseClient:
         if self._ambient_token and ambient_token_allowed(url):
             return {"Authorization": f"Bearer {self._ambient_token}"}
         return {}
+
+    def redact(self, text: str) -> str:
+        """The text with this client's tokens masked (a server may echo a request back in its error)."""
+        for token in (self._explicit_token, self._ambient_token):
+            if token and token in text:
+                text = text.replace(token, "***")
+        return text
+
+    def _has_token_in(self, data: bytes) -> bool:
+        return any(t and t.encode() in data for t in (self._explicit_token, self._ambient_token))
 
     def base_headers(self, url: str) -> dict[str, str]:
         """Headers sent with every request to `url`."""
@@ -252,6 +265,7 @@ class BaseClient:
         """The typed error for an error response."""
         content_type = response.headers.get("content-type", "")
         message, error_type = server_message(response.content, content_type)
+        message = self.redact(message)
         wait = self.retry.server_wait(response.headers, response.content)
         loading = response.status_code == 503 and (
             estimated_time(response.content) is not None or "loading" in message.lower()
@@ -266,7 +280,9 @@ class BaseClient:
             status_code=response.status_code,
             server_message=message,
             headers=response.headers,
-            body=response.content,
+            body=self.redact(response.content.decode("utf-8", "replace")).encode()
+            if self._has_token_in(response.content)
+            else response.content,
             error_type=error_type,
             retry_after=wait,
         )
@@ -323,6 +339,7 @@ class Attempts:
             )
         request = self.request
         request.timeout = min(self.per_attempt, remaining) if self.per_attempt is not None else remaining
+        request.deadline = time.monotonic() + remaining
         return request
 
     def outcome(self, response: Response | None, error: TransportError | None) -> tuple[str, float]:
@@ -351,7 +368,7 @@ def _redirected(request: Request, location: str) -> Request:
     url = urljoin(request.url, location)
     headers = dict(request.headers)
     if urlsplit(url).netloc != urlsplit(request.url).netloc:
-        headers.pop("Authorization", None)
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     return Request(request.method, url, headers, request.body, request.timeout, request.stream)
 
 

@@ -25,6 +25,7 @@ class Request:
     body: bytes | None = None
     timeout: float | None = None
     stream: bool = False
+    deadline: float | None = None  # time.monotonic() by which the whole body must have arrived
 
 
 @dataclass
@@ -141,7 +142,7 @@ class RequestsTransport:
             chunks = _stream(raw)
             return Response(raw.status, headers_out, chunks=chunks, close=chunks.close)
         try:
-            content = raw.read(decode_content=True)
+            content = _read_until(raw, request.deadline)
         except (u3.ReadTimeoutError, TimeoutError) as exc:
             raw.close()
             raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
@@ -191,8 +192,25 @@ class RequestsTransport:
         return Response(raw.status_code, headers, content=content)
 
     def close(self) -> None:
+        """Closes the pooled connections this transport opened (a user's session is left to its owner)."""
+        with self._lock:
+            pools, self._hosts = list(self._hosts.values()), {}
+        for pool, _ in pools:
+            pool.close()
         if self._own:
             self._session.close()
+
+
+def _read_until(raw: Any, deadline: float | None) -> bytes:
+    """The whole body, read as it arrives; a TimeoutError once `deadline` passes (the call's total_timeout)."""
+    if deadline is None:
+        return bytes(raw.read(decode_content=True))
+    parts = []
+    while chunk := raw.read1(1 << 20, decode_content=True):
+        parts.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("total_timeout passed while the body was arriving")
+    return b"".join(parts)
 
 
 def _stream(raw: Any) -> Generator[bytes, None, None]:

@@ -1,0 +1,1 @@
+"""A local Inference API server (the `server` extra): real transformers pipelines behind the hosted API's protocol."""

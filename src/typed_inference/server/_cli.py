@@ -1,0 +1,130 @@
+"""`typed-inference serve` and `typed-inference demo-models`; their heavy imports happen only when they run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_commands(subparsers: Any) -> None:
+    """Registers `serve` and `demo-models` on the main parser's subcommands."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run a local Inference API server (needs the server extra)",
+        description="Serve local models over the Hugging Face Inference API's protocol. Nothing is downloaded.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ID=PATH[@TASK]",
+        help="serve the model folder PATH as ID; the task is read from the folder unless given (repeatable)",
+    )
+    serve.add_argument(
+        "--models-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="serve every model a demo-models DIR holds",
+    )
+    serve.add_argument("--no-embedded", action="store_true", help="do not serve the embedded all-MiniLM-L6-v2")
+    serve.add_argument("--hf-cache", type=Path, help="Hugging Face cache to serve models from (default: the hub's)")
+    serve.add_argument("--workers", type=int, default=1, help="inference threads (default 1)")
+    serve.add_argument("--threads", type=int, help="torch threads per forward pass (default: half the cores)")
+    serve.add_argument("--max-queue", type=int, default=64, help="requests in flight before 429 (default 64)")
+    serve.add_argument("--no-batching", action="store_true", help="run feature-extraction requests one by one")
+    serve.add_argument("--batch-wait-ms", type=float, default=4.0, help="micro-batch collection window (default 4)")
+    serve.add_argument("--max-batch", type=int, default=32, help="most texts in one forward pass (default 32)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=run_serve)
+
+    demo = subparsers.add_parser(
+        "demo-models",
+        help="build tiny random demo models for every servable task",
+        description="Build tiny, randomly initialised models (tokenizers trained on the fly) into DIR. "
+        "Their outputs are random: they show shapes and types, not answers.",
+    )
+    demo.add_argument("directory", type=Path, metavar="DIR")
+    demo.add_argument("--task", action="append", help="build only the model of this task (repeatable)")
+    demo.set_defaults(run=run_demo_models)
+
+
+def _offline() -> None:
+    """The server process never downloads: the hub libraries are told so before they are imported."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Runs the server until interrupted."""
+    _offline()
+    try:
+        import uvicorn
+
+        from typed_inference.server.app import create_app
+    except ImportError as exc:
+        print(
+            f"typed-inference serve needs the server extra: pip install 'typed-inference[server]' ({exc})",
+            file=sys.stderr,
+        )
+        return 1
+    from typed_inference.server.config import ServerConfig
+    from typed_inference.server.demo import read_manifest
+    from typed_inference.server.resolve import ModelSource, ResolveError, describe_folder, from_mapping
+
+    try:
+        sources = [from_mapping(text) for text in args.model]
+        for directory in args.models_dir:
+            for model_id, (path, task) in read_manifest(directory).items():
+                _, library, tags = describe_folder(path)
+                sources.append(ModelSource(model_id, path.resolve(), task, library, tags, "explicit"))
+    except (ResolveError, OSError, ValueError) as exc:
+        print(f"typed-inference serve: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(
+        models=sources,
+        embedded=not args.no_embedded,
+        hf_cache=args.hf_cache,
+        workers=args.workers,
+        max_queue=args.max_queue,
+        batching=not args.no_batching,
+        batch_wait_ms=args.batch_wait_ms,
+        max_batch=args.max_batch,
+    )
+    if args.threads:
+        config.torch_threads = args.threads
+    import logging
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def run_demo_models(args: argparse.Namespace) -> int:
+    """Builds the demo models and says plainly that they are random."""
+    _offline()
+    from typed_inference.server.backends._hf import quiet
+    from typed_inference.server.demo import DEMO_MODELS, MANIFEST, RANDOM_NOTE, build_demo_models
+
+    known = {m.task for m in DEMO_MODELS}
+    unknown = sorted(set(args.task or ()) - known)
+    if unknown:
+        print(
+            f"demo-models: no demo model for {', '.join(unknown)} (known: {', '.join(sorted(known))})", file=sys.stderr
+        )
+        return 2
+    quiet()
+    manifest = build_demo_models(args.directory, set(args.task) if args.task else None)
+    for model_id, entry in manifest.items():
+        print(f"{model_id:36} {entry['task']:30} {args.directory / entry['path']}")
+    print(f"\n{len(manifest)} demo models in {args.directory} ({MANIFEST}). WARNING: {RANDOM_NOTE}")
+    print(f"Serve them: typed-inference serve --models-dir {args.directory}")
+    return 0

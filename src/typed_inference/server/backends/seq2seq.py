@@ -1,0 +1,83 @@
+"""summarization and translation over an encoder-decoder model's `generate()` (transformers 5 has no pipeline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typed_inference.server.backends import Backend
+from typed_inference.server.backends._hf import model_limit, quiet, transformers
+from typed_inference.server.errors import bad_input, unprocessable
+from typed_inference.server.resolve import ModelSource
+from typed_inference.types.summarization import SummarizationInput, SummarizationOutput
+from typed_inference.types.translation import TranslationInput, TranslationOutput
+
+
+class _Seq2Seq(Backend):
+    """Text in, text out: tokenise, `generate()`, decode."""
+
+    def __init__(self, source: ModelSource) -> None:
+        super().__init__(source)
+        quiet()
+        tf = transformers()
+
+        self.tokenizer = tf.AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+        self.model = tf.AutoModelForSeq2SeqLM.from_pretrained(source.path, local_files_only=True).eval()
+        self.limit = model_limit(self.model.config, self.tokenizer)
+
+    def transform(self, text: str, params: Any, extra: dict[str, Any] | None = None) -> str:
+        """The generated text for `text`, by the task's shared parameters (truncation, generate_parameters)."""
+        import torch
+
+        truncation = params.truncation if params and params.truncation else "longest_first"
+        if truncation == "do_not_truncate":
+            enc = self.tokenizer(text, return_tensors="pt")
+            if enc["input_ids"].shape[1] > self.limit:
+                raise unprocessable(
+                    f"`inputs` must have at most {self.limit} tokens. Given: {enc['input_ids'].shape[1]}"
+                )
+        else:
+            enc = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=self.limit)
+        kwargs: dict[str, Any] = dict(extra or {})
+        generate = params.generate_parameters if params else None
+        if generate is not None:
+            kwargs.update(generate.model_dump(exclude_none=True))
+        with torch.inference_mode():
+            try:
+                out = self.model.generate(**enc, **kwargs)
+            except (ValueError, TypeError) as exc:  # unknown or contradictory generate() arguments
+                raise bad_input(str(exc)) from None
+        clean = params.clean_up_tokenization_spaces if params else None
+        decoded: str = self.tokenizer.decode(out[0], skip_special_tokens=True, clean_up_tokenization_spaces=bool(clean))
+        return decoded
+
+
+class Summarization(_Seq2Seq):
+    """summarization: one summary of the text."""
+
+    tasks = ("summarization",)
+
+    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+        assert isinstance(body, SummarizationInput)
+        return SummarizationOutput(summary_text=self.transform(body.inputs, body.parameters))
+
+
+class Translation(_Seq2Seq):
+    """translation: the text in another language; language codes for multilingual models' tokenizers."""
+
+    tasks = ("translation",)
+
+    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+        assert isinstance(body, TranslationInput)
+        params = body.parameters
+        extra: dict[str, Any] = {}
+        if params and (params.src_lang or params.tgt_lang):
+            vocab = self.tokenizer.get_vocab()
+            for name in ("src_lang", "tgt_lang"):
+                code = getattr(params, name)
+                if code is not None and code not in vocab:
+                    raise unprocessable(f"`{name}` {code!r} is not a language code of this model's tokenizer")
+            if params.src_lang:
+                self.tokenizer.src_lang = params.src_lang
+            if params.tgt_lang:
+                extra["forced_bos_token_id"] = vocab[params.tgt_lang]
+        return TranslationOutput(translation_text=self.transform(body.inputs, params, extra))

@@ -1,0 +1,266 @@
+"""What happens to one request: find the model, validate the body, wait or answer 503, queue, run, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
+
+from pydantic import BaseModel
+
+from typed_inference._decode import stream_adapter
+from typed_inference._registry import TASKS
+from typed_inference._task import TaskSpec
+from typed_inference.server.backends import Backend, served_tasks
+from typed_inference.server.backends.embeddings import Embeddings, EmbedOptions
+from typed_inference.server.batching import MicroBatcher
+from typed_inference.server.config import ServerConfig
+from typed_inference.server.errors import ServerError
+from typed_inference.server.resolve import hub_cache_dir
+from typed_inference.server.scheduler import Scheduler
+from typed_inference.server.store import ModelEntry, ModelStore
+from typed_inference.server.wire import encode_answer, error_json, parse_body
+
+logger = logging.getLogger("typed_inference.server")
+
+
+class Reply:
+    """An answer before the web framework sees it: status, body bytes, content type and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes | AsyncIterator[bytes],
+        headers: dict[str, str],
+        media_type: str = "application/json",
+    ) -> None:
+        self.status, self.body, self.headers, self.media_type = status, body, headers, media_type
+
+    @classmethod
+    def error(cls, error: ServerError, request_id: str) -> Reply:
+        """The `{"error": ...}` answer of a ServerError."""
+        return cls(error.status, error_json(error), {"x-request-id": request_id, **error.headers})
+
+
+def _locked(backend: Backend, fn: Callable[..., Any], *args: Any) -> Any:
+    with backend.lock:
+        return fn(*args)
+
+
+class Server:
+    """The running server: its models, its worker pool, its micro-batchers; one instance per app."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        from typed_inference.server.resolve import EMBEDDED_ID, embedded
+
+        self.config = config
+        sources = list(config.models)
+        if config.embedded and not any(s.model_id == EMBEDDED_ID for s in sources):
+            found = embedded()
+            if found is not None:
+                sources.append(found)
+        self.store = ModelStore(sources, config.hf_cache or hub_cache_dir())
+        self.scheduler = Scheduler(config.workers, config.max_queue)
+        self.batchers: dict[str, MicroBatcher[EmbedOptions]] = {}
+
+    def start(self) -> None:
+        """Sets torch's thread count and starts loading every configured model in the background."""
+        import torch
+
+        torch.set_num_threads(self.config.torch_threads)
+        self.store.start()
+
+    def close(self) -> None:
+        """Stops the batchers, the workers and the loader."""
+        for batcher in self.batchers.values():
+            batcher.close()
+        self.scheduler.close()
+        self.store.close()
+
+    # -- task routes --------------------------------------------------------------------------------------------
+    async def task_call(self, model_id: str | None, task: str | None, raw: bytes, headers: dict[str, str]) -> Reply:
+        """Answers a task request for a model; `task` None means the model's own task."""
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        try:
+            entry = self._chat_entry(raw) if model_id is None else self.store.get(model_id)
+            tasks = served_tasks(entry.source)
+            task = task or entry.source.task
+            if task not in tasks:
+                raise ServerError(400, f"Model {entry.source.model_id} serves {' and '.join(tasks)}, not {task}")
+            spec = TASKS[task]
+            body, data = parse_body(spec, raw, headers.get("content-type", ""))
+            backend = await self.store.ready(entry, wait=_wants_wait(headers, body))
+            if getattr(body, "stream", None):
+                return await self._stream(spec, backend, body, request_id)
+            result, seconds = await self._infer(spec, backend, body, data)
+            batch = spec.batch and isinstance(getattr(body, "inputs", None), list)
+            content = encode_answer(spec, result, int(batch) + backend.extra_nesting(body))
+        except ServerError as error:
+            return Reply.error(error, request_id)
+        except Exception as exc:  # a bug or a model failure: the client gets a 500 with the reason
+            logger.exception("request %s failed", request_id)
+            return Reply.error(ServerError(500, f"{type(exc).__name__}: {exc}"), request_id)
+        return Reply(200, content, _headers(request_id, seconds, entry.source.model_id))
+
+    def _chat_entry(self, raw: bytes) -> ModelEntry:
+        """The model a `/v1/chat/completions` request goes to: the body's `model` if served, else the first LM."""
+        try:
+            named = json.loads(raw).get("model")
+        except (ValueError, AttributeError):
+            named = None
+        if isinstance(named, str):
+            entry = self.store.lookup(named)
+            if entry is not None and "chat-completion" in served_tasks(entry.source):
+                return self.store.get(named)
+        for entry in self.store.entries():
+            if "chat-completion" in served_tasks(entry.source):
+                return self.store.get(entry.source.model_id)
+        raise ServerError(
+            404, "No text-generation model is served: start the server with --model ID=PATH@text-generation"
+        )
+
+    async def _infer(self, spec: TaskSpec, backend: Backend, body: BaseModel, data: bytes | None) -> tuple[Any, float]:
+        with self.scheduler.admit():
+            if spec.task == "feature-extraction" and isinstance(backend, Embeddings) and self.config.batching:
+                return await self._batched(backend, body)
+            return await self.scheduler.execute(partial(_locked, backend, backend.run, spec.task, body, data))
+
+    async def _batched(self, backend: Embeddings, body: Any) -> tuple[Any, float]:
+        batcher = self.batchers.get(backend.source.model_id)
+        if batcher is None:
+            batcher = self.batchers[backend.source.model_id] = MicroBatcher(
+                self.scheduler,
+                partial(_locked, backend, backend.embed),
+                max_wait=self.config.batch_wait_ms / 1000,
+                max_batch=self.config.max_batch,
+            )
+        texts = [body.inputs] if isinstance(body.inputs, str) else list(body.inputs)
+        outcomes, seconds = await batcher.submit(EmbedOptions.of(body, backend.prompts), texts)
+        for outcome in outcomes:
+            if isinstance(outcome, ServerError):
+                raise outcome
+        return (outcomes if isinstance(body.inputs, str) else [[row] for row in outcomes]), seconds
+
+    async def _stream(self, spec: TaskSpec, backend: Backend, body: BaseModel, request_id: str) -> Reply:
+        """Server-sent events produced on a worker thread; errors found before the first event keep their status."""
+        stream = getattr(backend, "stream", None)
+        if stream is None:
+            raise ServerError(400, f"{spec.task} does not stream")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancelled = threading.Event()
+        finished = object()
+
+        def emit(event: Any) -> None:
+            if cancelled.is_set():
+                raise asyncio.CancelledError("the client went away")
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        def produce() -> None:
+            try:
+                _locked(backend, stream, spec.task, body, emit)
+            except ServerError as error:
+                loop.call_soon_threadsafe(queue.put_nowait, error)
+            except BaseException as exc:  # reported in the stream as an error event
+                if not cancelled.is_set():
+                    loop.call_soon_threadsafe(queue.put_nowait, ServerError(500, f"{type(exc).__name__}: {exc}"))
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, finished)
+
+        self.scheduler.enter()
+        self.scheduler.submit(produce)
+        first = await queue.get()
+        if isinstance(first, ServerError):
+            self.scheduler.leave()
+            raise first
+        adapter = stream_adapter(spec)
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                item = first
+                while item is not finished:
+                    if isinstance(item, ServerError):
+                        yield (
+                            b"data:"
+                            + json.dumps({"error": item.message, "error_type": "generation"}).encode()
+                            + b"\n\n"
+                        )
+                    else:
+                        event = adapter.validate_python(item)
+                        yield b"data:" + adapter.dump_json(event, by_alias=True, exclude_unset=True) + b"\n\n"
+                    item = await queue.get()
+                if spec.stream_end == "[DONE]":
+                    yield b"data: [DONE]\n\n"
+            finally:
+                cancelled.set()
+                self.scheduler.leave()
+
+        headers = {"x-request-id": request_id, "x-compute-type": "cpu", "cache-control": "no-cache"}
+        return Reply(200, events(), headers, "text/event-stream")
+
+    # -- metadata and health ------------------------------------------------------------------------------------
+    def model_info(self, model_id: str) -> Reply:
+        """`GET /api/models/{id}`: the hub-style metadata the client reads a model's task from."""
+        entry = self.store.lookup(model_id)
+        if entry is None:
+            return Reply.error(ServerError(404, f"Repository {model_id} not found"), uuid.uuid4().hex)
+        source = entry.source
+        info = {
+            "id": source.model_id,
+            "modelId": source.model_id,
+            "pipeline_tag": source.task,
+            "library_name": source.library,
+            "tags": [source.library, *served_tasks(source), *source.tags],
+            "private": False,
+            "inference": "warm" if entry.state == "ready" else "cold",
+        }
+        return Reply(200, json.dumps(info).encode(), {"x-request-id": uuid.uuid4().hex})
+
+    def health(self) -> dict[str, Any]:
+        """`GET /health`: the server is up; each model's state (idle, queued, loading, ready, failed)."""
+        models = []
+        for entry in self.store.entries():
+            item: dict[str, Any] = {
+                "id": entry.source.model_id,
+                "task": entry.source.task,
+                "tasks": list(served_tasks(entry.source)),
+                "origin": entry.source.origin,
+                "state": entry.state,
+            }
+            if entry.error:
+                item["error"] = entry.error
+            if entry.load_seconds is not None:
+                item["load_seconds"] = round(entry.load_seconds, 2)
+            models.append(item)
+        loading = any(m["state"] in ("queued", "loading") for m in models)
+        batching = {
+            model_id: {"forward_passes": batcher.batches, "requests": batcher.items}
+            for model_id, batcher in self.batchers.items()
+        }
+        return {
+            "status": "loading" if loading else "ok",
+            "in_flight": self.scheduler.in_flight,
+            "models": models,
+            "batching": batching,
+        }
+
+
+def _wants_wait(headers: dict[str, str], body: BaseModel) -> bool:
+    if headers.get("x-wait-for-model", "").lower() == "true":
+        return True
+    options = getattr(body, "options", None)
+    return bool(options is not None and options.wait_for_model)
+
+
+def _headers(request_id: str, seconds: float, model_id: str) -> dict[str, str]:
+    return {
+        "x-request-id": request_id,
+        "x-compute-time": f"{seconds:.4f}",
+        "x-compute-type": "cpu",
+        "x-model-id": model_id,
+    }

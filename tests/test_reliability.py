@@ -1,0 +1,608 @@
+"""Issue 8: a misbehaving network ends in a typed result or a typed error, in time, and nothing leaks.
+
+`test_scenario` runs every fault of tests/reliability_report.py with the sync and the async client (streams
+included) against the fault server of tests/faults.py and checks everything the issue asks for: the exact error
+class and message, the attempts the server counted, the waits (injected clock), the wall time, retries stopping at
+`max_retries` and at `total_timeout`, no connection lost, the token nowhere, and the client still usable afterwards.
+The other tests cover what is not a network fault: `close()`, the token in logs and warnings, where an ambient token
+may go, non-finite numbers, and which files are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import math
+import os
+import re
+import socket
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import typed_inference as ti
+from tests.faults import EventStream, FaultServer, Redirect, ResetBeforeResponse, Respond, Silence, Truncated
+from tests.faults import client_sockets as open_sockets
+from tests.reliability_report import (
+    BY_ID,
+    MODES,
+    OK,
+    SCENARIOS,
+    STREAM,
+    STREAM_CUT,
+    Scenario,
+    exception_texts,
+    measure,
+    report,
+    result_problems,
+)
+from typed_inference import AsyncInferenceClient, InferenceClient
+from typed_inference._base_client import ambient_token_allowed
+from typed_inference._retry import RetryPolicy
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "hf_securitySECRET9876543210fedcba"
+PNG = b"\x89PNG\r\n\x1a\n" + b"given image bytes"
+
+
+def _case(scenario: Scenario, mode: str) -> Any:
+    bug = scenario.bugs.get(mode)
+    marks = [pytest.mark.xfail(strict=True, reason=f"BUG: {bug}")] if bug else []
+    return pytest.param(scenario, mode, id=f"{scenario.id}-{mode}", marks=marks)
+
+
+@pytest.mark.parametrize(("scenario", "mode"), [_case(s, m) for s in SCENARIOS for m in MODES])
+def test_scenario(scenario: Scenario, mode: str) -> None:
+    outcome = measure(scenario, mode)
+    assert outcome.error_type is scenario.error, outcome.message
+    if scenario.error is not None:
+        pattern = scenario.pattern(mode).replace("{url}", re.escape(outcome.url))
+        assert re.fullmatch(pattern, outcome.message, re.DOTALL), outcome.message
+        assert outcome.error_attrs == dict(scenario.attrs)
+    else:
+        assert result_problems(scenario, outcome.result) == []
+    assert outcome.attempts == scenario.attempts  # counted by the server (by the message for a refused port)
+    assert outcome.sleeps == list(scenario.sleeps)  # the waits asked for, none of them slept
+    assert scenario.min_wall <= outcome.wall <= scenario.max_wall
+    assert (outcome.connections_left, outcome.server_open) == (0, 0)
+    assert outcome.token_leaks == []
+    assert outcome.log_records > 0  # the leak check above looked at real log records
+    if scenario.auth is not None:
+        assert tuple(outcome.auth) == scenario.auth
+    assert outcome.follow_up is (None if scenario.refused else True)  # the client still works after the fault
+    assert outcome.problems() == []  # and the report's verdict agrees
+
+
+def test_every_fault_of_the_issue_has_a_scenario() -> None:
+    issue = {
+        "connection refused": ["refused", "refused-total-timeout"],
+        "reset before the response": ["reset-before-response", "reset-before-response-then-ok"],
+        "reset during the response": ["reset-during-headers", "reset-during-body", "stream-cut-mid-event-reset"],
+        "headers then silence (read timeout)": ["headers-then-silence", "silence-before-headers", "stream-stall"],
+        "slow trickle of the body": ["slow-trickle", "slow-trickle-past-total-timeout", "stream-trickle"],
+        "truncated JSON": ["truncated-json", "body-shorter-than-content-length", "chunked-body-cut"],
+        "a body of the wrong shape": ["wrong-shape", "stream-event-wrong-shape"],
+        "valid JSON of the wrong type": ["wrong-type"],
+        "Content-Type lies (HTML error page from a proxy with 502)": ["html-502-labelled-json", "html-200"],
+        "503 with estimated_time N times then 200": ["loading-then-ok", "loading-exhausted"],
+        "429 with Retry-After (seconds and HTTP date) then 200": ["429-retry-after-seconds", "429-retry-after-date"],
+        "500 (not retried)": ["500-not-retried", "stream-500-not-retried"],
+        "a 20 MB response": ["large-20mb"],
+        "a redirect to another host": ["redirect-other-host", "redirect-user-authorization-header"],
+        "SSE streams cut mid-event": ["stream-cut-mid-event-reset", "stream-cut-mid-event-close"],
+        "retries stop at max_retries": ["loading-exhausted", "max-retries-0", "reset-before-response"],
+        "retries stop at the overall timeout": ["loading-past-total-timeout", "reset-before-response-total-timeout"],
+    }
+    missing = {fault: [i for i in ids if i not in BY_ID] for fault, ids in issue.items()}
+    assert {fault: ids for fault, ids in missing.items() if ids} == {}
+    assert len(BY_ID) == len(SCENARIOS)  # scenario ids are unique
+
+
+def test_the_docs_table_is_complete() -> None:
+    doc = (ROOT / "docs" / "reliability.md").read_text()
+    assert [s.id for s in SCENARIOS if f"`{s.id}`" not in doc] == []
+    tests = set(re.findall(r"tests/test_\w+\.py::\w+", doc))
+    for ref in tests:
+        path, name = ref.split("::")
+        assert re.search(rf"^(async )?def {name}\(", (ROOT / path).read_text(), re.MULTILINE), ref
+    named = {ref for s in SCENARIOS for ref in s.also}
+    assert named <= tests  # every existing test a scenario cites appears in the table
+
+
+def test_report_tabulates_measured_runs() -> None:
+    outcomes = [measure(BY_ID["500-not-retried"], mode) for mode in MODES]
+    lines = report(outcomes)
+    assert "| scenarios covered | 1 scenarios, 2 runs (1 sync, 1 async; 0 of them streaming) |" in lines[4]
+    assert any(line.startswith("| connections lost") and "| 0 | 0 |" in line for line in lines)
+    rows = [line for line in lines if line.startswith("| 500-not-retried |")]
+    assert [row.split(" | ")[1:4] for row in rows] == [
+        ["sync", "InternalServerError", "1"],
+        ["async", "InternalServerError", "1"],
+    ]
+    assert all(row.endswith("| yes |") for row in rows)
+
+
+def test_fault_server_has_a_bounded_lifetime() -> None:
+    server = FaultServer(lifetime=0.3).start()
+    server.play(Silence())
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=3) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(10) == b""  # the silent connection ends with the server, not with the test
+    assert time.monotonic() - started < 2
+    time.sleep(0.1)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+    server.stop()
+    assert server.attempts == 1
+
+
+# -- close() -----------------------------------------------------------------------------------------------------
+
+
+def _sync_close(url: str) -> object:
+    client = InferenceClient("m", base_url=url, token=TOKEN)
+    assert [e.token.text for e in client.text_generation("x", stream=True)] == ["Hello", ",", " world"]
+    client.fill_mask("a [MASK].")  # its connection goes back to the pool, idle
+    client.close()
+    return client
+
+
+def _async_close(url: str) -> object:
+    async def go() -> object:
+        client = AsyncInferenceClient("m", base_url=url, token=TOKEN)
+        assert [e.token.text async for e in await client.text_generation("x", stream=True)] == ["Hello", ",", " world"]
+        await client.fill_mask("a [MASK].")
+        await client.close()
+        return client
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "sync",
+        "async",
+    ],
+)
+def test_close_releases_pooled_connections(mode: str) -> None:
+    with FaultServer() as server:
+        server.play(EventStream(STREAM), Respond(200, OK))
+        client = (_sync_close if mode == "sync" else _async_close)(server.url)
+        assert server.attempts == 2
+        # the closed client is still referenced: only close() can have released its connections
+        assert open_sockets(server.port) == 0
+        assert server.wait_closed(1.0) == 0
+        del client
+
+
+# -- the token ---------------------------------------------------------------------------------------------------
+
+FAULTS_WITH_A_TOKEN = [
+    Respond(401, {"error": "Invalid username or password."}),
+    Respond(503, {"error": "Model m is currently loading", "estimated_time": 1.0}),
+    Respond(200, OK),
+    ResetBeforeResponse(),
+    Respond(429, {"error": "rate limited"}, {"Retry-After": "1"}),
+    Respond(200, OK),
+    Truncated(b'[{"sequence"', 400),
+    Respond(200, b"<html>not json</html>", content_type="text/html"),
+    Silence(),
+    EventStream(b'data:{"error":"out of memory","error_type":"generation"}\n\n'),
+    EventStream(STREAM_CUT, end="reset"),
+]
+
+
+def _sync_session(url: str) -> tuple[str, list[BaseException]]:
+    errors: list[BaseException] = []
+    with InferenceClient("m", base_url=url, token=TOKEN, timeout=0.3, retry_policy=_no_wait()) as client:
+        for _ in range(6):
+            try:
+                client.fill_mask("a [MASK].")
+            except ti.InferenceError as exc:
+                errors.append(exc)
+        for _ in range(2):
+            try:
+                list(client.text_generation("x", stream=True))
+            except ti.InferenceError as exc:
+                errors.append(exc)
+        return repr(client), errors
+
+
+def _async_session(url: str) -> tuple[str, list[BaseException]]:
+    async def go() -> tuple[str, list[BaseException]]:
+        errors: list[BaseException] = []
+        async with AsyncInferenceClient("m", base_url=url, token=TOKEN, timeout=0.3, retry_policy=_no_wait()) as c:
+            for _ in range(6):
+                try:
+                    await c.fill_mask("a [MASK].")
+                except ti.InferenceError as exc:
+                    errors.append(exc)
+            for _ in range(2):
+                try:
+                    [e async for e in await c.text_generation("x", stream=True)]
+                except ti.InferenceError as exc:
+                    errors.append(exc)
+            return repr(c), errors
+
+    result: tuple[str, list[BaseException]] = asyncio.run(go())
+    return result
+
+
+def _no_wait() -> RetryPolicy:
+    """Retries without waiting: this test is about what the errors and logs say, not about backoff."""
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    return RetryPolicy(sleep=lambda seconds: None, async_sleep=no_sleep, jitter=lambda: 1.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_token_never_in_repr_errors_logs_or_warnings(mode: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(1)  # every logger, every level
+    with FaultServer() as server, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        server.play(*FAULTS_WITH_A_TOKEN)
+        client_repr, errors = (_sync_session if mode == "sync" else _async_session)(server.url)
+        assert server.wait_closed(1.0) == 0
+    assert [type(e).__name__ for e in errors] == [
+        "AuthenticationError",
+        "APIConnectionError",
+        "ResponseValidationError",
+        "APITimeoutError",
+        "StreamError",
+        "IncompleteStreamError",
+    ]
+    assert server.attempts == len(FAULTS_WITH_A_TOKEN)
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in server.requests)  # it was sent every time
+    assert TOKEN not in client_repr
+    assert [where for e in errors for where, text in exception_texts(e) if TOKEN in text] == []
+    loggers = {r.name.split(".")[0] for r in caplog.records}
+    assert {"typed_inference", "urllib3" if mode == "sync" else "httpx2"} <= loggers
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    assert [r.name for r in caplog.records if TOKEN in formatter.format(r) + repr(r.args)] == []
+    assert [str(w.message) for w in caught if TOKEN in str(w.message)] == []
+
+
+def test_user_session_redirect_drops_authorization() -> None:
+    import requests
+
+    with FaultServer() as first, FaultServer() as other, requests.Session() as session:
+        first.play(Redirect(other.url.replace("127.0.0.1", "localhost") + "/models/m"))
+        other.play(Respond(200, OK))
+        with InferenceClient("m", base_url=first.url, token=TOKEN, session=session) as client:
+            assert client.fill_mask("a [MASK].")[0].token_str == "b"
+        assert first.last.headers["authorization"] == f"Bearer {TOKEN}"
+        assert "authorization" not in other.last.headers  # requests followed it, and stripped the header
+
+
+# -- where an ambient token may go ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultServer]:
+    """A fault server standing in for an HTTP proxy: it sees every request to any http:// host, headers included."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with FaultServer() as server:
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        monkeypatch.setenv("http_proxy", server.url)
+        yield server
+
+
+def _ambient(source: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if source == "HF_TOKEN":
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+    else:
+        (tmp_path / "token").write_text(TOKEN + "\n")
+        monkeypatch.setenv("HF_HOME", str(tmp_path))
+
+
+def _one_call(mode: str, model: str, token: str | None) -> None:
+    if mode == "sync":
+        with InferenceClient(model, token=token, max_retries=0) as client:
+            client.fill_mask("a [MASK].")
+        return
+
+    async def go() -> None:
+        async with AsyncInferenceClient(model, token=token, max_retries=0) as client:
+            await client.fill_mask("a [MASK].")
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("source", ["HF_TOKEN", "token file"])
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("http://my-tgi.example.com/generate", False),  # a self-hosted TGI
+        ("http://third-party.example.org/v1/models/m", False),
+        ("http://router.huggingface.co/hf-inference/models/m", False),  # a Hugging Face host, but not over https
+        ("http://localhost:8080/models/m", True),  # loopback
+    ],
+)
+def test_ambient_token_goes_only_to_allowed_hosts(
+    proxy: FaultServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: str,
+    source: str,
+    url: str,
+    sent: bool,
+) -> None:
+    _ambient(source, monkeypatch, tmp_path)
+    proxy.play(Respond(200, OK), Respond(200, OK))
+    _one_call(mode, url, None)
+    _one_call(mode, url, TOKEN)  # the same host with token= passed explicitly
+    ambient, explicit = proxy.requests
+    assert ambient.target == explicit.target == url  # through the proxy, to that host
+    assert ambient.headers.get("authorization") == (f"Bearer {TOKEN}" if sent else None)
+    assert explicit.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "sync",
+        "async",
+    ],
+)
+def test_ambient_token_judged_on_the_host_actually_contacted(
+    proxy: FaultServer, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    proxy.play(Respond(200, OK))
+    url = "http://attacker.example\\@127.0.0.1:8080/models/m"  # a backslash: parsers disagree on the host
+    _one_call(mode, url, None)
+    contacted = proxy.last.headers["host"].rsplit(":", 1)[0]
+    bearer = proxy.last.headers.get("authorization", "").startswith("Bearer ")
+    assert not bearer or ambient_token_allowed(f"https://{contacted}/"), f"ambient token sent to {contacted}"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://huggingface.co@evil.com/x", False),  # userinfo that looks like the host
+        ("https://evil.com/huggingface.co", False),
+        ("https://evil.com/?h=huggingface.co", False),
+        ("https://evil.com#huggingface.co", False),
+        ("https://xhf.co/x", False),
+        ("https://huggingface.cloud/x", False),  # only subdomains of huggingface.cloud are endpoints
+        ("http://localhost.evil.com/x", False),
+        ("http://127.0.0.1.nip.io/x", False),
+        ("http://0.0.0.0:8080/x", False),
+        ("https://HuggingFace.CO/api/models/x", True),
+        ("https://huggingface.co:443/x", True),
+        ("https://api.hf.co/x", True),
+        ("https://api-inference.huggingface.co/models/x", True),
+        ("http://127.0.0.2:8080/x", True),
+    ],
+)
+def test_ambient_token_host_rule_edge_cases(url: str, allowed: bool) -> None:
+    assert ambient_token_allowed(url) is allowed
+
+
+# -- numbers that cannot be sent -----------------------------------------------------------------------------------
+
+NUMBERS: list[tuple[str, Callable[[Any], Any], str]] = [
+    (
+        "temperature-nan",
+        lambda c: c.text_generation("p", temperature=math.nan),
+        r"text-generation: invalid request:\n  parameters\.temperature: Input should be a finite number; "
+        r"found nan \(float\)",
+    ),
+    (
+        "top_p-inf",
+        lambda c: c.text_generation("p", top_p=math.inf),
+        r"text-generation: invalid request:\n  parameters\.top_p: Input should be a finite number; found inf \(float\)",
+    ),
+    (
+        "repetition_penalty-minus-inf",
+        lambda c: c.text_generation("p", repetition_penalty=-math.inf),
+        r"text-generation: invalid request:\n  parameters\.repetition_penalty: Input should be a finite number; "
+        r"found -inf \(float\)",
+    ),
+    (
+        "temperature-overflows-to-inf",
+        lambda c: c.text_generation("p", temperature=1e308 * 10),
+        r"text-generation: invalid request:\n  parameters\.temperature: Input should be a finite number; "
+        r"found inf \(float\)",
+    ),
+    (
+        "temperature-oversized-integer",
+        lambda c: c.text_generation("p", temperature=10**400),
+        r"text-generation: invalid request:\n  parameters\.temperature: Input should be a valid number; "
+        r"found 1000+\.\.\. \(int\)",
+    ),
+    (
+        "chat-temperature-nan",
+        lambda c: c.chat_completion([{"role": "user", "content": "hi"}], temperature=math.nan),
+        r"chat-completion: invalid request:\n  temperature: Input should be a finite number; found nan \(float\)",
+    ),
+    (
+        "object-detection-threshold-nan",
+        lambda c: c.object_detection(PNG, threshold=math.nan),
+        r"object-detection: invalid request:\n  parameters\.threshold: Input should be a finite number; "
+        r"found nan \(float\)",
+    ),
+    (
+        "table-cell-nan",
+        lambda c: c.tabular_regression({"a": [1.0, math.nan]}),
+        r"tabular-regression: invalid request:\n  inputs\.data\.a\[1\]: .*found nan \(float\).*",
+    ),
+    (
+        "extra-body-nan",
+        lambda c: c.fill_mask("a [MASK].", extra_body={"threshold": math.nan}),
+        r"fill-mask: the body cannot be sent as JSON: Out of range float values are not JSON compliant.*",
+    ),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "call", "message"), NUMBERS, ids=[n for n, _, _ in NUMBERS])
+def test_non_finite_and_oversized_numbers_are_rejected_before_sending(
+    mode: str, name: str, call: Callable[[Any], Any], message: str
+) -> None:
+    with FaultServer() as server:
+        server.play(Respond(200, OK))
+        if mode == "sync":
+            with (
+                InferenceClient("m", base_url=server.url, token=TOKEN) as client,
+                pytest.raises(ti.RequestValidationError) as err,
+            ):
+                call(client)
+        else:
+
+            async def go() -> None:
+                async with AsyncInferenceClient("m", base_url=server.url, token=TOKEN) as client:
+                    await call(client)
+
+            with pytest.raises(ti.RequestValidationError) as err:
+                asyncio.run(go())
+        assert re.fullmatch(message, str(err.value), re.DOTALL), str(err.value)
+        assert server.connections == 0 and server.attempts == 0  # nothing left the process
+
+
+# -- files ---------------------------------------------------------------------------------------------------------
+
+_OPENED: list[str] | None = None
+_CONNECTS: list[Any] | None = None
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _OPENED is not None and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        _OPENED.append(os.path.realpath(os.fsdecode(args[0])))
+    elif _CONNECTS is not None and event == "socket.connect":
+        _CONNECTS.append(args[1])
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed: this one records only inside `watching_files`
+
+
+class Watch:
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root)
+        self.opened: list[str] = []
+        self.connects: list[Any] = []
+
+    def files(self) -> set[str]:
+        """Files opened under the test's directory, but the token file (read, by design, for the ambient token);
+        imports and system files are not the client's inputs."""
+        token_file = os.path.realpath(Path(os.environ["HF_HOME"], "token"))
+        return {path for path in self.opened if path.startswith(self.root) and path != token_file}
+
+
+@pytest.fixture
+def watch(tmp_path: Path) -> Iterator[Watch]:
+    global _OPENED, _CONNECTS
+    watch = Watch(tmp_path)
+    _OPENED, _CONNECTS = watch.opened, watch.connects
+    try:
+        yield watch
+    finally:
+        _OPENED = _CONNECTS = None
+
+
+@pytest.fixture
+def decoys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """The given file, and files of the same name (or named in text) a careless client might read instead."""
+    given = tmp_path / "given" / "cat.png"
+    cwd = tmp_path / "cwd"
+    home = tmp_path / "hf_home"
+    for directory in (given.parent, cwd, home, cwd / "given"):
+        directory.mkdir(parents=True, exist_ok=True)
+    given.write_bytes(PNG)
+    for decoy in (cwd / "cat.png", home / "cat.png", cwd / "given" / "cat.png", tmp_path / "secret.txt"):
+        decoy.write_bytes(b"\x89PNG\r\n\x1a\nDECOY " + decoy.name.encode())
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HF_HOME", str(home))
+    return {"given": given, "cwd": cwd, "secret": tmp_path / "secret.txt"}
+
+
+def _classify(mode: str, url: str, image: Any) -> None:
+    if mode == "sync":
+        with InferenceClient("m", base_url=url) as client:
+            client.image_classification(image)
+        return
+
+    async def go() -> None:
+        async with AsyncInferenceClient("m", base_url=url) as client:
+            await client.image_classification(image)
+
+    asyncio.run(go())
+
+
+LABELS = [{"label": "cat", "score": 0.9}]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("form", ["str", "Path", "relative"])
+def test_file_input_is_read_from_the_given_path_only(
+    mode: str, form: str, decoys: dict[str, Path], watch: Watch, tmp_path: Path
+) -> None:
+    given = decoys["given"]
+    if form == "relative":  # relative to the working directory, as open() would take it
+        (decoys["cwd"] / "given" / "cat.png").write_bytes(PNG)
+        given = decoys["cwd"] / "given" / "cat.png"
+    image: Any = {"str": str(given), "Path": given, "relative": "given/cat.png"}[form]
+    with FaultServer() as server:
+        server.play(Respond(200, LABELS))
+        _classify(mode, server.url, image)
+        assert server.last.body == PNG
+        assert server.last.headers["content-type"] == "image/png"
+    assert watch.files() == {os.path.realpath(given)}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_missing_file_is_not_looked_for_elsewhere(mode: str, decoys: dict[str, Path], watch: Watch) -> None:
+    missing = decoys["given"].parent / "dog.png"
+    with FaultServer() as server, pytest.raises(ti.RequestValidationError) as err:
+        _classify(mode, server.url, str(missing))
+    assert str(err.value) == f"image: cannot read file {str(missing)!r}: No such file or directory"
+    assert server.connections == 0
+    assert watch.files() <= {os.path.realpath(missing)}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_url_given_as_a_file_is_not_fetched(mode: str, decoys: dict[str, Path], watch: Watch) -> None:
+    with pytest.raises(ti.RequestValidationError, match=r"^image: cannot read file '.*example\.com/cat\.png': No such"):
+        _classify(mode, "http://127.0.0.1:9", "https://example.com/cat.png")  # a path, relative to the cwd
+    assert watch.connects == []  # no connection anywhere: neither to the URL nor to the service
+    assert watch.files() <= {os.path.realpath("https://example.com/cat.png")}  # at most that very path, on disk
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_file_object_is_read_not_reopened_by_name(mode: str, decoys: dict[str, Path], watch: Watch) -> None:
+    stream = io.BytesIO(PNG)
+    stream.name = str(decoys["secret"])
+    with FaultServer() as server:
+        server.play(Respond(200, LABELS))
+        _classify(mode, server.url, stream)
+        assert server.last.body == PNG
+    assert watch.files() == set()
+
+
+def test_text_that_names_a_file_is_sent_as_text(decoys: dict[str, Path], watch: Watch) -> None:
+    secret = str(decoys["secret"])
+    with FaultServer() as server, InferenceClient("m", base_url=server.url) as client:
+        server.play(
+            Respond(200, OK),
+            Respond(200, [{"answer": "a cat", "score": 0.9}]),
+        )
+        client.fill_mask(secret + " [MASK]")
+        assert server.requests[0].json()["inputs"] == secret + " [MASK]"
+        client.visual_question_answering(image=decoys["given"], question=secret)
+        sent = server.requests[1].json()["inputs"]
+        assert sent["question"] == secret
+        assert base64.b64decode(sent["image"]) == PNG  # the image travelled as base64
+    assert watch.files() == {os.path.realpath(decoys["given"])}
