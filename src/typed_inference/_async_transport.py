@@ -18,7 +18,7 @@ def _httpx() -> Any:
 
         return httpx2
     except ImportError:
-        import httpx
+        import httpx  # type: ignore[import-not-found, unused-ignore]
 
         return httpx
 
