@@ -344,3 +344,36 @@ def test_errors_print_with_the_public_module() -> None:
     assert issubclass(ti.IncompleteStreamError, ti.APIConnectionError)
     assert issubclass(ti.ModelLoadingError, ti.APIStatusError)
     assert all(issubclass(getattr(ti, n), ti.InferenceError) for n in ti.__all__ if n.endswith("Error"))
+
+
+def test_response_size_limit_is_a_clear_error(server: ScriptedServer, clock: FakeClock) -> None:
+    big = [{"sequence": "x" * 1000, "score": 0.5, "token": 1, "token_str": "b"}] * 50
+    server.json(big)
+    server.json(big)
+    with make_client(server, clock, max_response_bytes=10_000) as client, pytest.raises(ti.APIConnectionError) as err:
+        client.fill_mask("a [MASK].")
+    assert "max_response_bytes=10000" in str(err.value)
+    assert len(server.received) == 1  # not retried
+    with make_client(server, clock) as client:  # no limit unless one is set
+        assert len(client.fill_mask("a [MASK].")) == 50
+
+
+def test_async_response_size_limit(server: ScriptedServer) -> None:
+    import asyncio
+
+    server.json([{"sequence": "x" * 1000, "score": 0.5, "token": 1, "token_str": "b"}] * 50)
+
+    async def go() -> None:
+        async with ti.AsyncInferenceClient("m", base_url=server.url, max_response_bytes=10_000) as client:
+            await client.fill_mask("a [MASK].")
+
+    with pytest.raises(ti.APIConnectionError, match="max_response_bytes=10000"):
+        asyncio.run(go())
+
+
+def test_null_for_an_optional_parameter_is_named(server: ScriptedServer, clock: FakeClock) -> None:
+    with make_client(server, clock) as client, pytest.raises(ti.RequestValidationError) as err:
+        client.fill_mask("a [MASK].", extra_body=None, top_k=None, targets=["a"] * 0)
+    assert "parameters.targets" in str(err.value)
+    assert "Value error" not in str(err.value)
+    assert server.received == []

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from typed_inference._transport import Request, Response, TransportError, _reason
+from typed_inference._transport import Request, Response, TooLarge, TransportError, _reason
 
 
 def _httpx() -> Any:
@@ -70,22 +70,34 @@ class HttpxTransport:
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
             return Response(raw.status_code, headers, chunks=_chunks(raw), close=raw.aclose)
-        content = await self._read(
-            raw, request.deadline
-        )  # read here, so that a body cut short is told apart from a failed connect
+        # read here, not in send(): a body cut short must not look like a failed connect (which is retried)
+        content = await self._read(raw, request.deadline, request.max_bytes)
         logger.debug(
             "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
         )
         return Response(raw.status_code, headers, content=content)
 
-    async def _read(self, raw: Any, deadline: float | None) -> bytes:
+    @staticmethod
+    async def _read_limited(raw: Any, max_bytes: int) -> bytes:
+        parts, size = [], 0
+        async for chunk in raw.aiter_bytes():
+            parts.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise TooLarge(max_bytes)
+        return b"".join(parts)
+
+    async def _read(self, raw: Any, deadline: float | None, max_bytes: int | None = None) -> bytes:
         httpx = _httpx()
 
         try:
+            read = self._read_limited(raw, max_bytes) if max_bytes is not None else raw.aread()
             if deadline is None:
-                return bytes(await raw.aread())
+                return bytes(await read)
             remaining = max(0.001, deadline - time.monotonic())
-            return bytes(await asyncio.wait_for(raw.aread(), remaining))
+            return bytes(await asyncio.wait_for(read, remaining))
+        except TooLarge as exc:
+            raise TransportError(str(exc), retryable=False) from None
         except (asyncio.TimeoutError, TimeoutError):
             raise TransportError(
                 "read timeout: total_timeout passed while the body was arriving", retryable=False, timeout=True

@@ -112,6 +112,7 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         if response_validation not in ("lenient", "strict", "off"):
             raise ValueError(f'response_validation must be "lenient", "strict" or "off", not {response_validation!r}')
@@ -126,6 +127,7 @@ class BaseClient:
         self.retry.max_retries = max_retries
         self.headers = dict(headers or {})
         self.response_validation: ValidationMode = response_validation
+        self.max_response_bytes = max_response_bytes
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
@@ -258,6 +260,7 @@ class BaseClient:
         headers.update(extra_headers or {})
         batch = spec.batch and isinstance(primary, list)
         request = Request("POST", url, headers, payload, timeout if timeout is not None else self.timeout, stream)
+        request.max_bytes = self.max_response_bytes
         return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream)
 
     # -- errors and retries ---------------------------------------------------------------------------------------

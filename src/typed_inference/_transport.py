@@ -26,6 +26,7 @@ class Request:
     timeout: float | None = None
     stream: bool = False
     deadline: float | None = None  # time.monotonic() by which the whole body must have arrived
+    max_bytes: int | None = None  # a larger body is an error (no limit unless the user sets one)
 
 
 @dataclass
@@ -142,7 +143,10 @@ class RequestsTransport:
             chunks = _stream(raw)
             return Response(raw.status, headers_out, chunks=chunks, close=chunks.close)
         try:
-            content = _read_until(raw, request.deadline)
+            content = _read_until(raw, request.deadline, request.max_bytes)
+        except TooLarge as exc:
+            raw.close()
+            raise TransportError(str(exc), retryable=False) from None
         except (u3.ReadTimeoutError, TimeoutError) as exc:
             raw.close()
             raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
@@ -201,16 +205,27 @@ class RequestsTransport:
             self._session.close()
 
 
-def _read_until(raw: Any, deadline: float | None) -> bytes:
-    """The whole body, read as it arrives; a TimeoutError once `deadline` passes (the call's total_timeout)."""
-    if deadline is None:
+def _read_until(raw: Any, deadline: float | None, max_bytes: int | None = None) -> bytes:
+    """The whole body, read as it arrives; a TimeoutError once `deadline` passes (the call's total_timeout),
+    a TransportError once it grows past `max_bytes`."""
+    if deadline is None and max_bytes is None:
         return bytes(raw.read(decode_content=True))
-    parts = []
+    parts, size = [], 0
     while chunk := raw.read1(1 << 20, decode_content=True):
         parts.append(chunk)
-        if time.monotonic() > deadline:
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise TooLarge(max_bytes)
+        if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError("total_timeout passed while the body was arriving")
     return b"".join(parts)
+
+
+class TooLarge(Exception):
+    """A body larger than the limit the user set."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the response is larger than max_response_bytes={limit}")
 
 
 def _stream(raw: Any) -> Generator[bytes, None, None]:

@@ -107,7 +107,8 @@ def describe(
         elif kind == "missing":
             line = f"{path}: required field missing"
         else:
-            line = f"{path}: {err['msg']}; found {_found(err.get('input'))}"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            line = f"{path}: {message}; found {_found(err.get('input'))}"
         if line not in lines:
             lines.append(line)
     return lines

@@ -45,6 +45,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
         transport: AsyncTransport | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -57,6 +58,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             headers=headers,
             response_validation=response_validation,
             retry_policy=retry_policy,
+            max_response_bytes=max_response_bytes,
         )
         self._transport: AsyncTransport = transport or HttpxTransport(http_client)
 

@@ -53,7 +53,8 @@ class InferenceClient(BaseClient, TaskMethods):
 
     `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
     backoff included. An ambient token (HF_TOKEN or the token file) is sent only to Hugging Face hosts over https
-    and to loopback; a `token=` passed here is sent to whatever host the client talks to.
+    and to loopback; a `token=` passed here is sent to whatever host the client talks to. Responses are read
+    whole; `max_response_bytes` makes a larger body an `APIConnectionError` instead.
     """
 
     def __init__(
@@ -71,6 +72,7 @@ class InferenceClient(BaseClient, TaskMethods):
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
         transport: Transport | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -83,6 +85,7 @@ class InferenceClient(BaseClient, TaskMethods):
             headers=headers,
             response_validation=response_validation,
             retry_policy=retry_policy,
+            max_response_bytes=max_response_bytes,
         )
         self._transport: Transport = transport or RequestsTransport(session)
 
