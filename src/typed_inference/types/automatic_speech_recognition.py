@@ -20,9 +20,9 @@ class AutomaticSpeechRecognitionOutputChunk(OutputModel):
     """
     Text of this piece.
     """
-    timestamp: Annotated[list[float], Field(max_length=2, min_length=2)]
+    timestamp: Annotated[list[float | None], Field(max_length=2, min_length=2)]
     """
-    Start and end of the piece, in seconds from the beginning of the recording.
+    Start and end of the piece, in seconds from the beginning of the recording; the end of the last piece may be null (Whisper sends that when the audio stops mid-word).
     """
 
 
