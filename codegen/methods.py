@@ -217,7 +217,7 @@ def method_source(
     ret_text = (
         f"{returns}" + (f"; {shape}" if shape else "") + (f"; {stream_ret} when stream=True" if streams else "") + "."
     )
-    doc += _doc_lines(ret_text, "") if False else [f"            {ret_text}"]
+    doc.append(f"            {ret_text}")
     doc += ['        """']
     lines += doc
     inputs_dict = "{" + ", ".join(f"{n!r}: {n}" for n in input_names) + "}"

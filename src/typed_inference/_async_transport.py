@@ -44,13 +44,14 @@ class HttpxTransport:
             raise ImportError(
                 "AsyncInferenceClient needs httpx2 or httpx: pip install 'typed-inference[async]'"
             ) from None
+        self._httpx = httpx
         self._own = client is None
         self._client = client or httpx.AsyncClient(
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=True
         )
 
     async def send(self, request: Request) -> Response:
-        httpx = _httpx()
+        httpx = self._httpx
 
         started = time.monotonic()
         timeout = httpx.Timeout(request.timeout)
@@ -69,7 +70,7 @@ class HttpxTransport:
             raise TransportError(_reason(exc) or type(exc).__name__, retryable=False) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
-            return Response(raw.status_code, headers, chunks=_chunks(raw), close=raw.aclose)
+            return Response(raw.status_code, headers, chunks=_chunks(raw, httpx), close=raw.aclose)
         # read here, not in send(): a body cut short must not look like a failed connect (which is retried)
         content = await self._read(raw, request.deadline, request.max_bytes)
         logger.debug(
@@ -88,7 +89,7 @@ class HttpxTransport:
         return b"".join(parts)
 
     async def _read(self, raw: Any, deadline: float | None, max_bytes: int | None = None) -> bytes:
-        httpx = _httpx()
+        httpx = self._httpx
 
         try:
             read = self._read_limited(raw, max_bytes) if max_bytes is not None else raw.aread()
@@ -114,9 +115,7 @@ class HttpxTransport:
             await self._client.aclose()
 
 
-async def _chunks(raw: Any) -> AsyncIterator[bytes]:
-    httpx = _httpx()
-
+async def _chunks(raw: Any, httpx: Any) -> AsyncIterator[bytes]:
     try:
         async for chunk in raw.aiter_bytes():
             if chunk:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -169,8 +170,12 @@ class BaseClient:
                 text = text.replace(token, "***")
         return text
 
-    def _has_token_in(self, data: bytes) -> bool:
-        return any(t and t.encode() in data for t in (self._explicit_token, self._ambient_token))
+    def redact_bytes(self, data: bytes) -> bytes:
+        """`redact` for a raw body."""
+        for token in (self._explicit_token, self._ambient_token):
+            if token and token.encode() in data:
+                data = data.replace(token.encode(), b"***")
+        return data
 
     def base_headers(self, url: str) -> dict[str, str]:
         """Headers sent with every request to `url`."""
@@ -259,8 +264,8 @@ class BaseClient:
             headers["Accept"] = "text/event-stream"
         headers.update(extra_headers or {})
         batch = spec.batch and isinstance(primary, list)
-        request = Request("POST", url, headers, payload, timeout if timeout is not None else self.timeout, stream)
-        request.max_bytes = self.max_response_bytes
+        per_attempt = timeout if timeout is not None else self.timeout
+        request = Request("POST", url, headers, payload, per_attempt, stream, max_bytes=self.max_response_bytes)
         return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream)
 
     # -- errors and retries ---------------------------------------------------------------------------------------
@@ -283,9 +288,7 @@ class BaseClient:
             status_code=response.status_code,
             server_message=message,
             headers=response.headers,
-            body=self.redact(response.content.decode("utf-8", "replace")).encode()
-            if self._has_token_in(response.content)
-            else response.content,
+            body=self.redact_bytes(response.content),
             error_type=error_type,
             retry_after=wait,
         )
@@ -369,10 +372,10 @@ def _redirected(request: Request, location: str) -> Request:
     from urllib.parse import urljoin
 
     url = urljoin(request.url, location)
-    headers = dict(request.headers)
+    headers = request.headers
     if urlsplit(url).netloc != urlsplit(request.url).netloc:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-    return Request(request.method, url, headers, request.body, request.timeout, request.stream)
+    return dataclasses.replace(request, url=url, headers=dict(headers))
 
 
 def _merge(body: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -33,7 +33,7 @@ class DecodeContext:
 _ADAPTERS: dict[tuple[str, int], TypeAdapter[Any]] = {}
 
 
-def _adapter(spec: TaskSpec, nesting: int) -> TypeAdapter[Any]:
+def output_adapter(spec: TaskSpec, nesting: int) -> TypeAdapter[Any]:
     """A TypeAdapter for the task's output type wrapped in `nesting` lists (batches, one list per mask)."""
     key = (spec.task, nesting)
     adapter = _ADAPTERS.get(key)
@@ -108,7 +108,7 @@ def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes
         raise _fail(
             f"{spec.task}: expected an array of floats nested 1 to 3 deep, found {body[:40]!r}", status, body, headers
         )
-    adapter = _adapter(spec, nesting)
+    adapter = output_adapter(spec, nesting)
     if ctx.mode != "off":
         try:
             result = adapter.validate_json(body)

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from typed_inference._errors import IncompleteStreamError, ResponseValidationError, StreamError
+from typed_inference._task import TaskSpec
 from typed_inference._transport import TransportError
 from typed_inference._validation import describe
 
@@ -66,6 +67,14 @@ class EventDecoder(Generic[T]):
         self.end = end
         self.task = task
         self.finished = False
+
+    @classmethod
+    def for_task(cls, spec: TaskSpec) -> EventDecoder[Any]:
+        """The decoder of a streaming task's events (its event type and how its stream ends, from the registry)."""
+        from typed_inference._decode import stream_adapter
+
+        assert spec.stream_end is not None
+        return EventDecoder(stream_adapter(spec), end=spec.stream_end, task=spec.task)
 
     def decode(self, data: bytes) -> T | None:
         """The typed event, or None for the `[DONE]` marker (which finishes the stream)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -142,17 +142,7 @@ class RequestsTransport:
         if request.stream and raw.status < 400:
             chunks = _stream(raw)
             return Response(raw.status, headers_out, chunks=chunks, close=chunks.close)
-        try:
-            content = _read_until(raw, request.deadline, request.max_bytes)
-        except TooLarge as exc:
-            raw.close()
-            raise TransportError(str(exc), retryable=False) from None
-        except (u3.ReadTimeoutError, TimeoutError) as exc:
-            raw.close()
-            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
-        except Exception as exc:
-            raw.close()
-            raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
+        content = _read_body(raw, request)
         raw.release_conn()
         return Response(raw.status, headers_out, content=content)
 
@@ -185,12 +175,7 @@ class RequestsTransport:
             chunks = _stream(raw.raw)
             return Response(raw.status_code, headers, chunks=chunks, close=chunks.close)
         try:
-            content = raw.raw.read(decode_content=True) if raw.raw is not None else b""
-        except Exception as exc:
-            timeout = "timed out" in str(exc).lower()
-            raise TransportError(
-                f"connection broken while reading the body: {_reason(exc)}", retryable=False, timeout=timeout
-            ) from None
+            content = _read_body(raw.raw, request) if raw.raw is not None else b""
         finally:
             raw.close()
         return Response(raw.status_code, headers, content=content)
@@ -203,6 +188,23 @@ class RequestsTransport:
             pool.close()
         if self._own:
             self._session.close()
+
+
+def _read_body(raw: Any, request: Request) -> bytes:
+    """The whole body of a urllib3 response within the request's deadline and size limit; closes it on failure."""
+    from urllib3 import exceptions as u3
+
+    try:
+        return _read_until(raw, request.deadline, request.max_bytes)
+    except TooLarge as exc:
+        raw.close()
+        raise TransportError(str(exc), retryable=False) from None
+    except (u3.ReadTimeoutError, TimeoutError) as exc:
+        raw.close()
+        raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+    except Exception as exc:
+        raw.close()
+        raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
 
 
 def _read_until(raw: Any, deadline: float | None, max_bytes: int | None = None) -> bytes:
@@ -253,14 +255,8 @@ def _reason(exc: BaseException) -> str:
     inner: BaseException | None = exc
     while inner is not None and inner.args and isinstance(inner.args[0], BaseException):
         inner = inner.args[0]
-    for attr in ("reason",):
-        value = getattr(inner, attr, None)
-        if isinstance(value, BaseException):
-            inner = value
+    reason = getattr(inner, "reason", None)
+    if isinstance(reason, BaseException):
+        inner = reason
     text = str(inner) if inner is not None else str(exc)
     return text or type(exc).__name__
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by case-insensitive name."""
-    return headers.get(name.lower())

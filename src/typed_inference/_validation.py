@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 
 def json_path(loc: Sequence[int | str]) -> str:
@@ -65,7 +65,7 @@ def data_path(loc: Sequence[int | str], data: Any, *, missing: bool) -> list[int
         in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
         if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
             node = node[part]
-        elif missing and i == len(loc) - 1 and isinstance(node, dict):
+        elif missing and i == len(loc) - 1:
             node = _MISSING  # the field that is missing
         else:
             continue
@@ -112,9 +112,3 @@ def describe(
         if line not in lines:
             lines.append(line)
     return lines
-
-
-def summarise(title: str, exc: ValidationError, model: type[BaseModel] | None = None) -> str:
-    """A multi-line message for a validation failure."""
-    lines = describe(exc.errors(include_url=False), model)
-    return title + "\n  " + "\n  ".join(lines)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from typed_inference._async_methods import AsyncTaskMethods
 from typed_inference._async_transport import AsyncTransport, HttpxTransport
 from typed_inference._base_client import Attempts, BaseClient
-from typed_inference._decode import ValidationMode, decode, stream_adapter
+from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._map import Job, Progress, check, plan, spread
 from typed_inference._retry import RetryPolicy
@@ -140,10 +140,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = await self.send(request)
         if ctx.stream and isinstance(response.chunks, AsyncIterator):
-            spec = ctx.spec
-            assert spec.stream_end is not None
-            decoder = EventDecoder(stream_adapter(spec), end=spec.stream_end, task=spec.task)
-            stream = AsyncStream(response.chunks, response.close, decoder)
+            stream = AsyncStream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typed_inference._base_client import Attempts, BaseClient
-from typed_inference._decode import ValidationMode, decode, stream_adapter
+from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._map import Job, Progress, check, plan, spread
 from typed_inference._methods import TaskMethods
@@ -170,11 +170,7 @@ class InferenceClient(BaseClient, TaskMethods):
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = self.send(request)
         if ctx.stream and isinstance(response.chunks, Iterator):
-            spec = ctx.spec
-            assert spec.stream_end is not None
-            adapter = stream_adapter(spec)
-            decoder = EventDecoder(adapter, end=spec.stream_end, task=spec.task)
-            stream = Stream(response.chunks, response.close, decoder)
+            stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)

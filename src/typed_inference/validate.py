@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import SchemaValidator, from_json
 from pydantic_core import core_schema as cs
 
 from typed_inference._base import NotNull
-from typed_inference._decode import adapter_type, extra_paths, strict_adapter
+from typed_inference._decode import adapter_type, extra_paths, output_adapter, strict_adapter
 from typed_inference._task import TaskSpec
-from typed_inference._validation import describe, json_path
+from typed_inference._validation import data_path, describe, json_path
 from typed_inference._wire import WireShapeError, normalise
 
 __all__ = [
@@ -253,7 +253,6 @@ class Validator:
         self._quick_json: Callable[[Any], Any] | None = None if self.strict else fast.validate_json
         self._quick_python: Callable[[Any], Any] | None = None if self.strict else fast.validate_python
         self._valid = Report(self.spec.task, self.kind, True)
-        self._nested: dict[int, TypeAdapter[Any]] = {0: self._real}
 
     def __repr__(self) -> str:
         return (
@@ -512,20 +511,13 @@ class Validator:
         for batch, flags, nesting in attempts:
             try:
                 shaped, seen = normalise(spec, copy.deepcopy(value), batch=batch, flags=flags)
-                result = self._adapter(nesting).validate_python(shaped)
+                result = output_adapter(spec, nesting).validate_python(shaped)
             except (WireShapeError, ValidationError):
                 continue
             names = seen or ([BATCH_VARIANT] if batch else [])
             if names:
                 return ", ".join(names), result
         return None
-
-    def _adapter(self, nesting: int) -> TypeAdapter[Any]:
-        """The output type wrapped in `nesting` lists (one result per input, one list per mask)."""
-        adapter = self._nested.get(nesting)
-        if adapter is None:
-            adapter = self._nested[nesting] = strict_adapter(adapter_type(self.spec, nesting))
-        return adapter
 
     def _report(self, errors: list[Any], value: Any, text: str | None, hint: str = "") -> Report:
         """An invalid report from pydantic's errors: union branches merged, positions found, suggestions made."""
@@ -567,11 +559,7 @@ def validate(
     and named in `report.variant` unless `canonical_only`), "stream-output" (one stream event). `strict` rejects
     unknown fields in outputs. Raises UsageError (a ValueError) for an unknown task or a kind the task lacks.
     """
-    key = (task, kind, strict, canonical_only)
-    found = _VALIDATORS.get(key)
-    if found is None:
-        found = validator(task, kind, strict=strict, canonical_only=canonical_only)
-    return found.check(payload)
+    return validator(task, kind, strict=strict, canonical_only=canonical_only).check(payload)
 
 
 # -- errors: cleaning, merging, wording ---------------------------------------------------------------------------
@@ -579,28 +567,14 @@ def validate(
 
 def clean_errors(errors: Iterable[Any], value: Any) -> list[dict[str, Any]]:
     """Errors whose locations name only real keys and indices of the payload (union branch names dropped)."""
-    out = []
-    for err in errors:
-        loc: list[int | str] = []
-        node = value
-        parts = list(err["loc"])
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if _holds(node, part):
-                loc.append(part)
-                node = node[part]
-            elif last and err["type"] == "missing":
-                loc.append(part)
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        out.append({**err, "loc": tuple(loc), "msg": msg})
-    return out
-
-
-def _holds(node: Any, part: int | str) -> bool:
-    """Whether `part` is an index of the list or a key of the object `node`."""
-    if isinstance(node, list):
-        return isinstance(part, int) and 0 <= part < len(node)
-    return isinstance(node, dict) and isinstance(part, str) and part in node
+    return [
+        {
+            **err,
+            "loc": tuple(data_path(err["loc"], value, missing=err["type"] == "missing")),
+            "msg": str(err["msg"]).removeprefix("Value error, "),
+        }
+        for err in errors
+    ]
 
 
 def merge_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
