@@ -1,4 +1,4 @@
-"""Writes `typed_inference/_methods.py`: one typed method per task, from the task's schemas and task.json."""
+"""Writes `typed_inference/_generated/{methods,async_methods}.py`: one typed method per task, and its raw twin."""
 
 from __future__ import annotations
 
@@ -46,6 +46,18 @@ class Types:
         if ref.startswith("../common.json"):
             return name, self.common[name], "common"
         return name, self.local[name], self.task.module
+
+    def describe(self, schema: dict[str, Any], fallback: str = "") -> str:
+        """What a parameter is for, as the caller passes it: a `$ref` takes its target's description, a binary field
+        is described as the bytes, path or file the caller gives rather than its base64 wire form."""
+        text = schema.get("description", "")
+        if not text and "$ref" in schema:
+            text = self.resolve(schema["$ref"])[1].get("description", "")
+        text = " ".join((text or fallback).split())
+        if _is_binary(schema):
+            what = text.split(", base64-encoded")[0].rstrip(". ")
+            text = f"{what}: bytes, a path (str or os.PathLike) or a binary file object."
+        return text
 
     def annotation(self, schema: dict[str, Any]) -> str:
         if schema.get("x-accepts-model-class"):
@@ -97,6 +109,10 @@ class Types:
         return "Any"
 
 
+def _is_binary(schema: dict[str, Any]) -> bool:
+    return schema.get("contentEncoding") == "base64" or any(_is_binary(m) for m in schema.get("anyOf", []))
+
+
 def _doc_lines(name: str, text: str) -> list[str]:
     wrapped = textwrap.wrap(f"{name}: {text}", width=108, subsequent_indent="    ")
     return ["            " + line for line in wrapped]
@@ -110,9 +126,7 @@ def _returns(task: Task) -> str:
     return f"{task.name}Output"
 
 
-def method_source(
-    task: Task, common: dict[str, Any], raw: bool, is_async: bool = False
-) -> tuple[str, set[tuple[str, str]]]:
+def method_source(task: Task, common: dict[str, Any], is_async: bool = False) -> tuple[str, set[tuple[str, str]]]:
     """Source of one task's method (with overloads for batches and flags)."""
     meta = task.meta
     types = Types(task, common)
@@ -133,7 +147,7 @@ def method_source(
         types.sequence = "list" if meta["batch"] else "Sequence"  # a batch is a list: str is a Sequence too
         positional.append(f"{first}: {types.annotation(schema)}")
         types.sequence = "Sequence"
-        docs.append((first, schema.get("description", inputs_schema.get("description", ""))))
+        docs.append((first, types.describe(schema, inputs_schema.get("description", ""))))
     else:
         _, target, _ = types.resolve(inputs_schema["$ref"])
         required = set(target.get("required", []))
@@ -142,7 +156,7 @@ def method_source(
             default = "" if name in required else " = None"
             optional = "" if name in required else " | None"
             keywords.append(f"{name}: {types.annotation(schema)}{optional}{default}")
-            docs.append((name, schema.get("description", "")))
+            docs.append((name, types.describe(schema)))
     param_names = list(params_schema)
     for name in param_names:
         if name in PER_CALL or name in input_names or name == first:
@@ -153,7 +167,7 @@ def method_source(
             keywords.append(f"{name}: {types.annotation(schema)}")
         else:
             keywords.append(f"{name}: {types.annotation(schema)} | None = None")
-        docs.append((name, schema.get("description", "")))
+        docs.append((name, types.describe(schema)))
     flags: list[str] = []
     if any(v["transform"]["op"] == "per_mask" for v in meta["wire_variants"]):
         flag = next(v["transform"]["flag"] for v in meta["wire_variants"] if v["transform"]["op"] == "per_mask")
@@ -163,7 +177,6 @@ def method_source(
         docs.append(("stream", f"Return an iterator of {task.name}StreamOutput events as the server sends them."))
     docs += PER_CALL_DOCS
     returns = _returns(task)
-    wrap = (lambda t: f"RawResponse[{t}]") if raw else (lambda t: t)
 
     streams = task.stream_output is not None
     stream_ret = f"{'AsyncStream' if is_async else 'Stream'}[{task.name}StreamOutput]"
@@ -186,7 +199,7 @@ def method_source(
         args += PER_CALL_SIGNATURE
         head = ["    @overload"] if overload else []
         body = ",\n        ".join(args)
-        head.append(f"    {define} {method}(\n        {body},\n    ) -> {wrap(ret)}:")
+        head.append(f"    {define} {method}(\n        {body},\n    ) -> {ret}:")
         if overload:
             head[-1] += " ..."
         return head
@@ -194,15 +207,20 @@ def method_source(
     lines: list[str] = []
     first_type = positional[0].split(": ", 1)[1] if positional else None
     batch = meta["batch"] and first_type is not None and " | list[" in first_type
+    batch_ret = f"{returns} | list[{returns}]"
     if batch:
         single, many = first_type.split(" | ", 1)  # type: ignore[union-attr]
-        if flags:
+        if flags:  # the flag adds a level per input: one list of candidates per mask
+            batch_ret += f" | list[list[{returns}]]"
             lines += signature(single, returns, "Literal[False]", True)
             lines += signature(single, f"list[{returns}]", "Literal[True]", True)
+            lines += signature(many, f"list[{returns}]", "Literal[False]", True)
+            lines += signature(many, f"list[list[{returns}]]", "Literal[True]", True)
+            lines += signature(first_type, batch_ret, None, True)
         else:
             lines += signature(single, returns, None, True)
-        lines += signature(many, f"list[{returns}]", None, True)
-        lines += signature(first_type, f"{returns} | list[{returns}]", None, False)
+            lines += signature(many, f"list[{returns}]", None, True)
+        lines += signature(first_type, batch_ret, None, False)
     elif streams:
         lines += signature(first_type, returns, None, True, "Literal[False]")
         lines += signature(first_type, stream_ret, None, True, "Literal[True]")
@@ -224,10 +242,10 @@ def method_source(
     params_dict = "{" + ", ".join(f"{n!r}: {n}" for n in param_names) + "}"
     flags_dict = "{" + ", ".join(f"{n!r}: {n}" for n in flags) + "}"
     options = ", ".join(f"{n}={n}" for n in PER_CALL)
-    impl_ret = f"{returns} | list[{returns}]" if batch else f"{returns} | {stream_ret}" if streams else returns
+    impl_ret = batch_ret if batch else f"{returns} | {stream_ret}" if streams else returns
     awaiting = "await " if is_async else ""
     call = (
-        f"        return cast(\n            {wrap(impl_ret)!r},\n            {awaiting}self._call(\n"
+        f"        return cast(\n            {impl_ret!r},\n            {awaiting}self._call(\n"
         f"            {task.id!r},\n            {first or 'None'},\n"
         f"            {inputs_dict},\n            {params_dict},\n            {options},\n"
     )
@@ -240,47 +258,46 @@ def method_source(
     return "\n".join(lines), types.imports
 
 
-MODULES = {
-    "_methods": (False, False),
-    "_raw_methods": (False, True),
-    "_async_methods": (True, False),
-    "_async_raw_methods": (True, True),
-}
+MODULES = {"methods": False, "async_methods": True}
 
 
 def methods_sources(tasks: list[Task], common: dict[str, Any]) -> dict[str, str]:
-    """Module name → source: one class of typed methods each (sync, raw, async, async raw), loaded separately."""
-    return {module: methods_source(tasks, common, is_async, raw) for module, (is_async, raw) in MODULES.items()}
+    """Module name (under `_generated/`) → source: the sync and async methods, each with its raw table."""
+    return {module: methods_source(tasks, common, is_async) for module, is_async in MODULES.items()}
 
 
-def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool, raw: bool) -> str:
-    """Source of one generated methods module."""
+def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) -> str:
+    """Source of one generated methods module: the task methods and the table that makes their raw twins."""
+    prefix = "Async" if is_async else ""
     imports: set[tuple[str, str]] = set()
-    name = ("Async" if is_async else "") + ("RawTaskMethods" if raw else "TaskMethods")
-    doc = (
-        "Every task method, returning `RawResponse[...]` (status, headers and the typed result)."
-        if raw
-        else "One typed method per task; the client supplies `_call`."
-    )
-    body = [f"class {name}:", f'    """{doc}"""', ""]
+    body = [f"class {prefix}TaskMethods:", '    """One typed method per task; the client supplies `_call`."""', ""]
     define = "async def" if is_async else "def"
     body.append(
         f"    {define} _call(\n        self, task: str, primary: Any, inputs: Mapping[str, Any], "
         "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
     )
     for task in tasks:
-        source, used = method_source(task, common, raw, is_async)
+        source, used = method_source(task, common, is_async)
         imports |= used
         imports.add((task.module, task.element or f"{task.name}Output"))
         if task.stream_output is not None:
             imports.add((task.module, f"{task.name}StreamOutput"))
         body.append(source + "\n")
+    wrap = "as_async_raw" if is_async else "as_raw"
+    body += [
+        "",
+        f"class {prefix}RawTaskMethods:",
+        '    """`client.with_raw_response`: every task method, returning `RawResponse[...]`."""',
+        "",
+        f"    def __init__(self, client: {prefix}TaskMethods) -> None:",
+        *(f"        self.{task.module} = {wrap}(client.{task.module})" for task in tasks),
+    ]
     type_imports = []
     for module in sorted({m for m, _ in imports}):
         names = sorted({n for m, n in imports if m == module})
         type_imports.append(f"    from typed_inference.types.{module} import {', '.join(names)}")
     header = [
-        f'"""{name}: typed task methods, one per task, generated from schemas/ (a client class mixes them in)."""',
+        f'"""{prefix}TaskMethods and {prefix}RawTaskMethods: typed task methods generated from schemas/."""',
         "",
         "from __future__ import annotations",
         "",
@@ -288,14 +305,14 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool, ra
         "from typing import TYPE_CHECKING, Any, Literal, cast, overload",
         "",
         "from typed_inference._binary import BinaryInput, BinaryOutput",
+        f"from typed_inference._response import {wrap}",
         "",
         "if TYPE_CHECKING:",
         "    from pydantic import BaseModel",
         "",
-        "    from typed_inference._streaming import AsyncStream, Stream",
-        "    from typed_inference.client import RawResponse",
+        f"    from typed_inference._streaming import {prefix}Stream",
         *type_imports,
         "",
         "",
     ]
-    return "\n".join(header) + "\n".join(body)
+    return "\n".join(header) + "\n".join(body) + "\n"

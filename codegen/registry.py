@@ -32,7 +32,7 @@ def _parameter_fields(task: Task) -> tuple[str, ...]:
 
 
 def registry_source(tasks: list[Task]) -> str:
-    """Source of `typed_inference/_registry.py`."""
+    """Source of `typed_inference/_generated/registry.py`."""
     lines = [
         '"""Every task of the Inference API and how it travels."""',
         "",

@@ -45,7 +45,7 @@ class Target:
         return _closed(schema) if closed else schema
 
     def adapter(self) -> TypeAdapter[Any]:
-        from typed_inference._registry import TASKS as REGISTRY
+        from typed_inference._generated.registry import TASKS as REGISTRY
 
         return strict_adapter(REGISTRY[self.task].lookup(self.title))
 

@@ -207,6 +207,27 @@ def test_map_batches_feature_extraction(server: ScriptedServer) -> None:
     assert results == [[[float(i), 0.0]] for i in range(1, 11)]
 
 
+def test_map_takes_a_list_input_as_one_input(server: ScriptedServer) -> None:
+    answer = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "system_fingerprint": "x",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+    server.handler = lambda request: Reply(200, answer)
+    conversations = [[{"role": "user", "content": "hello"}], [{"role": "user", "content": "bye"}]]
+    with InferenceClient("m", base_url=server.url) as client:
+        chats = client.map(client.chat_completion, conversations)
+        assert [type(r).__name__ for r in chats] == ["ChatCompletionOutput", "ChatCompletionOutput"]
+        server.handler = lambda request: Reply(200, [[1.0, 2.0]] * len(request.json()["inputs"]))
+        embedded: list[Any] = client.map(client.feature_extraction, [["a", "b"], ["c"]])
+    assert embedded == [[[[1.0, 2.0]], [[1.0, 2.0]]], [[[1.0, 2.0]]]]
+    assert len(server.received) == 4
+
+
 def test_map_object_inputs_and_progress(server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
     server.handler = lambda r: Reply(200, {"answer": r.json()["inputs"]["question"], "score": 1, "start": 0, "end": 1})
     items = [{"question": f"q{i}", "context": "c"} for i in range(5)]

@@ -26,7 +26,7 @@ from tests.server import Received, Reply, ScriptedServer
 from typed_inference import cli
 from typed_inference._cli_validate import example_value, json_schema, schema_title, task_bundle
 from typed_inference._decode import strict_adapter
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 from typed_inference.client import InferenceClient
 from typed_inference.validate import check_only_validator, kinds_of, resolve_kind, target, validate, validator
 

@@ -19,7 +19,7 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "typed_inference/py.typed" in names
     assert "typed_inference/types/fill_mask.py" in names
-    assert "typed_inference/_registry.py" in names and "typed_inference/_methods.py" in names
+    assert "typed_inference/_generated/registry.py" in names and "typed_inference/_generated/methods.py" in names
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"

@@ -130,6 +130,21 @@ def test_rate_limit_error_after_max_retries(server: ScriptedServer, clock: FakeC
     assert len(server.received) == 2
 
 
+def test_clients_sharing_a_retry_policy_keep_their_own_max_retries(server: ScriptedServer, clock: FakeClock) -> None:
+    policy = RetryPolicy(max_retries=1, clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+    patient = InferenceClient("m", base_url=server.url, retry_policy=policy, max_retries=3)
+    default = InferenceClient("m", base_url=server.url, retry_policy=policy)
+    assert policy.max_retries == 1  # the caller's policy is left as it was
+    server.reply(*[Reply(503, {"error": "busy"})] * 2)
+    with default, pytest.raises(ti.ServiceUnavailableError):
+        default.fill_mask("a [MASK].")
+    assert len(server.received) == 2  # the policy's own value: one retry
+    server.reply(*[Reply(503, {"error": "busy"})] * 4)
+    with patient, pytest.raises(ti.ServiceUnavailableError):
+        patient.fill_mask("a [MASK].")
+    assert len(server.received) == 2 + 4  # the explicit max_retries=3 wins
+
+
 @pytest.mark.parametrize("status", [408, 502, 504])
 def test_transient_statuses_are_retried(server: ScriptedServer, clock: FakeClock, status: int) -> None:
     server.json({"error": "transient"}, status)

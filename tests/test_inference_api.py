@@ -104,7 +104,7 @@ def test_task_override_uses_the_pipeline_route(server: ScriptedServer) -> None:
 
 
 def test_legacy_host_uses_the_legacy_pipeline_route() -> None:
-    from typed_inference._registry import TASKS
+    from typed_inference._generated.registry import TASKS
 
     client = ti.InferenceClient(base_url="https://api-inference.huggingface.co")
     url = client.url_for(TASKS["feature-extraction"], "paraphrase-xlm-r-multilingual-v1")

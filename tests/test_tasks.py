@@ -19,7 +19,7 @@ from tests.server import Reply, ScriptedServer
 from tests.task_examples import CHAT_RESPONSE, EXAMPLES, MODEL, MP4, PNG, WAV, TaskExample, b64, method_name
 from typed_inference import BinaryOutput, InferenceClient
 from typed_inference._decode import ValidationMode
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 from typed_inference._retry import RetryPolicy
 from typed_inference.types.chat_completion import ChatCompletionOutput
 from typed_inference.types.fill_mask import FillMaskOutputElement
@@ -187,6 +187,19 @@ def check_per_mask(server: ScriptedServer, client: InferenceClient, variant: dic
     server.json(example[0])  # one mask only: still one list per mask when the flag is set
     single = client.fill_mask("Paris is the capital of [MASK].", model=MODEL, multiple_masks=True)
     assert dump(single) == [example[0]]
+
+    server.json([example, [example[0]]])  # a batch: per input, one list per mask
+    batch = client.fill_mask([text, "Paris is the capital of [MASK]."], model=MODEL, multiple_masks=True)
+    assert server.last.json() == {"inputs": [text, "Paris is the capital of [MASK]."]}
+    assert dump(batch) == [example, [example[0]]]
+    assert isinstance(batch[1][0][0], FillMaskOutputElement)
+
+    server.json([example[0], example[1]])  # a batch of single-mask texts answers one list per text
+    batch = client.fill_mask(["[MASK] one.", "[MASK] two."], model=MODEL, multiple_masks=True)
+    assert dump(batch) == [[example[0]], [example[1]]]
+    server.json([example[0], example[1]])
+    raw = client.with_raw_response.fill_mask(["[MASK] one.", "[MASK] two."], model=MODEL, multiple_masks=True)
+    assert raw.status_code == 200 and dump(raw.parsed) == [[example[0]], [example[1]]]
 
 
 def check_embedding_depth(server: ScriptedServer, client: InferenceClient, variant: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ client.fill_mask("a [MASK].", top_k="3")
 client.text_classification(42)
 client.question_answering(question="q")
 client.zero_shot_classification("text", candidate_labels="a,b")
+client.with_raw_response.fill_mask("a [MASK].", topk=3)
 """
 
 
@@ -45,3 +46,4 @@ def test_mypy_reports_misuse(tmp_path: Path) -> None:
     assert ":7: error:" in out
     assert ':8: error: Missing named argument "context"' in out
     assert ":9: error:" in out
+    assert ':10: error: Unexpected keyword argument "topk"' in out

@@ -6,13 +6,14 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from typed_inference import BinaryOutput, InferenceClient, RawResponse
+from typed_inference import AsyncInferenceClient, AsyncStream, BinaryOutput, InferenceClient, RawResponse, Stream
 from typed_inference.types import (
     ChatCompletionOutput,
     FillMaskOutputElement,
     QuestionAnsweringOutputElement,
     SummarizationOutput,
     TextClassificationOutputElement,
+    TextGenerationStreamOutput,
     TokenClassificationOutputElement,
 )
 
@@ -21,6 +22,9 @@ def check(client: InferenceClient, image: bytes) -> None:
     assert_type(client.fill_mask("a [MASK]."), list[FillMaskOutputElement])
     assert_type(client.fill_mask("[MASK] and [MASK].", multiple_masks=True), list[list[FillMaskOutputElement]])
     assert_type(client.fill_mask(["a [MASK].", "b [MASK]."]), list[list[FillMaskOutputElement]])
+    texts = ["a [MASK] [MASK].", "b [MASK]."]
+    assert_type(client.fill_mask(texts, multiple_masks=True), list[list[list[FillMaskOutputElement]]])
+    assert_type(client.fill_mask(texts, multiple_masks=False), list[list[FillMaskOutputElement]])
     assert_type(client.text_classification("good"), list[TextClassificationOutputElement])
     assert_type(client.text_classification(["good", "bad"]), list[list[TextClassificationOutputElement]])
     assert_type(client.token_classification("Ada in London"), list[TokenClassificationOutputElement])
@@ -36,3 +40,28 @@ def check(client: InferenceClient, image: bytes) -> None:
     assert_type(raw, RawResponse[list[FillMaskOutputElement]])
     extra: dict[str, Any] = {"new_param": 1}
     client.fill_mask("a [MASK].", top_k=3, extra_body=extra, wait_for_model=True, timeout=5.0)
+
+
+def check_raw(client: InferenceClient) -> None:
+    raw = client.with_raw_response
+    assert_type(raw.fill_mask("a [MASK]."), RawResponse[list[FillMaskOutputElement]])
+    assert_type(raw.fill_mask("[MASK] [MASK].", multiple_masks=True), RawResponse[list[list[FillMaskOutputElement]]])
+    assert_type(raw.fill_mask(["a [MASK].", "b [MASK]."]), RawResponse[list[list[FillMaskOutputElement]]])
+    assert_type(raw.fill_mask(["a [MASK]."], multiple_masks=True), RawResponse[list[list[list[FillMaskOutputElement]]]])
+    assert_type(raw.text_generation("Once", stream=True), RawResponse[Stream[TextGenerationStreamOutput]])
+    assert_type(raw.feature_extraction(["a", "b"]), RawResponse[list[list[list[float]]]])
+    assert_type(raw.fill_mask("a [MASK].").parsed[0].score, float)
+
+
+async def check_async_raw(client: AsyncInferenceClient) -> None:
+    raw = client.with_raw_response
+    assert_type(await raw.fill_mask("a [MASK]."), RawResponse[list[FillMaskOutputElement]])
+    assert_type(
+        await raw.fill_mask("[MASK] [MASK].", multiple_masks=True), RawResponse[list[list[FillMaskOutputElement]]]
+    )
+    assert_type(await raw.fill_mask(["a [MASK].", "b [MASK]."]), RawResponse[list[list[FillMaskOutputElement]]])
+    assert_type(
+        await raw.fill_mask(["a [MASK]."], multiple_masks=True), RawResponse[list[list[list[FillMaskOutputElement]]]]
+    )
+    assert_type(await raw.text_generation("Once", stream=True), RawResponse[AsyncStream[TextGenerationStreamOutput]])
+    assert_type(await raw.feature_extraction(["a", "b"]), RawResponse[list[list[list[float]]]])

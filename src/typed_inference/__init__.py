@@ -27,9 +27,10 @@ from typed_inference._version import __version__
 
 if TYPE_CHECKING:
     from typed_inference._binary import BinaryOutput
+    from typed_inference._response import RawResponse
     from typed_inference._streaming import AsyncStream, Stream
     from typed_inference.async_client import AsyncInferenceClient
-    from typed_inference.client import InferenceClient, RawResponse
+    from typed_inference.client import InferenceClient
     from typed_inference.inference_api import InferenceApi
     from typed_inference.validate import validate
 
@@ -64,7 +65,7 @@ __all__ = [
 
 _LAZY = {
     "InferenceClient": "typed_inference.client",
-    "RawResponse": "typed_inference.client",
+    "RawResponse": "typed_inference._response",
     "BinaryOutput": "typed_inference._binary",
     "InferenceApi": "typed_inference.inference_api",
     "AsyncInferenceClient": "typed_inference.async_client",

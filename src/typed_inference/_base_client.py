@@ -26,7 +26,7 @@ from typed_inference._errors import (
     RequestValidationError,
     status_error_class,
 )
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 from typed_inference._retry import RETRY_STATUSES, RetryPolicy, estimated_time
 from typed_inference._task import TaskSpec
 from typed_inference._transport import Request, Response, TransportError
@@ -109,7 +109,7 @@ class BaseClient:
         hub_url: str | None = None,
         timeout: float = 60.0,
         total_timeout: float = 300.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
@@ -124,8 +124,10 @@ class BaseClient:
         self._ambient_token = None if token else ambient_token()
         self.timeout = timeout
         self.total_timeout = total_timeout
-        self.retry = retry_policy or RetryPolicy()
-        self.retry.max_retries = max_retries
+        # a copy: clients sharing a policy never change each other's; an explicit max_retries wins over the policy's
+        self.retry = dataclasses.replace(retry_policy or RetryPolicy())
+        if max_retries is not None:
+            self.retry.max_retries = max_retries
         self.headers = dict(headers or {})
         self.response_validation: ValidationMode = response_validation
         self.max_response_bytes = max_response_bytes

@@ -342,7 +342,7 @@ def method_name(spec: TaskSpec) -> str:
 
 def run_tasks(args: argparse.Namespace) -> int:
     """`typed-inference tasks`: one line per task (or a JSON list)."""
-    from typed_inference._registry import TASKS
+    from typed_inference._generated.registry import TASKS
     from typed_inference.validate import kinds_of
 
     rows = [(spec, method_name(spec), ", ".join(kinds_of(spec))) for spec in TASKS.values()]

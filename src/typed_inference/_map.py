@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from typed_inference._errors import InferenceError, RequestValidationError
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 
 
 @dataclass
 class Job:
-    """One call of the mapped method, covering `size` inputs (more than one when inputs are batched)."""
+    """One call of the mapped method: one input, or a batch of `size` inputs that `batch_size` grouped."""
 
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     size: int = 1
+    batched: bool = False
 
 
 @dataclass
@@ -55,7 +56,7 @@ def plan(
         if batch_size < 1:
             raise RequestValidationError(f"batch_size must be at least 1, not {batch_size}")
         return [
-            Job((items[i : i + batch_size],), dict(kwargs), len(items[i : i + batch_size]))
+            Job((items[i : i + batch_size],), dict(kwargs), len(items[i : i + batch_size]), batched=True)
             for i in range(0, len(items), batch_size)
         ]
     jobs = []
@@ -70,10 +71,14 @@ def plan(
 
 
 def spread(jobs: Sequence[Job], outcomes: Sequence[Any]) -> list[Any]:
-    """One result (or error) per input, in input order, from one outcome per job."""
+    """One result (or error) per input, in input order, from one outcome per job.
+
+    An input is split only when `batch_size` grouped it: any other input, a list included (a chat's messages, a
+    list of texts for a batch task), is one input with one result.
+    """
     results: list[Any] = []
     for job, outcome in zip(jobs, outcomes, strict=True):
-        if job.size == 1 and not (job.args and isinstance(job.args[0], list)):
+        if not job.batched:
             results.append(outcome)
         elif isinstance(outcome, BaseException):
             results.extend([outcome] * job.size)

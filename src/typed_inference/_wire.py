@@ -72,6 +72,8 @@ def _apply(variant: WireVariant, data: Any, *, batch: bool, flags: dict[str, Any
     if op == "per_mask":
         nested = _depth(data) >= 2
         if flags.get(args["flag"]):
+            if batch:  # one list of candidates per mask, per input: a single-mask input came as one list
+                return ([[row] for row in data], True) if _depth(data) == 2 else (data, True)
             return (data, nested) if nested else ([data], False)
         if nested and not batch:
             raise WireShapeError(

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from typed_inference._async_methods import AsyncTaskMethods
 from typed_inference._async_transport import AsyncTransport, HttpxTransport
 from typed_inference._base_client import Attempts, BaseClient
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
+from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._map import Job, Progress, check, plan, spread
+from typed_inference._response import RawResponse
 from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import AsyncStream, EventDecoder
 from typed_inference._transport import Request, Response, TransportError
-from typed_inference.client import RawResponse
-
-if TYPE_CHECKING:
-    from typed_inference._raw_clients import AsyncRawInferenceClient
 
 R = TypeVar("R")
 
@@ -39,7 +36,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         hub_url: str | None = None,
         timeout: float = 60.0,
         total_timeout: float = 300.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
         http_client: Any = None,
         response_validation: ValidationMode = "lenient",
@@ -73,11 +70,9 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         await self._transport.aclose()
 
     @property
-    def with_raw_response(self) -> AsyncRawInferenceClient:
+    def with_raw_response(self) -> AsyncRawTaskMethods:
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
-        from typed_inference._raw_clients import AsyncRawInferenceClient
-
-        return AsyncRawInferenceClient(self)
+        return AsyncRawTaskMethods(self)
 
     async def send(self, request: Request) -> Response:
         """Sends a request with the retry rule (the sync client's `Attempts`), sleeping without blocking the loop."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from typed_inference._base_client import Attempts, BaseClient
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
+from typed_inference._generated.methods import RawTaskMethods, TaskMethods
 from typed_inference._map import Job, Progress, check, plan, spread
-from typed_inference._methods import TaskMethods
+from typed_inference._response import RawResponse
 from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import Request, RequestsTransport, Response, Transport, TransportError
@@ -18,34 +18,7 @@ from typed_inference._transport import Request, RequestsTransport, Response, Tra
 if TYPE_CHECKING:
     import requests
 
-    from typed_inference._raw_clients import RawInferenceClient
-
-T = TypeVar("T", covariant=True)
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class RawResponse(Generic[T]):
-    """A typed result together with the HTTP status and headers it came with."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    parsed: T
-
-    @property
-    def request_id(self) -> str | None:
-        """The service's `x-request-id`."""
-        return self.headers.get("x-request-id")
-
-    @property
-    def compute_type(self) -> str | None:
-        """`x-compute-type`: cpu, gpu or cache."""
-        return self.headers.get("x-compute-type")
-
-    @property
-    def compute_time(self) -> str | None:
-        """`x-compute-time`, as the service sent it."""
-        return self.headers.get("x-compute-time")
 
 
 class InferenceClient(BaseClient, TaskMethods):
@@ -66,7 +39,7 @@ class InferenceClient(BaseClient, TaskMethods):
         hub_url: str | None = None,
         timeout: float = 60.0,
         total_timeout: float = 300.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         response_validation: ValidationMode = "lenient",
@@ -134,11 +107,9 @@ class InferenceClient(BaseClient, TaskMethods):
         return check(spread(jobs, outcomes), return_exceptions)
 
     @property
-    def with_raw_response(self) -> RawInferenceClient:
+    def with_raw_response(self) -> RawTaskMethods:
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
-        from typed_inference._raw_clients import RawInferenceClient
-
-        return RawInferenceClient(self)
+        return RawTaskMethods(self)
 
     def send(self, request: Request) -> Response:
         """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout`."""

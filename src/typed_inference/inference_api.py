@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from typed_inference._errors import RequestValidationError
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 from typed_inference._transport import Request
 from typed_inference.client import InferenceClient
 

@@ -111,7 +111,7 @@ class BatchReport:
 
 def resolve_task(name: str) -> TaskSpec:
     """The registry entry of a task (`fill_mask` reads as `fill-mask`); a UsageError with a suggestion otherwise."""
-    from typed_inference._registry import TASKS
+    from typed_inference._generated.registry import TASKS
 
     key = name.strip().lower().replace("_", "-")
     spec = TASKS.get(key)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from typed_inference._decode import stream_adapter
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 from typed_inference._task import TaskSpec
 from typed_inference.server.backends import Backend, served_tasks
 from typed_inference.server.backends.embeddings import Embeddings, EmbedOptions

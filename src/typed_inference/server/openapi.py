@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from pydantic import TypeAdapter
 
-from typed_inference._registry import TASKS
+from typed_inference._generated.registry import TASKS
 from typed_inference.server.backends import SERVABLE_TASKS
 
 if TYPE_CHECKING:
