@@ -107,7 +107,19 @@ def _returns(task: Task) -> str:
         return "BinaryOutput"
     if task.element:
         return f"list[{task.element}]"
+    if task.output.get("type") == "array":
+        # spelt out (`list[list[float]]`), not the type alias: editors' inference (jedi) cannot see through it
+        types = Types(task, {"$defs": {}})
+        types.sequence = "list"
+        return types.annotation({k: v for k, v in task.output.items() if k not in ("title", "description")})
     return f"{task.name}Output"
+
+
+def _output_note(task: Task) -> str:
+    """The output's description, for results spelt out as plain lists (their shape rule lives there)."""
+    if task.element or task.output.get("type") != "array" or task.meta["output_kind"] == "binary":
+        return ""
+    return " ".join(task.output.get("description", "").split())
 
 
 def method_source(
@@ -218,6 +230,9 @@ def method_source(
         f"{returns}" + (f"; {shape}" if shape else "") + (f"; {stream_ret} when stream=True" if streams else "") + "."
     )
     doc.append(f"            {ret_text}")
+    note = _output_note(task)
+    if note:
+        doc += ["            " + line for line in textwrap.wrap(note, width=108)]
     doc += ['        """']
     lines += doc
     inputs_dict = "{" + ", ".join(f"{n!r}: {n}" for n in input_names) + "}"

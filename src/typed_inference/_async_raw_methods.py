@@ -38,18 +38,14 @@ if TYPE_CHECKING:
         DocumentQuestionAnsweringOutputElement,
         DocumentQuestionAnsweringWordBox,
     )
-    from typed_inference.types.feature_extraction import FeatureExtractionOutput
     from typed_inference.types.fill_mask import FillMaskOutputElement
     from typed_inference.types.image_classification import ImageClassificationOutputElement
     from typed_inference.types.image_segmentation import ImageSegmentationOutputElement
     from typed_inference.types.image_to_text import ImageToTextOutput
     from typed_inference.types.object_detection import ObjectDetectionOutputElement
     from typed_inference.types.question_answering import QuestionAnsweringOutputElement
-    from typed_inference.types.sentence_similarity import SentenceSimilarityOutput
     from typed_inference.types.summarization import SummarizationOutput
     from typed_inference.types.table_question_answering import TableQuestionAnsweringOutputElement
-    from typed_inference.types.tabular_classification import TabularClassificationOutput
-    from typed_inference.types.tabular_regression import TabularRegressionOutput
     from typed_inference.types.text_classification import TextClassificationOutputElement
     from typed_inference.types.text_generation import (
         TextGenerationInputGrammarJson,
@@ -242,6 +238,7 @@ class AsyncRawTaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -288,6 +285,7 @@ class AsyncRawTaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -333,6 +331,7 @@ class AsyncRawTaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -555,7 +554,7 @@ class AsyncRawTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[FeatureExtractionOutput]: ...
+    ) -> RawResponse[list[list[float]]]: ...
     @overload
     async def feature_extraction(
         self,
@@ -571,7 +570,7 @@ class AsyncRawTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[list[FeatureExtractionOutput]]: ...
+    ) -> RawResponse[list[list[list[float]]]]: ...
     async def feature_extraction(
         self,
         text: str | list[str],
@@ -586,7 +585,7 @@ class AsyncRawTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[FeatureExtractionOutput | list[FeatureExtractionOutput]]:
+    ) -> RawResponse[list[list[float]] | list[list[list[float]]]]:
         """Turn texts into embedding vectors of floats, for search, clustering or similarity.
 
         Args:
@@ -606,10 +605,13 @@ class AsyncRawTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            FeatureExtractionOutput; one result per input, in order, for a list input.
+            list[list[float]]; one result per input, in order, for a list input.
+            The embeddings of one text, a matrix of floats: 1 × dimensions for a model that pools (one sentence
+            embedding), tokens × dimensions for a model without pooling (one vector per token). A list of texts gets one
+            such matrix per text.
         """
         return cast(
-            "RawResponse[FeatureExtractionOutput | list[FeatureExtractionOutput]]",
+            "RawResponse[list[list[float]] | list[list[list[float]]]]",
             await self._call(
                 "feature-extraction",
                 text,
@@ -1258,7 +1260,7 @@ class AsyncRawTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[SentenceSimilarityOutput]:
+    ) -> RawResponse[list[float]]:
         """Score how similar in meaning each of a list of sentences is to a source sentence.
 
         Args:
@@ -1273,10 +1275,11 @@ class AsyncRawTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            SentenceSimilarityOutput.
+            list[float].
+            One similarity score per sentence, in the order the sentences were given.
         """
         return cast(
-            "RawResponse[SentenceSimilarityOutput]",
+            "RawResponse[list[float]]",
             await self._call(
                 "sentence-similarity",
                 None,
@@ -1407,7 +1410,7 @@ class AsyncRawTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[TabularClassificationOutput]:
+    ) -> RawResponse[list[str | int | float]]:
         """Predict a class for every row of a table, with a classical model such as scikit-learn.
 
         Args:
@@ -1422,10 +1425,11 @@ class AsyncRawTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TabularClassificationOutput.
+            list[str | int | float].
+            One predicted label per row of the table, in row order.
         """
         return cast(
-            "RawResponse[TabularClassificationOutput]",
+            "RawResponse[list[str | int | float]]",
             await self._call(
                 "tabular-classification",
                 table,
@@ -1450,7 +1454,7 @@ class AsyncRawTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> RawResponse[TabularRegressionOutput]:
+    ) -> RawResponse[list[float]]:
         """Predict a numeric value for every row of a table, with a classical model such as scikit-learn.
 
         Args:
@@ -1465,10 +1469,11 @@ class AsyncRawTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TabularRegressionOutput.
+            list[float].
+            One predicted value per row of the table, in row order.
         """
         return cast(
-            "RawResponse[TabularRegressionOutput]",
+            "RawResponse[list[float]]",
             await self._call(
                 "tabular-regression",
                 table,

@@ -37,18 +37,14 @@ if TYPE_CHECKING:
         DocumentQuestionAnsweringOutputElement,
         DocumentQuestionAnsweringWordBox,
     )
-    from typed_inference.types.feature_extraction import FeatureExtractionOutput
     from typed_inference.types.fill_mask import FillMaskOutputElement
     from typed_inference.types.image_classification import ImageClassificationOutputElement
     from typed_inference.types.image_segmentation import ImageSegmentationOutputElement
     from typed_inference.types.image_to_text import ImageToTextOutput
     from typed_inference.types.object_detection import ObjectDetectionOutputElement
     from typed_inference.types.question_answering import QuestionAnsweringOutputElement
-    from typed_inference.types.sentence_similarity import SentenceSimilarityOutput
     from typed_inference.types.summarization import SummarizationOutput
     from typed_inference.types.table_question_answering import TableQuestionAnsweringOutputElement
-    from typed_inference.types.tabular_classification import TabularClassificationOutput
-    from typed_inference.types.tabular_regression import TabularRegressionOutput
     from typed_inference.types.text_classification import TextClassificationOutputElement
     from typed_inference.types.text_generation import (
         TextGenerationInputGrammarJson,
@@ -241,6 +237,7 @@ class TaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -287,6 +284,7 @@ class TaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -332,6 +330,7 @@ class TaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -554,7 +553,7 @@ class TaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> FeatureExtractionOutput: ...
+    ) -> list[list[float]]: ...
     @overload
     def feature_extraction(
         self,
@@ -570,7 +569,7 @@ class TaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> list[FeatureExtractionOutput]: ...
+    ) -> list[list[list[float]]]: ...
     def feature_extraction(
         self,
         text: str | list[str],
@@ -585,7 +584,7 @@ class TaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> FeatureExtractionOutput | list[FeatureExtractionOutput]:
+    ) -> list[list[float]] | list[list[list[float]]]:
         """Turn texts into embedding vectors of floats, for search, clustering or similarity.
 
         Args:
@@ -605,10 +604,13 @@ class TaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            FeatureExtractionOutput; one result per input, in order, for a list input.
+            list[list[float]]; one result per input, in order, for a list input.
+            The embeddings of one text, a matrix of floats: 1 × dimensions for a model that pools (one sentence
+            embedding), tokens × dimensions for a model without pooling (one vector per token). A list of texts gets one
+            such matrix per text.
         """
         return cast(
-            "FeatureExtractionOutput | list[FeatureExtractionOutput]",
+            "list[list[float]] | list[list[list[float]]]",
             self._call(
                 "feature-extraction",
                 text,
@@ -1257,7 +1259,7 @@ class TaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> SentenceSimilarityOutput:
+    ) -> list[float]:
         """Score how similar in meaning each of a list of sentences is to a source sentence.
 
         Args:
@@ -1272,10 +1274,11 @@ class TaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            SentenceSimilarityOutput.
+            list[float].
+            One similarity score per sentence, in the order the sentences were given.
         """
         return cast(
-            "SentenceSimilarityOutput",
+            "list[float]",
             self._call(
                 "sentence-similarity",
                 None,
@@ -1406,7 +1409,7 @@ class TaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> TabularClassificationOutput:
+    ) -> list[str | int | float]:
         """Predict a class for every row of a table, with a classical model such as scikit-learn.
 
         Args:
@@ -1421,10 +1424,11 @@ class TaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TabularClassificationOutput.
+            list[str | int | float].
+            One predicted label per row of the table, in row order.
         """
         return cast(
-            "TabularClassificationOutput",
+            "list[str | int | float]",
             self._call(
                 "tabular-classification",
                 table,
@@ -1449,7 +1453,7 @@ class TaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> TabularRegressionOutput:
+    ) -> list[float]:
         """Predict a numeric value for every row of a table, with a classical model such as scikit-learn.
 
         Args:
@@ -1464,10 +1468,11 @@ class TaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TabularRegressionOutput.
+            list[float].
+            One predicted value per row of the table, in row order.
         """
         return cast(
-            "TabularRegressionOutput",
+            "list[float]",
             self._call(
                 "tabular-regression",
                 table,
