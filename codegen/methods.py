@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from codegen.schemas import Task
+from codegen.schemas import FOREIGN_REF, SCHEMAS, Task, load_task
 
 PER_CALL = ("model", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
 PER_CALL_SIGNATURE = [
@@ -39,12 +39,18 @@ class Types:
         self.common = common["$defs"]
         self.imports: set[tuple[str, str]] = set()
         self.sequence = "Sequence"  # arrays in arguments: covariant, so a list[dict[str, str]] variable fits
+        self.inline_arrays = False  # spell out named array types (their items may be mappings too)
 
     def resolve(self, ref: str) -> tuple[str, dict[str, Any], str]:
         """(name, schema, module) of a reference."""
         name = ref.rsplit("/", 1)[-1]
         if ref.startswith("../common.json"):
             return name, self.common[name], "common"
+        foreign = FOREIGN_REF.match(ref)
+        if foreign is not None:  # another task's type: its own local references are made to point back there
+            other = load_task(SCHEMAS, foreign.group(1))
+            defs = {**other.input.get("$defs", {}), **other.output.get("$defs", {})}
+            return name, _relocated(defs[name], f"../{other.id}/input.json#/$defs/"), other.module
         return name, self.local[name], self.task.module
 
     def annotation(self, schema: dict[str, Any]) -> str:
@@ -54,7 +60,8 @@ class Types:
         if "$ref" in schema:
             name, target, module = self.resolve(schema["$ref"])
             free_form = target.get("type") == "object" and not target.get("properties")
-            if "enum" in target or "anyOf" in target or "oneOf" in target or free_form:
+            array = self.inline_arrays and target.get("type") == "array"
+            if "enum" in target or "anyOf" in target or "oneOf" in target or free_form or array:
                 return self.annotation(target)
             self.imports.add((module, name))
             if target.get("type") == "object" or "properties" in target:
@@ -95,6 +102,18 @@ class Types:
                 return f"dict[str, {self.annotation(extra)}]"
             return "dict[str, Any]"
         return "Any"
+
+
+def _relocated(node: Any, prefix: str) -> Any:
+    """A copy of a schema whose document-local references (`#/$defs/X`) start with `prefix` instead."""
+    if isinstance(node, dict):
+        return {
+            k: prefix + v[len("#/$defs/") :] if k == "$ref" and v.startswith("#/$defs/") else _relocated(v, prefix)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_relocated(item, prefix) for item in node]
+    return node
 
 
 def _doc_lines(name: str, text: str) -> list[str]:
@@ -143,8 +162,9 @@ def method_source(
         else:
             schema = inputs_schema
         types.sequence = "list" if meta["batch"] else "Sequence"  # a batch is a list: str is a Sequence too
+        types.inline_arrays = True
         positional.append(f"{first}: {types.annotation(schema)}")
-        types.sequence = "Sequence"
+        types.sequence, types.inline_arrays = "Sequence", False
         docs.append((first, schema.get("description", inputs_schema.get("description", ""))))
     else:
         _, target, _ = types.resolve(inputs_schema["$ref"])

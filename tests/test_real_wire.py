@@ -268,3 +268,47 @@ def test_feature_extraction_returns_are_plain_lists() -> None:
         doc = cls.feature_extraction.__doc__ or ""
         assert "1 × dimensions for a model that pools" in doc
         assert "tokens × dimensions for a model without pooling" in doc
+
+
+# -- 6. text-generation with chat messages as inputs ------------------------------------------------------------------
+GENERATED = b'[{"generated_text":"Paris is sunny today."}]'
+
+
+@BOTH
+def test_text_generation_takes_chat_messages_as_inputs(server: ScriptedServer, run: Runner) -> None:
+    from typed_inference.types import ChatCompletionInputSystemMessage, TextGenerationOutput
+
+    messages: list[Any] = [
+        ChatCompletionInputSystemMessage(role="system", content="Be brief."),
+        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+    ]
+    server.reply(Reply(200, GENERATED, {"Content-Type": "application/json"}))
+    result = run(server, "text_generation", messages, max_new_tokens=20, return_full_text=False)
+    assert isinstance(result, TextGenerationOutput) and result.generated_text == "Paris is sunny today."
+    assert server.last.path == "/models/org/model"
+    assert server.last.json() == {
+        "inputs": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+        ],
+        "parameters": {"max_new_tokens": 20, "return_full_text": False},
+    }
+
+
+@BOTH
+def test_text_generation_messages_are_validated_with_the_chat_models(server: ScriptedServer, run: Runner) -> None:
+    error = run(server, "text_generation", [{"role": "user", "content": "hi"}, {"role": "user", "contnt": "x"}])
+    assert isinstance(error, ti.RequestValidationError)
+    assert "inputs[1]" in str(error)
+    empty = run(server, "text_generation", [])
+    assert isinstance(empty, ti.RequestValidationError) and "inputs" in str(empty)
+    assert server.received == []
+
+
+@BOTH
+def test_text_generation_prompt_string_unchanged(server: ScriptedServer, run: Runner) -> None:
+    """(regression) A string is still the prompt, sent as `inputs`."""
+    server.reply(Reply(200, GENERATED))
+    result = run(server, "text_generation", "Weather in Paris?")
+    assert result.generated_text == "Paris is sunny today."
+    assert server.last.json() == {"inputs": "Weather in Paris?"}
