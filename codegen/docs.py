@@ -52,7 +52,8 @@ def _fields(task: Task, types: Types) -> list[str]:
         target = types.common[ref.rsplit("/", 1)[-1]]
     props = target.get("properties")
     if not props:
-        return [f"`{types.annotation(output)}`: {_cell(output.get('description', ''))}"]
+        kind = types.annotation(output).replace("Sequence[", "list[")
+        return [f"`{kind}`: {_cell(output.get('description', ''))}"]
     required = set(target.get("required", []))
     rows = ["| field | type | description |", "|---|---|---|"]
     for name, schema in props.items():
@@ -86,8 +87,14 @@ def task_section(task: Task, common: dict[str, Any]) -> list[str]:
         + f"; body layout `{meta['body']}`",
         f"- Route: {ROUTES[meta['route']]}",
         f"- Output: {meta['output_kind']}",
-        "",
     ]
+    if task.stream_output:
+        end = meta["stream_end"]
+        ends = "a `data: [DONE]` event" if end == "[DONE]" else f"the event whose `{end}` is set"
+        if meta.get("stream_closes_after"):
+            ends += f", or the body's end after an event whose `{meta['stream_closes_after']}` is set"
+        lines.append(f"- Stream ends with: {ends}")
+    lines.append("")
     if params:
         lines += ["| parameter | type | bounds | description |", "|---|---|---|---|"]
         for name, schema in params.items():

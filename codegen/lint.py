@@ -26,6 +26,7 @@ OPS = {
     "columns_to_rows",
     "rename",
     "stringify",
+    "json_text",
     "per_mask",
     "embedding_depth",
     "accepted",
@@ -101,7 +102,9 @@ def lint_task(folder: Path) -> list[str]:
     stream = (folder / "stream_output.json").exists()
     if stream != ("stream_end" in meta):
         problems.append(f"{folder}/task.json: stream_end is required exactly when stream_output.json exists")
-    for key in set(meta) - set(TASK_KEYS) - {"stream_end"}:
+    if "stream_closes_after" in meta and not (stream and isinstance(meta["stream_closes_after"], str)):
+        problems.append(f"{folder}/task.json: stream_closes_after is a field path, for streaming tasks only")
+    for key in set(meta) - set(TASK_KEYS) - {"stream_end", "stream_closes_after"}:
         problems.append(f"{folder}/task.json: unknown key {key!r}")
     if meta.get("task") != task_id:
         problems.append(f"{folder}/task.json: task {meta.get('task')!r} differs from the folder name")

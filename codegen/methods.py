@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from codegen.schemas import Task
+from codegen.schemas import FOREIGN_REF, SCHEMAS, Task, load_task
 
 PER_CALL = ("model", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
 PER_CALL_SIGNATURE = [
@@ -39,12 +39,18 @@ class Types:
         self.common = common["$defs"]
         self.imports: set[tuple[str, str]] = set()
         self.sequence = "Sequence"  # arrays in arguments: covariant, so a list[dict[str, str]] variable fits
+        self.inline_arrays = False  # spell out named array types (their items may be mappings too)
 
     def resolve(self, ref: str) -> tuple[str, dict[str, Any], str]:
         """(name, schema, module) of a reference."""
         name = ref.rsplit("/", 1)[-1]
         if ref.startswith("../common.json"):
             return name, self.common[name], "common"
+        foreign = FOREIGN_REF.match(ref)
+        if foreign is not None:  # another task's type: its own local references are made to point back there
+            other = load_task(SCHEMAS, foreign.group(1))
+            defs = {**other.input.get("$defs", {}), **other.output.get("$defs", {})}
+            return name, _relocated(defs[name], f"../{other.id}/input.json#/$defs/"), other.module
         return name, self.local[name], self.task.module
 
     def describe(self, schema: dict[str, Any], fallback: str = "") -> str:
@@ -66,7 +72,8 @@ class Types:
         if "$ref" in schema:
             name, target, module = self.resolve(schema["$ref"])
             free_form = target.get("type") == "object" and not target.get("properties")
-            if "enum" in target or "anyOf" in target or "oneOf" in target or free_form:
+            array = self.inline_arrays and target.get("type") == "array"
+            if "enum" in target or "anyOf" in target or "oneOf" in target or free_form or array:
                 return self.annotation(target)
             self.imports.add((module, name))
             if target.get("type") == "object" or "properties" in target:
@@ -113,6 +120,18 @@ def _is_binary(schema: dict[str, Any]) -> bool:
     return schema.get("contentEncoding") == "base64" or any(_is_binary(m) for m in schema.get("anyOf", []))
 
 
+def _relocated(node: Any, prefix: str) -> Any:
+    """A copy of a schema whose document-local references (`#/$defs/X`) start with `prefix` instead."""
+    if isinstance(node, dict):
+        return {
+            k: prefix + v[len("#/$defs/") :] if k == "$ref" and v.startswith("#/$defs/") else _relocated(v, prefix)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_relocated(item, prefix) for item in node]
+    return node
+
+
 def _doc_lines(name: str, text: str) -> list[str]:
     wrapped = textwrap.wrap(f"{name}: {text}", width=108, subsequent_indent="    ")
     return ["            " + line for line in wrapped]
@@ -123,7 +142,19 @@ def _returns(task: Task) -> str:
         return "BinaryOutput"
     if task.element:
         return f"list[{task.element}]"
+    if task.output.get("type") == "array":
+        # spelt out (`list[list[float]]`), not the type alias: editors' inference (jedi) cannot see through it
+        types = Types(task, {"$defs": {}})
+        types.sequence = "list"
+        return types.annotation({k: v for k, v in task.output.items() if k not in ("title", "description")})
     return f"{task.name}Output"
+
+
+def _output_note(task: Task) -> str:
+    """The output's description, for results spelt out as plain lists (their shape rule lives there)."""
+    if task.element or task.output.get("type") != "array" or task.meta["output_kind"] == "binary":
+        return ""
+    return " ".join(task.output.get("description", "").split())
 
 
 def method_source(task: Task, common: dict[str, Any], is_async: bool = False) -> tuple[str, set[tuple[str, str]]]:
@@ -145,8 +176,9 @@ def method_source(task: Task, common: dict[str, Any], is_async: bool = False) ->
         else:
             schema = inputs_schema
         types.sequence = "list" if meta["batch"] else "Sequence"  # a batch is a list: str is a Sequence too
+        types.inline_arrays = True
         positional.append(f"{first}: {types.annotation(schema)}")
-        types.sequence = "Sequence"
+        types.sequence, types.inline_arrays = "Sequence", False
         docs.append((first, types.describe(schema, inputs_schema.get("description", ""))))
     else:
         _, target, _ = types.resolve(inputs_schema["$ref"])
@@ -236,6 +268,9 @@ def method_source(task: Task, common: dict[str, Any], is_async: bool = False) ->
         f"{returns}" + (f"; {shape}" if shape else "") + (f"; {stream_ret} when stream=True" if streams else "") + "."
     )
     doc.append(f"            {ret_text}")
+    note = _output_note(task)
+    if note:
+        doc += ["            " + line for line in textwrap.wrap(note, width=108)]
     doc += ['        """']
     lines += doc
     inputs_dict = "{" + ", ".join(f"{n!r}: {n}" for n in input_names) + "}"

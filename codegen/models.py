@@ -74,7 +74,7 @@ def generate_models(tasks: list[Task], common: dict[str, Any]) -> dict[str, str]
         common_doc = {"$defs": common["$defs"]}
         (src / "common.json").write_text(dumps(common_doc), encoding="utf-8")
         for task in tasks:
-            doc = {"$defs": task_defs(task, "common.json#/$defs/")}
+            doc = {"$defs": task_defs(task, "common.json#/$defs/", "{module}.json#/$defs/")}
             (src / f"{task.module}.json").write_text(dumps(doc), encoding="utf-8")
         result = generate(
             src,

@@ -64,6 +64,7 @@ def registry_source(tasks: list[Task]) -> str:
             "element_model": task.element,
             "stream_model": stream,
             "stream_end": meta.get("stream_end"),
+            "stream_closes_after": meta.get("stream_closes_after"),
             "input_fields": _input_fields(task),
             "binary_fields": _binary_fields(task),
             "parameter_fields": _parameter_fields(task),

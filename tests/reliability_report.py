@@ -102,7 +102,7 @@ def chat_events(words: Sequence[str], *, done: bool = True) -> bytes:
 STREAM = tgi_events(["Hello", ",", " world"])
 STREAM_CUT = STREAM[: STREAM.rindex(b"data:") + 30]  # the last (final) event cut in its middle
 CHAT = chat_events(["The", " answer"])
-CHAT_NO_DONE = chat_events(["The", " answer"], done=False)
+CHAT_NO_DONE = chat_events(["The", " answer", "."], done=False).split(b"\n\n")[0] + b"\n\n"  # before finish_reason
 
 
 def embedding_body(rows: int, dims: int) -> bytes:
@@ -647,11 +647,12 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "chat-stream-without-done",
-        "chat stream that ends cleanly without `data: [DONE]`",
+        "chat stream that ends cleanly without `data: [DONE]` and before a finish_reason",
         "IncompleteStreamError naming the missing [DONE]",
         lambda s: [EventStream(CHAT_NO_DONE)],
         ti.IncompleteStreamError,
-        r"chat-completion: the stream ended before its final event \(data: \[DONE\]\)",
+        r"chat-completion: the stream ended before its final event \(data: \[DONE\], or an event with "
+        r"choices\.0\.finish_reason before the body ends\)",
         1,
         call="chat_stream",
         also=(ST + "test_chat_stream_without_done",),

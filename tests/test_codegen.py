@@ -157,3 +157,29 @@ def test_check_fails_on_a_hand_edited_reference(tmp_path: Path) -> None:
     (docs / "tasks.md").write_text((ROOT / "docs" / "tasks.md").read_text() + "\nedited\n")
     result = _codegen("--check", "--docs-dir", str(docs))
     assert result.returncode == 1 and "docs/tasks.md" in result.stdout
+
+
+def test_stream_closes_after_only_for_streaming_tasks(tmp_path: Path) -> None:
+    import json
+
+    from codegen.lint import lint_task
+
+    folder = tmp_path / "fill-mask"
+    shutil.copytree(SCHEMAS / "fill-mask", folder)
+    meta = json.loads((folder / "task.json").read_text())
+    (folder / "task.json").write_text(json.dumps({**meta, "stream_closes_after": "choices.0.finish_reason"}))
+    assert lint_task(folder) == [f"{folder}/task.json: stream_closes_after is a field path, for streaming tasks only"]
+
+
+def test_a_reference_to_another_tasks_type_is_bundled() -> None:
+    """text-generation's inputs take chat-completion's messages: the exported bundle carries those types."""
+    import json
+
+    from codegen.schemas import bundle, load_common
+
+    task = next(t for t in load_tasks() if t.id == "text-generation")
+    defs = bundle(task, load_common())["$defs"]
+    assert "ChatCompletionInputUserMessage" in defs and "ChatCompletionInputContentParts" in defs
+    assert "ChatCompletionInput" not in defs  # only the types reached from text-generation
+    refs = json.dumps(defs).split('"$ref": "')[1:]
+    assert all(ref.startswith("#/$defs/") and ref.split('"')[0][8:] in defs for ref in refs)

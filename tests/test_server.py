@@ -225,6 +225,16 @@ def test_text_generation(client: InferenceClient) -> None:
     )
 
 
+def test_text_generation_with_chat_messages(client: InferenceClient) -> None:
+    """hf-inference's pipeline takes a conversation as `inputs` and applies the chat template, as chat does."""
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    out = client.text_generation(messages, model="demo/text-generation", max_new_tokens=5, details=True)
+    assert isinstance(out, TextGenerationOutput) and out.details is not None
+    chat = client.chat_completion(messages, model="demo/text-generation", max_tokens=5)
+    assert chat.usage is not None and out.details.generated_tokens == chat.usage.completion_tokens
+    assert out.generated_text == chat.choices[0].message.content
+
+
 def test_chat_completion(client: InferenceClient, live: LiveServer) -> None:
     messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
     out = client.chat_completion(messages, model="demo/text-generation", max_tokens=5)

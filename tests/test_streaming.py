@@ -185,7 +185,8 @@ def test_stream_cut_before_final_event(server: ScriptedServer, client: Inference
 
 
 def test_chat_stream_without_done(server: ScriptedServer, client: InferenceClient) -> None:
-    body = chat_chunks(["a"]).replace(b"data: [DONE]\r\n\r\n", b"")
+    # closed before [DONE] and before any chunk with a finish_reason (which would end it: see test_sse_framing.py)
+    body = chat_chunks(["a", "b"]).split(b"\r\n\r\n")[0] + b"\r\n\r\n"
     server.reply(Reply(200, chunks=[body]))
     with pytest.raises(ti.IncompleteStreamError, match=r"\[DONE\]"):
         list(client.chat_completion([{"role": "user", "content": "hi"}], stream=True))

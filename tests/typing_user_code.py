@@ -8,11 +8,13 @@ from typing_extensions import assert_type
 
 from typed_inference import AsyncInferenceClient, AsyncStream, BinaryOutput, InferenceClient, RawResponse, Stream
 from typed_inference.types import (
+    ChatCompletionInputUserMessage,
     ChatCompletionOutput,
     FillMaskOutputElement,
     QuestionAnsweringOutputElement,
     SummarizationOutput,
     TextClassificationOutputElement,
+    TextGenerationOutput,
     TextGenerationStreamOutput,
     TokenClassificationOutputElement,
 )
@@ -36,6 +38,10 @@ def check(client: InferenceClient, image: bytes) -> None:
     assert_type(client.text_to_image("a cat"), BinaryOutput)
     assert_type(client.image_classification(image, top_k=2)[0].score, float)
     assert_type(client.chat_completion([{"role": "user", "content": "hi"}]), ChatCompletionOutput)
+    assert_type(client.text_generation([{"role": "user", "content": "hi"}]), TextGenerationOutput)
+    messages = [ChatCompletionInputUserMessage(role="user", content="hi")]
+    assert_type(client.text_generation(messages, max_new_tokens=5), TextGenerationOutput)
+    client.chat_completion(messages, tool_choice="get_current_weather", tool_prompt="Tools:")
     raw = client.with_raw_response.fill_mask("a [MASK].")
     assert_type(raw, RawResponse[list[FillMaskOutputElement]])
     extra: dict[str, Any] = {"new_param": 1}

@@ -58,7 +58,12 @@ def strict_adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp, config=ConfigDict(strict=True, allow_inf_nan=True))
 
 
-_FLOAT_TYPES: dict[int, Any] = {1: list[float], 2: list[list[float]], 3: list[list[list[float]]]}
+_FLOAT_TYPES: dict[int, Any] = {
+    1: list[float],
+    2: list[list[float]],
+    3: list[list[list[float]]],
+    4: list[list[list[list[float]]]],
+}
 _FLOATS: dict[int, TypeAdapter[Any]] = {}  # built on first use
 
 
@@ -106,7 +111,7 @@ def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes
             if _leading_brackets_of(shaped) == 2 + int(ctx.batch):
                 return shaped
         raise _fail(
-            f"{spec.task}: expected an array of floats nested 1 to 3 deep, found {body[:40]!r}", status, body, headers
+            f"{spec.task}: expected an array of floats nested 1 to 4 deep, found {body[:40]!r}", status, body, headers
         )
     adapter = output_adapter(spec, nesting)
     if ctx.mode != "off":

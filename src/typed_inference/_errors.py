@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -125,9 +126,51 @@ class APIStatusError(InferenceError):
 
 
 class BadRequestError(APIStatusError):
-    """400: the service rejected the input."""
+    """400: the service rejected the input. `unused_parameters` names the parameters a model said it does not use
+    (a plain transformers model given generation parameters it lacks); the client drops none by itself."""
 
     __module__ = "typed_inference"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        server_message: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            server_message=server_message,
+            headers=headers,
+            body=body,
+            error_type=error_type,
+            retry_after=retry_after,
+        )
+        self.unused_parameters: list[str] = unused_parameters(self.server_message)
+        if self.unused_parameters:
+            names = ", ".join(self.unused_parameters)
+            self.message = (
+                f"{message}\nThis model does not use the parameters {names}: call again without them "
+                "(typed-inference sends every parameter you pass and drops none)."
+            )
+
+
+_UNUSED = re.compile(r"The following `model_kwargs` are not used by the model: \[(.*?)\]", re.DOTALL)
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def unused_parameters(server_message: str) -> list[str]:
+    """The names in `The following `model_kwargs` are not used by the model: ['a', 'b']` (transformers)."""
+    found = _UNUSED.search(server_message)
+    if found is None:
+        return []
+    names = [a or b for a, b in _QUOTED.findall(found.group(1))]
+    return names or [n.strip() for n in found.group(1).split(",") if n.strip()]
 
 
 class AuthenticationError(APIStatusError):

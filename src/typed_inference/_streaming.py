@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -17,56 +19,128 @@ from typed_inference._validation import describe
 
 T = TypeVar("T")
 DONE = b"[DONE]"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 class SSEParser:
     """Splits server-sent events fed in arbitrary chunks and returns the `data` of each complete event.
 
-    Events are separated by a blank line; `data:` may or may not be followed by a space; several `data` lines
-    of one event are joined by newlines; other fields and comments are ignored.
+    Lines end with `\\n`, `\\r\\n` or `\\r`; `data:` may or may not be followed by a space; other fields and
+    comments are ignored. An event ends at a blank line, and also (framing seen on real servers):
+    - on a single line end, when the pending event is exactly one `data:` line holding complete JSON and the next
+      line starts a new `data:` field (each line is tried as JSON at most once; `data:` lines that are not
+      complete JSON on their own are joined by newlines, as the SSE standard says);
+    - at the end of the body (`end()`), when the pending data is complete JSON (or `[DONE]`).
+
+    Every byte fed is scanned once for line ends, and a line at most once more when tried as JSON: `scanned`
+    counts both, so a test can check the work is linear in the body size however the bytes are chunked.
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._line: list[bytes] = []  # pieces of the line not ended yet (a line may span many chunks)
+        self._data: list[bytes] = []  # `data` values of the pending event
+        self._start = b""  # the pending event's first raw line (its start, for error messages)
+        self._after_cr = False  # the previous chunk ended with \r: a \n opening this chunk belongs to it
+        self._cut = False  # the body ended inside an event
+        self.scanned = 0
 
     def feed(self, chunk: bytes) -> list[bytes]:
-        buffer = self._buffer + chunk
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):
-                self._buffer = buffer  # a \r\n may be split across chunks
-                return []
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        found = []
-        while (end := buffer.find(b"\n\n")) >= 0:
-            data = _data(buffer[:end])
-            buffer = buffer[end + 2 :]
-            if data is not None:
-                found.append(data)
-        self._buffer = buffer
+        """The data of every event the chunk completes."""
+        found: list[bytes] = []
+        pos = 0
+        if self._after_cr and chunk[:1] == b"\n":
+            pos = 1
+        self._after_cr = False
+        size = len(chunk)
+        while pos < size:
+            match = _LINE_END.search(chunk, pos)
+            if match is None:
+                self.scanned += size - pos
+                self._line.append(chunk[pos:])
+                break
+            self.scanned += match.end() - pos
+            piece = chunk[pos : match.start()]
+            if self._line:
+                self._line.append(piece)
+                piece = b"".join(self._line)
+                self._line = []
+            self._take(piece, found)
+            pos = match.end()
+            if match.group() == b"\r" and pos == size:
+                self._after_cr = True
         return found
 
-    def end(self) -> None:
-        """Checks that the stream did not stop inside an event."""
-        rest = self._buffer.replace(b"\r", b"").strip(b"\n")
-        if rest and _data(rest) is not None:
-            raise IncompleteStreamError(f"the stream ended inside an event: {rest[:80]!r}")
+    def end(self) -> list[bytes]:
+        """At the end of the body: the data of the events still pending (the last one may lack its blank line).
+        Raises IncompleteStreamError when the body stopped inside an event (pending data that is not complete
+        JSON), once the complete events before it were returned: call it until it returns nothing."""
+        found: list[bytes] = []
+        if self._line:
+            line = b"".join(self._line)
+            self._line = []
+            self._take(line, found)
+        if self._data:
+            data = b"\n".join(self._data)
+            if self._cut or not self._complete(data):
+                self._cut = True
+                if found:
+                    return found  # those first; the next call raises
+                raise IncompleteStreamError(f"the stream ended inside an event: {self._start[:80]!r}")
+            found.append(data)
+            self._data = []
+        return found
 
+    def _take(self, line: bytes, found: list[bytes]) -> None:
+        """Handles one complete line."""
+        if not line:
+            if self._data:
+                found.append(b"\n".join(self._data))
+                self._data = []
+            return
+        if not line.startswith(b"data:"):
+            return  # comments and the fields we do not use (event, id, retry)
+        value = line[6:] if line[5:6] == b" " else line[5:]
+        if len(self._data) == 1 and self._complete(self._data[0]):
+            found.append(self._data[0])  # one `\n` between events: the pending line was a whole event
+            self._data = []
+        if not self._data:
+            self._start = line[:80]
+        self._data.append(value)
 
-def _data(event: bytes) -> bytes | None:
-    lines = [
-        line[6:] if line.startswith(b"data: ") else line[5:] for line in event.split(b"\n") if line.startswith(b"data:")
-    ]
-    return b"\n".join(lines) if lines else None
+    def _complete(self, data: bytes) -> bool:
+        """Whether event data is complete JSON (or the `[DONE]` marker); counted as scanned."""
+        self.scanned += len(data)
+        if data.strip() == DONE:
+            return True
+        try:
+            json.loads(data)
+        except ValueError:
+            return False
+        return True
 
 
 class EventDecoder(Generic[T]):
-    """Turns event data into typed events: `[DONE]`, error events, validation, and the final-event rule."""
+    """Turns event data into typed events: `[DONE]`, error events, wire variants, validation, and the end rules."""
 
-    def __init__(self, adapter: TypeAdapter[T], *, end: str, task: str) -> None:
+    def __init__(
+        self,
+        adapter: TypeAdapter[T],
+        *,
+        end: str,
+        task: str,
+        closes_after: str | None = None,
+        spec: TaskSpec | None = None,
+    ) -> None:
         self.adapter = adapter
         self.end = end
         self.task = task
+        self.closes_after = closes_after
+        self.spec = spec
         self.finished = False
+        self.closable = False  # an event allowed the stream to close without its final marker
+        # a field a variant renames may sit beside an optional target and validate as an extra: look for it first
+        variants = spec.wire_variants if spec is not None else ()
+        self._renamed = tuple(f'"{v.args["from"]}"'.encode() for v in variants if v.op == "rename")
 
     @classmethod
     def for_task(cls, spec: TaskSpec) -> EventDecoder[Any]:
@@ -74,7 +148,9 @@ class EventDecoder(Generic[T]):
         from typed_inference._decode import stream_adapter
 
         assert spec.stream_end is not None
-        return EventDecoder(stream_adapter(spec), end=spec.stream_end, task=spec.task)
+        return EventDecoder(
+            stream_adapter(spec), end=spec.stream_end, task=spec.task, closes_after=spec.stream_closes_after, spec=spec
+        )
 
     def decode(self, data: bytes) -> T | None:
         """The typed event, or None for the `[DONE]` marker (which finishes the stream)."""
@@ -83,22 +159,60 @@ class EventDecoder(Generic[T]):
             return None
         if b'"error"' in data:
             self._raise_if_error(data)
-        try:
-            event = self.adapter.validate_json(data)
-        except ValidationError as exc:
-            lines = describe(exc.errors(include_url=False))
-            raise ResponseValidationError(
-                f"{self.task}: a stream event does not match the schema:\n  " + "\n  ".join(lines[:10]),
-                status_code=200,
-                body=data,
-                errors=exc.errors(include_url=False),
-            ) from None
-        if self.end != "[DONE]" and getattr(event, self.end, None) is not None:
+        event = self._validated(data, shaped_first=any(field in data for field in self._renamed))
+        if self.end != "[DONE]" and _value_at(event, self.end) is not None:
             self.finished = True
+        if self.closes_after is not None and _value_at(event, self.closes_after) is not None:
+            self.closable = True
         return event
+
+    def _validated(self, data: bytes, *, shaped_first: bool) -> T:
+        """The typed event, through the task's wire variants when it does not validate as it is (tool-call
+        arguments sent as an object) or when it holds a field a variant renames; else the validation error."""
+        error: ValidationError | None = None
+        if not shaped_first:
+            try:
+                return self.adapter.validate_json(data)
+            except ValidationError as exc:
+                error = exc
+        shaped, seen = self._shaped(data)
+        try:
+            if seen:
+                return self.adapter.validate_python(shaped)
+            if error is None:
+                return self.adapter.validate_json(data)
+        except ValidationError as exc:
+            error = exc
+        assert error is not None
+        lines = describe(error.errors(include_url=False))
+        raise ResponseValidationError(
+            f"{self.task}: a stream event does not match the schema:\n  " + "\n  ".join(lines[:10]),
+            status_code=200,
+            body=data,
+            errors=error.errors(include_url=False),
+        ) from None
+
+    def _shaped(self, data: bytes) -> tuple[Any, list[str]]:
+        """The event data with the task's wire variants applied, and the names of those that applied."""
+        if self.spec is None or not self.spec.wire_variants:
+            return None, []
+        from typed_inference._wire import WireShapeError, normalise
+
+        try:
+            return normalise(self.spec, json.loads(data))
+        except (ValueError, WireShapeError):
+            return None, []
+
+    def at_close(self) -> None:
+        """The body ended with no event left: finishes the stream when an event allowed that, else raises."""
+        if not self.closable:
+            raise self.ended_early()
+        self.finished = True
 
     def ended_early(self) -> IncompleteStreamError:
         end = "data: [DONE]" if self.end == "[DONE]" else f"an event with {self.end}"
+        if self.closes_after is not None:
+            end += f", or an event with {self.closes_after} before the body ends"
         return IncompleteStreamError(f"{self.task}: the stream ended before its final event ({end})")
 
     def broken(self, exc: Exception) -> IncompleteStreamError:
@@ -115,6 +229,21 @@ class EventDecoder(Generic[T]):
             raise StreamError(f"{self.task}: error event in the stream: {message}", parsed.get("error_type"))
 
 
+def _value_at(event: Any, path: str) -> Any:
+    """The value at a dotted path of an event (attribute names; a number indexes a list); None when absent."""
+    node = event
+    for key in path.split("."):
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                return None
+            node = node[int(key)]
+        else:
+            node = getattr(node, key, None)
+        if node is None:
+            return None
+    return node
+
+
 class Stream(Generic[T]):
     """Typed events of a streaming call. Iterate it; leaving early, `close()`, `with` or garbage collection
     closes the HTTP response. An error event raises StreamError; a stream cut before its final event raises
@@ -126,7 +255,8 @@ class Stream(Generic[T]):
         self._close = close
         self._decoder = decoder
         self._parser = SSEParser()
-        self._pending: list[bytes] = []
+        self._pending: deque[bytes] = deque()
+        self._body_ended = False
         self._closed = False
 
     def __iter__(self) -> Iterator[T]:
@@ -135,13 +265,21 @@ class Stream(Generic[T]):
     def __next__(self) -> T:
         try:
             while not (self._decoder.finished or self._closed):
-                while not self._pending:
+                if not self._pending:
+                    if self._body_ended:
+                        self._pending.extend(self._parser.end())  # raises when the body stopped inside an event
+                        if self._pending:
+                            continue
+                        self._decoder.at_close()
+                        break
                     chunk = next(self._chunks, None)
                     if chunk is None:
-                        self._parser.end()
-                        raise self._decoder.ended_early()
-                    self._pending = self._parser.feed(chunk)
-                event = self._decoder.decode(self._pending.pop(0))
+                        self._body_ended = True
+                        self._pending.extend(self._parser.end())
+                    else:
+                        self._pending.extend(self._parser.feed(chunk))
+                    continue
+                event = self._decoder.decode(self._pending.popleft())
                 if event is not None:
                     return event
         except TransportError as exc:
@@ -183,7 +321,8 @@ class AsyncStream(Generic[T]):
         self._close = close
         self._decoder = decoder
         self._parser = SSEParser()
-        self._pending: list[bytes] = []
+        self._pending: deque[bytes] = deque()
+        self._body_ended = False
         self._closed = False
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -192,14 +331,22 @@ class AsyncStream(Generic[T]):
     async def __anext__(self) -> T:
         try:
             while not (self._decoder.finished or self._closed):
-                while not self._pending:
+                if not self._pending:
+                    if self._body_ended:
+                        self._pending.extend(self._parser.end())  # raises when the body stopped inside an event
+                        if self._pending:
+                            continue
+                        self._decoder.at_close()
+                        break
                     try:
                         chunk = await self._chunks.__anext__()
                     except StopAsyncIteration:
-                        self._parser.end()
-                        raise self._decoder.ended_early() from None
-                    self._pending = self._parser.feed(chunk)
-                event = self._decoder.decode(self._pending.pop(0))
+                        self._body_ended = True
+                        self._pending.extend(self._parser.end())
+                    else:
+                        self._pending.extend(self._parser.feed(chunk))
+                    continue
+                event = self._decoder.decode(self._pending.popleft())
                 if event is not None:
                     return event
         except TransportError as exc:

@@ -47,6 +47,7 @@ class TaskSpec:
     binary_fields: tuple[str, ...]
     parameter_fields: tuple[str, ...]
     wire_variants: tuple[WireVariant, ...]
+    stream_closes_after: str | None = None  # a field whose non-null value lets a stream end without stream_end
 
     def lookup(self, name: str) -> Any:
         """The generated model class or type alias called `name` in this task's module."""

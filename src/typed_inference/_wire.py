@@ -13,10 +13,14 @@ class WireShapeError(ValueError):
     """A response whose shape no declared variant explains, with a message saying what to do."""
 
 
-def _objects_at(data: Any, path: str) -> Iterator[dict[str, Any]]:
-    """Every object at a dotted path, `*` standing for each element of a list."""
+def _objects_at(data: Any, paths: str | list[str]) -> Iterator[dict[str, Any]]:
+    """Every object at a dotted path (or at each of a list of paths), `*` standing for each element of a list."""
+    if isinstance(paths, list):
+        for path in paths:
+            yield from _objects_at(data, path)
+        return
     nodes = [data]
-    for key in path.split(".") if path else []:
+    for key in paths.split(".") if paths else []:
         nxt: list[Any] = []
         for node in nodes:
             if key == "*" and isinstance(node, list):
@@ -27,6 +31,12 @@ def _objects_at(data: Any, path: str) -> Iterator[dict[str, Any]]:
     for node in nodes:
         if isinstance(node, dict):
             yield node
+
+
+def json_text(value: Any) -> str:
+    """JSON text of a value the wire sent as JSON data (an object where a JSON string belongs); keys keep the
+    order they arrived in, non-ASCII characters stay as they are."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _depth(data: Any) -> int:
@@ -58,7 +68,7 @@ def _apply(variant: WireVariant, data: Any, *, batch: bool, flags: dict[str, Any
         for obj in _objects_at(data, args["at"]):
             if args["from"] in obj and args["to"] not in obj:
                 value = obj.pop(args["from"])
-                obj[args["to"]] = json.dumps(value) if args.get("json_encode") else value
+                obj[args["to"]] = json_text(value) if args.get("json_encode") else value
                 applied = True
         return data, applied
     if op == "stringify":
@@ -67,6 +77,14 @@ def _apply(variant: WireVariant, data: Any, *, batch: bool, flags: dict[str, Any
             value = obj.get(args["field"])
             if isinstance(value, int) and not isinstance(value, bool):
                 obj[args["field"]] = str(value)
+                applied = True
+        return data, applied
+    if op == "json_text":
+        applied = False
+        for obj in _objects_at(data, args["at"]):
+            value = obj.get(args["field"])
+            if value is not None and not isinstance(value, str):
+                obj[args["field"]] = json_text(value)
                 applied = True
         return data, applied
     if op == "per_mask":
@@ -84,6 +102,8 @@ def _apply(variant: WireVariant, data: Any, *, batch: bool, flags: dict[str, Any
         if batch:
             if depth == 2:
                 return [[row] for row in data], True
+            if depth == 4 and all(isinstance(item, list) and len(item) == 1 for item in data):
+                return [item[0] for item in data], True  # [n][1][tokens][dims]: n token matrices
             return data, False
         if depth == 1:
             return [data], True

@@ -38,18 +38,14 @@ if TYPE_CHECKING:
         DocumentQuestionAnsweringOutputElement,
         DocumentQuestionAnsweringWordBox,
     )
-    from typed_inference.types.feature_extraction import FeatureExtractionOutput
     from typed_inference.types.fill_mask import FillMaskOutputElement
     from typed_inference.types.image_classification import ImageClassificationOutputElement
     from typed_inference.types.image_segmentation import ImageSegmentationOutputElement
     from typed_inference.types.image_to_text import ImageToTextOutput
     from typed_inference.types.object_detection import ObjectDetectionOutputElement
     from typed_inference.types.question_answering import QuestionAnsweringOutputElement
-    from typed_inference.types.sentence_similarity import SentenceSimilarityOutput
     from typed_inference.types.summarization import SummarizationOutput
     from typed_inference.types.table_question_answering import TableQuestionAnsweringOutputElement
-    from typed_inference.types.tabular_classification import TabularClassificationOutput
-    from typed_inference.types.tabular_regression import TabularRegressionOutput
     from typed_inference.types.text_classification import TextClassificationOutputElement
     from typed_inference.types.text_generation import (
         TextGenerationInputGrammarJson,
@@ -240,6 +236,7 @@ class AsyncTaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -286,6 +283,7 @@ class AsyncTaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -331,6 +329,7 @@ class AsyncTaskMethods:
         stop: list[str] | None = None,
         temperature: float | None = None,
         tool_choice: Literal["auto", "none", "required"]
+        | str
         | ChatCompletionInputNamedToolChoice
         | Mapping[str, Any]
         | None = None,
@@ -370,7 +369,8 @@ class AsyncTaskMethods:
             temperature: Sampling temperature: lower values give more focused and deterministic answers, higher values
                 more varied ones (1 when unset).
             tool_choice: Whether and which tool the model calls: auto lets it choose, none forbids tools, required
-                forces at least one call, an object forces the named function (auto when tools are given).
+                forces at least one call; an object, or a bare function name (TGI's form, sent as given), forces that
+                function (the service uses auto when tools are given and this is unset).
             tool_prompt: Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
             tools: Functions the model may call; it answers with tool_calls holding JSON arguments for them.
             top_logprobs: Also return this many most likely alternatives for every generated token; needs logprobs (TGI
@@ -554,7 +554,7 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> FeatureExtractionOutput: ...
+    ) -> list[list[float]]: ...
     @overload
     async def feature_extraction(
         self,
@@ -570,7 +570,7 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> list[FeatureExtractionOutput]: ...
+    ) -> list[list[list[float]]]: ...
     async def feature_extraction(
         self,
         text: str | list[str],
@@ -585,7 +585,7 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> FeatureExtractionOutput | list[FeatureExtractionOutput]:
+    ) -> list[list[float]] | list[list[list[float]]]:
         """Turn texts into embedding vectors of floats, for search, clustering or similarity.
 
         Args:
@@ -605,10 +605,13 @@ class AsyncTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            FeatureExtractionOutput; one result per input, in order, for a list input.
+            list[list[float]]; one result per input, in order, for a list input.
+            The embeddings of one text, a matrix of floats: 1 × dimensions for a model that pools (one sentence
+            embedding), tokens × dimensions for a model without pooling (one vector per token). A list of texts gets one
+            such matrix per text.
         """
         return cast(
-            "FeatureExtractionOutput | list[FeatureExtractionOutput]",
+            "list[list[float]] | list[list[list[float]]]",
             await self._call(
                 "feature-extraction",
                 text,
@@ -1284,7 +1287,7 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> SentenceSimilarityOutput:
+    ) -> list[float]:
         """Score how similar in meaning each of a list of sentences is to a source sentence.
 
         Args:
@@ -1299,10 +1302,11 @@ class AsyncTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            SentenceSimilarityOutput.
+            list[float].
+            One similarity score per sentence, in the order the sentences were given.
         """
         return cast(
-            "SentenceSimilarityOutput",
+            "list[float]",
             await self._call(
                 "sentence-similarity",
                 None,
@@ -1433,7 +1437,7 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> TabularClassificationOutput:
+    ) -> list[str | int | float]:
         """Predict a class for every row of a table, with a classical model such as scikit-learn.
 
         Args:
@@ -1448,10 +1452,11 @@ class AsyncTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TabularClassificationOutput.
+            list[str | int | float].
+            One predicted label per row of the table, in row order.
         """
         return cast(
-            "TabularClassificationOutput",
+            "list[str | int | float]",
             await self._call(
                 "tabular-classification",
                 table,
@@ -1476,7 +1481,7 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> TabularRegressionOutput:
+    ) -> list[float]:
         """Predict a numeric value for every row of a table, with a classical model such as scikit-learn.
 
         Args:
@@ -1491,10 +1496,11 @@ class AsyncTaskMethods:
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
 
         Returns:
-            TabularRegressionOutput.
+            list[float].
+            One predicted value per row of the table, in row order.
         """
         return cast(
-            "TabularRegressionOutput",
+            "list[float]",
             await self._call(
                 "tabular-regression",
                 table,
@@ -1587,7 +1593,14 @@ class AsyncTaskMethods:
     @overload
     async def text_generation(
         self,
-        prompt: str,
+        prompt: str
+        | Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
         *,
         adapter_id: str | None = None,
         best_of: int | None = None,
@@ -1623,7 +1636,14 @@ class AsyncTaskMethods:
     @overload
     async def text_generation(
         self,
-        prompt: str,
+        prompt: str
+        | Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
         *,
         adapter_id: str | None = None,
         best_of: int | None = None,
@@ -1658,7 +1678,14 @@ class AsyncTaskMethods:
     ) -> AsyncStream[TextGenerationStreamOutput]: ...
     async def text_generation(
         self,
-        prompt: str,
+        prompt: str
+        | Sequence[
+            ChatCompletionInputSystemMessage
+            | Mapping[str, Any]
+            | ChatCompletionInputUserMessage
+            | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputToolMessage
+        ],
         *,
         adapter_id: str | None = None,
         best_of: int | None = None,
@@ -1694,7 +1721,9 @@ class AsyncTaskMethods:
         """Continue a prompt with text generated by a language model.
 
         Args:
-            prompt: The prompt the model continues; it may not be empty.
+            prompt: The prompt the model continues (it may not be empty), or a conversation as a list of chat messages
+                in chat_completion's forms (hf-inference and transformers-based endpoints apply the model's chat
+                template; TGI takes a string only).
             adapter_id: Id of a LoRA adapter loaded on the server to apply for this request (the base model answers when
                 unset).
             best_of: Sample this many sequences and return the one with the highest total log-probability (1 when

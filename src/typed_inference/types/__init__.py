@@ -251,6 +251,8 @@ if TYPE_CHECKING:
     from typed_inference.types.text_generation import (
         TextGenerationInputJsonSchemaDocument as TextGenerationInputJsonSchemaDocument,
     )
+    from typed_inference.types.text_generation import TextGenerationInputMessages as TextGenerationInputMessages
+    from typed_inference.types.text_generation import TextGenerationInputs as TextGenerationInputs
     from typed_inference.types.text_generation import TextGenerationOutput as TextGenerationOutput
     from typed_inference.types.text_generation import (
         TextGenerationOutputBestOfSequence as TextGenerationOutputBestOfSequence,
@@ -496,6 +498,8 @@ _MODULES: dict[str, str] = {
     "TextGenerationInputGrammarRegex": "text_generation",
     "TextGenerationInputJsonSchemaConfig": "text_generation",
     "TextGenerationInputJsonSchemaDocument": "text_generation",
+    "TextGenerationInputMessages": "text_generation",
+    "TextGenerationInputs": "text_generation",
     "TextGenerationOutput": "text_generation",
     "TextGenerationOutputBestOfSequence": "text_generation",
     "TextGenerationOutputDetails": "text_generation",

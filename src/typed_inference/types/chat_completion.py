@@ -598,12 +598,12 @@ class ChatCompletionParameters(InputModel):
     Sampling temperature: lower values give more focused and deterministic answers, higher values more varied ones (1 when unset).
     """
     tool_choice: Annotated[
-        Literal["auto", "none", "required"] | ChatCompletionInputNamedToolChoice | None,
+        Literal["auto", "none", "required"] | str | ChatCompletionInputNamedToolChoice | None,
         Field(title="ChatCompletionInputToolChoice"),
         NotNull,
     ] = None
     """
-    Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call, an object forces the named function (auto when tools are given).
+    Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call; an object, or a bare function name (TGI's form, sent as given), forces that function (the service uses auto when tools are given and this is unset).
     """
     tool_prompt: Annotated[str | None, NotNull] = None
     """
@@ -917,12 +917,12 @@ class ChatCompletionInput(InputModel):
     Sampling temperature: lower values give more focused and deterministic answers, higher values more varied ones (1 when unset).
     """
     tool_choice: Annotated[
-        Literal["auto", "none", "required"] | ChatCompletionInputNamedToolChoice | None,
+        Literal["auto", "none", "required"] | str | ChatCompletionInputNamedToolChoice | None,
         Field(title="ChatCompletionInputToolChoice"),
         NotNull,
     ] = None
     """
-    Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call, an object forces the named function (auto when tools are given).
+    Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call; an object, or a bare function name (TGI's form, sent as given), forces that function (the service uses auto when tools are given and this is unset).
     """
     tool_prompt: Annotated[str | None, NotNull] = None
     """

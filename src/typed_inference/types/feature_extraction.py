@@ -78,5 +78,5 @@ FeatureExtractionOutput = TypeAliasType(
     "FeatureExtractionOutput", Annotated[list[list[float]], Field(title="FeatureExtractionOutput")]
 )
 """
-Embeddings as rows × dimensions: one row of floats per input text.
+The embeddings of one text, a matrix of floats: 1 × dimensions for a model that pools (one sentence embedding), tokens × dimensions for a model without pooling (one vector per token). A list of texts gets one such matrix per text.
 """

@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from typed_inference._base import InputModel, NotNull, OutputModel
 
-from . import common
+from . import chat_completion, common
+
+TextGenerationInputs = TypeAliasType("TextGenerationInputs", Annotated[str, Field(min_length=1)])
+"""
+The prompt the model continues (it may not be empty), or a conversation as a list of chat messages in chat_completion's forms (hf-inference and transformers-based endpoints apply the model's chat template; TGI takes a string only).
+"""
 
 
 class TextGenerationInputGrammarRegex(InputModel):
@@ -380,6 +386,23 @@ class TextGenerationParameters(InputModel):
     """
 
 
+TextGenerationInputMessages = TypeAliasType(
+    "TextGenerationInputMessages",
+    Annotated[
+        list[
+            chat_completion.ChatCompletionInputSystemMessage
+            | chat_completion.ChatCompletionInputUserMessage
+            | chat_completion.ChatCompletionInputAssistantMessage
+            | chat_completion.ChatCompletionInputToolMessage
+        ],
+        Field(min_length=1, title="TextGenerationInputMessages"),
+    ],
+)
+"""
+A conversation, oldest message first, in chat-completion's message forms; the transformers pipeline applies the model's chat template to it.
+"""
+
+
 class TextGenerationInput(InputModel):
     """
     Request body of the text-generation task (Text Generation Inference, TGI).
@@ -388,9 +411,9 @@ class TextGenerationInput(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    inputs: Annotated[str, Field(min_length=1)]
+    inputs: TextGenerationInputs | TextGenerationInputMessages
     """
-    The prompt the model continues; it may not be empty.
+    The prompt the model continues (it may not be empty), or a conversation as a list of chat messages in chat_completion's forms (hf-inference and transformers-based endpoints apply the model's chat template; TGI takes a string only).
     """
     parameters: Annotated[TextGenerationParameters | None, NotNull] = None
     stream: Annotated[bool | None, NotNull] = None

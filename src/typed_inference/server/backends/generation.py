@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,7 @@ class CausalLM(Backend):
             + (["watermark"] if p.watermark else [])
             + (["best_of > 1"] if p.best_of and p.best_of > 1 else [])
         )
-        plan = self._plan(body.inputs, p.max_new_tokens, truncate=p.truncate, name="max_new_tokens")
+        plan = self._plan(self._prompt(body), p.max_new_tokens, truncate=p.truncate, name="max_new_tokens")
         sampled = (
             p.do_sample
             if p.do_sample is not None
@@ -118,16 +118,10 @@ class CausalLM(Backend):
         plan.scores = bool(p.details)
         return plan
 
-    def plan_chat(self, body: ChatCompletionInput) -> Plan:
-        """The plan of a chat-completion request."""
-        _unsupported(
-            [name for name in ("tools", "logit_bias") if getattr(body, name)]
-            + [name for name in ("frequency_penalty", "presence_penalty") if getattr(body, name)]
-            + (["response_format"] if body.response_format and body.response_format.type != "text" else [])
-            + (["tool_choice"] if body.tool_choice not in (None, "none", "auto") else [])
-        )
+    def _chat_prompt(self, conversation: Sequence[Any]) -> str:
+        """The prompt text of a conversation: the model's chat template, or `role: content` lines without one."""
         messages = []
-        for message in body.messages:
+        for message in conversation:
             content = message.content
             if message.role == "assistant" and getattr(message, "tool_calls", None):
                 _unsupported(["tool_calls"])
@@ -144,7 +138,21 @@ class CausalLM(Backend):
             prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         else:
             prompt = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-        plan = self._plan(prompt, body.max_tokens, name="max_tokens")
+        return str(prompt)
+
+    def _prompt(self, body: TextGenerationInput) -> str:
+        """The text a text-generation request continues: its prompt, or its conversation through the chat template."""
+        return body.inputs if isinstance(body.inputs, str) else self._chat_prompt(body.inputs)
+
+    def plan_chat(self, body: ChatCompletionInput) -> Plan:
+        """The plan of a chat-completion request."""
+        _unsupported(
+            [name for name in ("tools", "logit_bias") if getattr(body, name)]
+            + [name for name in ("frequency_penalty", "presence_penalty") if getattr(body, name)]
+            + (["response_format"] if body.response_format and body.response_format.type != "text" else [])
+            + (["tool_choice"] if body.tool_choice not in (None, "none", "auto") else [])
+        )
+        plan = self._plan(self._chat_prompt(body.messages), body.max_tokens, name="max_tokens")
         # greedy unless asked to sample; temperature 0 always means greedy
         sampled = body.temperature != 0 and (body.temperature is not None or body.top_p is not None)
         plan.sampling = {"do_sample": bool(sampled)}
@@ -218,7 +226,7 @@ class CausalLM(Backend):
         plan = self.plan_completion(body)
         result = self.generate(plan)
         p = body.parameters or TextGenerationParameters()
-        answer: dict[str, Any] = {"generated_text": (body.inputs if p.return_full_text else "") + result.text}
+        answer: dict[str, Any] = {"generated_text": (self._prompt(body) if p.return_full_text else "") + result.text}
         if p.details:
             answer["details"] = {
                 "finish_reason": result.finish_reason,
@@ -290,7 +298,7 @@ class CausalLM(Backend):
             held.append(token_id)
 
         result = self.generate(plan, on_token)
-        text = (body.inputs if p.return_full_text else "") + result.text
+        text = (self._prompt(body) if p.return_full_text else "") + result.text
         details = None
         if p.details:
             details = {
