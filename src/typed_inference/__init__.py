@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typed_inference.async_client import AsyncInferenceClient
     from typed_inference.client import InferenceClient, RawResponse
     from typed_inference.inference_api import InferenceApi
+    from typed_inference.transport import RetryPolicy
     from typed_inference.validate import validate
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "RawResponse",
     "RequestValidationError",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServiceUnavailableError",
     "Stream",
     "StreamError",
@@ -71,6 +73,7 @@ _LAZY = {
     "Stream": "typed_inference._streaming",
     "AsyncStream": "typed_inference._streaming",
     "validate": "typed_inference.validate",
+    "RetryPolicy": "typed_inference.transport",
 }
 
 
