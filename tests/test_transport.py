@@ -7,6 +7,8 @@ import asyncio
 import http.client
 import inspect
 import json
+import subprocess
+import sys
 import typing
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,6 +72,15 @@ def test_no_any_in_the_public_signatures() -> None:
         for name in module.__all__:
             for hint in _hints(getattr(module, name)):
                 assert "Any" not in repr(hint), f"{module.__name__}.{name}: {hint!r}"
+
+
+def test_the_seam_and_the_mocks_import_no_http_stack() -> None:
+    code = (
+        "import sys, typed_inference.testing, typed_inference.transport;"
+        "print(sorted(m for m in ('requests', 'urllib3', 'httpx', 'httpx2') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_transport_error_tree() -> None:
