@@ -17,7 +17,10 @@ import pytest
 
 import typed_inference as ti
 from tests.conftest import FakeClock
+from tests.mock_server import MockServer
 from tests.server import Received, Reply, ScriptedServer
+from tests.task_examples import EXAMPLES, method_name
+from tests.test_tasks import dump, serve
 from typed_inference import AsyncInferenceClient, InferenceClient, testing, transport
 from typed_inference._base_client import Attempts
 from typed_inference.testing import AsyncHandler, AsyncMockTransport, MockTransport, json_response
@@ -209,6 +212,43 @@ def test_async_mock_transport(kind: str) -> None:
 
     assert asyncio.run(go()) == ["hi"]
     assert len(mock.requests) == 2 and mock.closed
+
+
+# -- the mock sees what the wire carries ------------------------------------------------------------------------------
+FIDELITY = ["chat-completion", "depth-estimation", "feature-extraction", "image-classification", "text-to-image"]
+
+
+def _example_call(mode: str, task: str, target: ScriptedServer | MockServer) -> Any:
+    example = EXAMPLES[task]
+    method = method_name(task)
+    if mode == "sync":
+        transport = target.transport if isinstance(target, MockServer) else None
+        with InferenceClient(base_url=target.url, token="hf_t", transport=transport) as client:
+            return getattr(client, method)(*example.args, **example.kwargs)
+
+    async def go() -> Any:
+        transport = target.async_transport if isinstance(target, MockServer) else None
+        async with AsyncInferenceClient(base_url=target.url, token="hf_t", transport=transport) as client:
+            return await getattr(client, method)(*example.args, **example.kwargs)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("task", FIDELITY)
+def test_mock_and_real_transport_see_the_same_request_and_give_the_same_result(
+    server: ScriptedServer, task: str, mode: str
+) -> None:
+    """What the per-task tests check on MockServer holds on a socket: one task per body kind and route."""
+    example = EXAMPLES[task]
+    mock = MockServer()
+    for target in (server, mock):
+        serve(target, example.response, example.response_content_type)
+    on_the_wire, on_the_mock = _example_call(mode, task, server), _example_call(mode, task, mock)
+    assert dump(on_the_wire) == dump(on_the_mock)
+    (wire,), (mocked,) = server.received, mock.received
+    assert (wire.method, wire.path, wire.body) == (mocked.method, mocked.path, mocked.body)
+    assert mocked.headers.items() <= wire.headers.items()  # the wire adds only the HTTP library's own headers
 
 
 # -- Attempts: the retry plan owns its inputs ------------------------------------------------------------------------
