@@ -8,7 +8,7 @@ import pytest
 
 from tests.server import ScriptedServer
 from typed_inference import InferenceClient
-from typed_inference._retry import RetryPolicy
+from typed_inference.transport import RetryPolicy
 
 
 class FakeClock:

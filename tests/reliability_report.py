@@ -48,7 +48,7 @@ from tests.faults import (
     refused_port,
 )
 from typed_inference import AsyncInferenceClient, InferenceClient
-from typed_inference._retry import RetryPolicy
+from typed_inference.transport import RetryPolicy
 
 TOKEN = "hf_reliabilitySECRET0123456789abcdef"
 MODEL = "org/model"

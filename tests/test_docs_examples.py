@@ -95,7 +95,15 @@ def test_example_runs(
         if earlier_doc == document and int(earlier_index) < int(index):
             exec(compile(earlier, earlier_name, "exec"), namespace)
     exec(compile(code, name, "exec"), namespace)
-    assert server.received, "the example made no call"
+    assert server.received or _mock_calls(namespace), "the example made no call"
+
+
+def _mock_calls(namespace: dict[str, Any]) -> int:
+    """The requests seen by the mock transports of an example (one testing code without a server)."""
+    from typed_inference.testing import AsyncMockTransport, MockTransport
+
+    mocks = [value for value in namespace.values() if isinstance(value, (MockTransport, AsyncMockTransport))]
+    return sum(len(mock.requests) for mock in mocks)
 
 
 SHELL = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.DOTALL)

@@ -15,7 +15,7 @@ import typed_inference as ti
 from tests.conftest import FakeClock
 from tests.server import Reply, ScriptedServer
 from typed_inference import InferenceClient
-from typed_inference._retry import RetryPolicy
+from typed_inference.transport import RetryPolicy
 
 OK = [{"sequence": "a b.", "score": 0.5, "token": 1, "token_str": "b"}]
 

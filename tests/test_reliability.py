@@ -45,7 +45,7 @@ from tests.reliability_report import (
 )
 from typed_inference import AsyncInferenceClient, InferenceClient
 from typed_inference._base_client import ambient_token_allowed
-from typed_inference._retry import RetryPolicy
+from typed_inference.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_securitySECRET9876543210fedcba"

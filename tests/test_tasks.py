@@ -1,12 +1,14 @@
-"""Every task end to end against the scripted server: the exact request each typed method sends, the typed result
-it returns, every declared wire variant, batches, per-call options, request validation and response validation modes.
+"""Every task end to end through the client over a MockTransport: the exact request each typed method sends, the
+typed result it returns, every declared wire variant, batches, per-call options, request validation and response
+validation modes. (What the bytes look like on a real socket is tests/test_errors_and_retries.py's and
+tests/test_reliability.py's business; the scripted replies here are the same `Reply`s.)
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,13 @@ from pydantic import BaseModel
 
 import typed_inference as ti
 from tests.conftest import FakeClock
+from tests.mock_server import MockServer
 from tests.server import Reply, ScriptedServer
 from tests.task_examples import CHAT_RESPONSE, EXAMPLES, MODEL, MP4, PNG, WAV, TaskExample, b64, method_name
 from typed_inference import BinaryOutput, InferenceClient
 from typed_inference._decode import ValidationMode
 from typed_inference._generated.registry import TASKS
-from typed_inference._retry import RetryPolicy
+from typed_inference.transport import RetryPolicy
 from typed_inference.types.chat_completion import ChatCompletionOutput
 from typed_inference.types.fill_mask import FillMaskOutputElement
 from typed_inference.types.text_classification import TextClassificationOutputElement
@@ -33,13 +36,27 @@ MESSAGES = [{"role": "user", "content": "What is deep learning?"}]
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------
-def make_client(server: ScriptedServer, clock: FakeClock, mode: ValidationMode) -> InferenceClient:
-    """A client like the `client` fixture's, with the given response validation mode."""
+@pytest.fixture
+def server() -> MockServer:
+    """This module's stand-in for the scripted server: the same script and records, over a MockTransport."""
+    return MockServer()
+
+
+@pytest.fixture
+def client(server: MockServer, clock: FakeClock) -> Iterator[InferenceClient]:
+    with make_client(server, clock, "lenient") as c:
+        yield c
+
+
+def make_client(server: MockServer, clock: FakeClock, mode: ValidationMode) -> InferenceClient:
+    """A client on the mock server's transport with the given response validation mode."""
     policy = RetryPolicy(clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
-    return InferenceClient(base_url=server.url, token=TOKEN, retry_policy=policy, response_validation=mode)
+    return InferenceClient(
+        base_url=server.url, token=TOKEN, retry_policy=policy, response_validation=mode, transport=server.transport
+    )
 
 
-def serve(server: ScriptedServer, response: Any, content_type: str = "application/json") -> None:
+def serve(server: ScriptedServer | MockServer, response: Any, content_type: str = "application/json") -> None:
     """Scripts the next reply: raw bytes with their content type, or a JSON body."""
     if isinstance(response, bytes):
         server.reply(Reply(200, response, {"Content-Type": content_type}))
@@ -146,7 +163,7 @@ def test_registry_variants_match_the_schema_folders() -> None:
 
 # -- every task end to end --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("task", sorted(EXAMPLES))
-def test_task_request_and_typed_result(server: ScriptedServer, client: InferenceClient, task: str) -> None:
+def test_task_request_and_typed_result(server: MockServer, client: InferenceClient, task: str) -> None:
     example = EXAMPLES[task]
     serve(server, example.response, example.response_content_type)
 
@@ -167,7 +184,7 @@ def test_task_request_and_typed_result(server: ScriptedServer, client: Inference
 
 
 # -- wire variants ----------------------------------------------------------------------------------------------------
-def check_per_mask(server: ScriptedServer, client: InferenceClient, variant: dict[str, Any]) -> None:
+def check_per_mask(server: MockServer, client: InferenceClient, variant: dict[str, Any]) -> None:
     example = variant["example"]
     text = "[MASK] is the capital of [MASK]."
 
@@ -202,7 +219,7 @@ def check_per_mask(server: ScriptedServer, client: InferenceClient, variant: dic
     assert raw.status_code == 200 and dump(raw.parsed) == [[example[0]], [example[1]]]
 
 
-def check_embedding_depth(server: ScriptedServer, client: InferenceClient, variant: dict[str, Any]) -> None:
+def check_embedding_depth(server: MockServer, client: InferenceClient, variant: dict[str, Any]) -> None:
     pooled: list[float] = variant["example"]
     half = len(pooled) // 2
     token_a, token_b = pooled[:half], pooled[half:]
@@ -229,7 +246,7 @@ def check_embedding_depth(server: ScriptedServer, client: InferenceClient, varia
 
 @pytest.mark.parametrize(("task", "variant"), VARIANTS)
 def test_wire_variant_becomes_canonical(
-    server: ScriptedServer, client: InferenceClient, task: str, variant: dict[str, Any]
+    server: MockServer, client: InferenceClient, task: str, variant: dict[str, Any]
 ) -> None:
     op = variant["transform"]["op"]
     if op == "per_mask":
@@ -296,7 +313,7 @@ BATCHES: dict[str, tuple[list[str], list[Any], type | None]] = {
 
 @pytest.mark.parametrize("task", sorted(BATCHES))
 def test_batch_input_returns_one_result_per_input_in_order(
-    server: ScriptedServer, client: InferenceClient, task: str
+    server: MockServer, client: InferenceClient, task: str
 ) -> None:
     texts, per_input, element = BATCHES[task]
     assert TASKS[task].batch
@@ -316,13 +333,13 @@ def test_batch_input_returns_one_result_per_input_in_order(
         assert dump(got) == expected
 
 
-def test_feature_extraction_batch_of_pooled_rows(server: ScriptedServer, client: InferenceClient) -> None:
+def test_feature_extraction_batch_of_pooled_rows(server: MockServer, client: InferenceClient) -> None:
     server.json([[0.5, 0.25], [0.125, 1.0]])  # what a TEI server answers: one pooled row per input
     result = client.feature_extraction(["a", "b"], model=MODEL)
     assert result == [[[0.5, 0.25]], [[0.125, 1.0]]]
 
 
-def test_text_classification_batch_of_one_keeps_its_nesting(server: ScriptedServer, client: InferenceClient) -> None:
+def test_text_classification_batch_of_one_keeps_its_nesting(server: MockServer, client: InferenceClient) -> None:
     server.json([[{"label": "POSITIVE", "score": 0.75}]])
     result = client.text_classification(["only text"], model=MODEL)
     assert len(result) == 1
@@ -341,7 +358,7 @@ TC_RESPONSE = [{"label": "POSITIVE", "score": 0.9}]
     ],
 )
 def test_wait_for_model_and_use_cache_become_headers(
-    server: ScriptedServer,
+    server: MockServer,
     client: InferenceClient,
     wait_for_model: bool,
     use_cache: bool,
@@ -354,7 +371,7 @@ def test_wait_for_model_and_use_cache_become_headers(
     assert server.last.json() == {"inputs": "good"}  # no legacy options object in the body
 
 
-def test_no_option_headers_and_no_parameters_by_default(server: ScriptedServer, client: InferenceClient) -> None:
+def test_no_option_headers_and_no_parameters_by_default(server: MockServer, client: InferenceClient) -> None:
     server.json(TC_RESPONSE)
     client.text_classification("good", model=MODEL, top_k=None)
     assert "x-wait-for-model" not in server.last.headers
@@ -362,7 +379,7 @@ def test_no_option_headers_and_no_parameters_by_default(server: ScriptedServer, 
     assert server.last.json() == {"inputs": "good"}  # None is not sent; no empty parameters object
 
 
-def test_option_headers_on_a_raw_binary_body(server: ScriptedServer, client: InferenceClient) -> None:
+def test_option_headers_on_a_raw_binary_body(server: MockServer, client: InferenceClient) -> None:
     serve(server, EXAMPLES["depth-estimation"].response)
     client.depth_estimation(PNG, model=MODEL, wait_for_model=True)
     assert server.last.headers["x-wait-for-model"] == "true"
@@ -370,7 +387,7 @@ def test_option_headers_on_a_raw_binary_body(server: ScriptedServer, client: Inf
     assert server.last.body == PNG
 
 
-def test_extra_headers_are_sent(server: ScriptedServer, client: InferenceClient) -> None:
+def test_extra_headers_are_sent(server: MockServer, client: InferenceClient) -> None:
     server.json(TC_RESPONSE)
     client.text_classification("good", model=MODEL, extra_headers={"X-Trace-Id": "trace-123", "X-Priority": "low"})
     assert server.last.headers["x-trace-id"] == "trace-123"
@@ -378,7 +395,7 @@ def test_extra_headers_are_sent(server: ScriptedServer, client: InferenceClient)
     assert server.last.headers["authorization"] == f"Bearer {TOKEN}"
 
 
-def test_extra_body_is_merged_unvalidated(server: ScriptedServer, client: InferenceClient) -> None:
+def test_extra_body_is_merged_unvalidated(server: MockServer, client: InferenceClient) -> None:
     server.json(TC_RESPONSE)
     client.text_classification(
         "good",
@@ -396,27 +413,27 @@ def test_extra_body_is_merged_unvalidated(server: ScriptedServer, client: Infere
     }
 
 
-def test_extra_body_beside_flat_options(server: ScriptedServer, client: InferenceClient) -> None:
+def test_extra_body_beside_flat_options(server: MockServer, client: InferenceClient) -> None:
     server.json([[0.5, 0.25]])
     client.feature_extraction("hello", model=MODEL, normalize=False, extra_body={"dimensions": 256})
     assert server.last.path == "/models/org/model/pipeline/feature-extraction"
     assert server.last.json() == {"inputs": "hello", "normalize": False, "dimensions": 256}
 
 
-def test_extra_body_turns_a_binary_input_into_base64_json(server: ScriptedServer, client: InferenceClient) -> None:
+def test_extra_body_turns_a_binary_input_into_base64_json(server: MockServer, client: InferenceClient) -> None:
     serve(server, EXAMPLES["depth-estimation"].response)
     client.depth_estimation(PNG, model=MODEL, extra_body={"parameters": {"resolution": 384}})
     assert server.last.headers["content-type"] == "application/json"
     assert server.last.json() == {"inputs": b64(PNG), "parameters": {"resolution": 384}}
 
 
-def test_extra_body_parameters_are_added_to_the_validated_ones(server: ScriptedServer, client: InferenceClient) -> None:
+def test_extra_body_parameters_are_added_to_the_validated_ones(server: MockServer, client: InferenceClient) -> None:
     server.json(TC_RESPONSE)
     client.text_classification("good", model=MODEL, top_k=2, extra_body={"parameters": {"truncation": True}})
     assert server.last.json() == {"inputs": "good", "parameters": {"top_k": 2, "truncation": True}}
 
 
-def test_full_url_as_model_posts_to_that_url(server: ScriptedServer, client: InferenceClient) -> None:
+def test_full_url_as_model_posts_to_that_url(server: MockServer, client: InferenceClient) -> None:
     server.json(TC_RESPONSE)
     result = client.text_classification("good", model=server.url + "/my-endpoint", top_k=1)
     assert server.last.path == "/my-endpoint"
@@ -425,20 +442,20 @@ def test_full_url_as_model_posts_to_that_url(server: ScriptedServer, client: Inf
     assert dump(result) == TC_RESPONSE
 
 
-def test_full_url_for_a_pipeline_task_posts_to_the_url_itself(server: ScriptedServer, client: InferenceClient) -> None:
+def test_full_url_for_a_pipeline_task_posts_to_the_url_itself(server: MockServer, client: InferenceClient) -> None:
     server.json([[0.5, 0.25]])
     client.feature_extraction("hello", model=server.url + "/tei/")
     assert server.last.path == "/tei"
 
 
-def test_full_url_for_chat_adds_the_chat_route(server: ScriptedServer, client: InferenceClient) -> None:
+def test_full_url_for_chat_adds_the_chat_route(server: MockServer, client: InferenceClient) -> None:
     server.json(CHAT_RESPONSE)
     client.chat_completion(MESSAGES, model=server.url + "/my-endpoint")
     assert server.last.path == "/my-endpoint/v1/chat/completions"
     assert server.last.json()["messages"] == MESSAGES
 
 
-def test_chat_with_a_model_id_puts_the_model_in_path_and_body(server: ScriptedServer, client: InferenceClient) -> None:
+def test_chat_with_a_model_id_puts_the_model_in_path_and_body(server: MockServer, client: InferenceClient) -> None:
     server.json(CHAT_RESPONSE)
     result = client.chat_completion(MESSAGES, model="org/model", seed=3)
     assert server.last.path == "/models/org/model/v1/chat/completions"
@@ -448,13 +465,13 @@ def test_chat_with_a_model_id_puts_the_model_in_path_and_body(server: ScriptedSe
     assert isinstance(result, ChatCompletionOutput)
 
 
-def test_model_id_without_org(server: ScriptedServer, client: InferenceClient) -> None:
+def test_model_id_without_org(server: MockServer, client: InferenceClient) -> None:
     server.json(TC_RESPONSE)
     client.text_classification("good", model="distilbert-base-uncased")
     assert server.last.path == "/models/distilbert-base-uncased"
 
 
-def test_raw_video_body_gets_its_sniffed_type(server: ScriptedServer, client: InferenceClient) -> None:
+def test_raw_video_body_gets_its_sniffed_type(server: MockServer, client: InferenceClient) -> None:
     server.json([{"label": "juggling", "score": 0.8}])
     client.video_classification(MP4, model=MODEL)
     assert server.last.headers["content-type"] == "video/mp4"
@@ -502,7 +519,7 @@ INVALID_REQUESTS = [
 
 @pytest.mark.parametrize(("method", "args", "kwargs", "path"), INVALID_REQUESTS)
 def test_invalid_request_is_rejected_before_sending(
-    server: ScriptedServer,
+    server: MockServer,
     client: InferenceClient,
     method: str,
     args: tuple[Any, ...],
@@ -516,7 +533,7 @@ def test_invalid_request_is_rejected_before_sending(
     assert len(server.received) == 0
 
 
-def test_misspelt_parameter_suggests_the_right_name(server: ScriptedServer, client: InferenceClient) -> None:
+def test_misspelt_parameter_suggests_the_right_name(server: MockServer, client: InferenceClient) -> None:
     with pytest.raises(ti.RequestValidationError) as err:
         client.text_to_speech("Hello", model=MODEL, generation_parameters={"temprature": 0.7})
     assert "parameters.generation_parameters.temprature: unknown field 'temprature'" in str(err.value)
@@ -524,14 +541,14 @@ def test_misspelt_parameter_suggests_the_right_name(server: ScriptedServer, clie
     assert len(server.received) == 0
 
 
-def test_misspelt_keyword_is_refused_by_the_method(server: ScriptedServer, client: InferenceClient) -> None:
+def test_misspelt_keyword_is_refused_by_the_method(server: MockServer, client: InferenceClient) -> None:
     method: Callable[..., Any] = client.fill_mask
     with pytest.raises(TypeError, match="top_kk"):
         method("a [MASK].", model=MODEL, top_kk=5)
     assert len(server.received) == 0
 
 
-def test_missing_model_is_a_request_validation_error(server: ScriptedServer, client: InferenceClient) -> None:
+def test_missing_model_is_a_request_validation_error(server: MockServer, client: InferenceClient) -> None:
     assert client.model is None
     with pytest.raises(ti.RequestValidationError) as err:
         client.fill_mask("a [MASK].")
@@ -559,7 +576,7 @@ def test_missing_model_is_a_request_validation_error(server: ScriptedServer, cli
     ],
 )
 def test_nan_float_parameter_is_rejected_before_sending(
-    server: ScriptedServer,
+    server: MockServer,
     client: InferenceClient,
     method: str,
     args: tuple[Any, ...],
@@ -573,7 +590,7 @@ def test_nan_float_parameter_is_rejected_before_sending(
     assert len(server.received) == 0
 
 
-def test_nan_in_a_free_form_parameter_is_not_sent(server: ScriptedServer, client: InferenceClient) -> None:
+def test_nan_in_a_free_form_parameter_is_not_sent(server: MockServer, client: InferenceClient) -> None:
     with pytest.raises(ti.RequestValidationError) as err:
         client.summarization("Some long text.", model=MODEL, generate_parameters={"temperature": math.nan})
     assert "JSON" in str(err.value)
@@ -594,7 +611,7 @@ def test_nan_in_a_free_form_parameter_is_not_sent(server: ScriptedServer, client
     ],
 )
 def test_union_errors_name_a_plain_json_path(
-    server: ScriptedServer, client: InferenceClient, method: str, args: tuple[Any, ...], path: str, tag: str
+    server: MockServer, client: InferenceClient, method: str, args: tuple[Any, ...], path: str, tag: str
 ) -> None:
     with pytest.raises(ti.RequestValidationError) as err:
         getattr(client, method)(*args, model=MODEL)
@@ -607,7 +624,7 @@ def test_union_errors_name_a_plain_json_path(
 FILL_MASK_EXTRA = [{"sequence": "a b.", "score": 0.5, "token": 1, "token_str": "b", "rank": 1}]
 
 
-def test_strict_rejects_an_unknown_field(server: ScriptedServer, clock: FakeClock) -> None:
+def test_strict_rejects_an_unknown_field(server: MockServer, clock: FakeClock) -> None:
     server.json(FILL_MASK_EXTRA)
     with make_client(server, clock, "strict") as strict, pytest.raises(ti.ResponseValidationError) as err:
         strict.fill_mask("a [MASK].", model=MODEL)
@@ -616,7 +633,7 @@ def test_strict_rejects_an_unknown_field(server: ScriptedServer, clock: FakeCloc
     assert json.loads(err.value.body) == FILL_MASK_EXTRA
 
 
-def test_strict_names_a_nested_unknown_field(server: ScriptedServer, clock: FakeClock) -> None:
+def test_strict_names_a_nested_unknown_field(server: MockServer, clock: FakeClock) -> None:
     response = json.loads(json.dumps(CHAT_RESPONSE))
     response["choices"][0]["message"]["reasoning_content"] = "Let me think."
     server.json(response)
@@ -626,7 +643,7 @@ def test_strict_names_a_nested_unknown_field(server: ScriptedServer, clock: Fake
 
 
 @pytest.mark.parametrize("task", sorted(EXAMPLES))
-def test_strict_accepts_every_canonical_example(server: ScriptedServer, clock: FakeClock, task: str) -> None:
+def test_strict_accepts_every_canonical_example(server: MockServer, clock: FakeClock, task: str) -> None:
     example = EXAMPLES[task]
     serve(server, example.response, example.response_content_type)
     with make_client(server, clock, "strict") as strict:
@@ -647,7 +664,7 @@ def strict_variant_params() -> list[Any]:
 
 @pytest.mark.parametrize(("task", "variant"), strict_variant_params())
 def test_strict_accepts_every_documented_wire_variant(
-    server: ScriptedServer, clock: FakeClock, task: str, variant: dict[str, Any]
+    server: MockServer, clock: FakeClock, task: str, variant: dict[str, Any]
 ) -> None:
     server.json(variant["example"])
     with make_client(server, clock, "strict") as strict:
@@ -655,7 +672,7 @@ def test_strict_accepts_every_documented_wire_variant(
     assert dump(result) == variant["canonical"]
 
 
-def test_lenient_keeps_an_unknown_field(server: ScriptedServer, client: InferenceClient) -> None:
+def test_lenient_keeps_an_unknown_field(server: MockServer, client: InferenceClient) -> None:
     assert client.response_validation == "lenient"
     server.json(FILL_MASK_EXTRA)
     result = client.fill_mask("a [MASK].", model=MODEL)
@@ -664,14 +681,14 @@ def test_lenient_keeps_an_unknown_field(server: ScriptedServer, client: Inferenc
     assert dump(result) == FILL_MASK_EXTRA
 
 
-def test_lenient_still_rejects_a_wrong_type(server: ScriptedServer, client: InferenceClient) -> None:
+def test_lenient_still_rejects_a_wrong_type(server: MockServer, client: InferenceClient) -> None:
     server.json([{"sequence": "a b.", "score": "high", "token": 1, "token_str": "b"}])
     with pytest.raises(ti.ResponseValidationError) as err:
         client.fill_mask("a [MASK].", model=MODEL)
     assert "[0].score" in str(err.value)
 
 
-def test_off_returns_the_same_types_without_validating(server: ScriptedServer, clock: FakeClock) -> None:
+def test_off_returns_the_same_types_without_validating(server: MockServer, clock: FakeClock) -> None:
     unchecked = [{"sequence": "a b.", "score": "high", "token": 1, "token_str": "b", "rank": 1}]
     server.json(unchecked)
     with make_client(server, clock, "off") as off:
@@ -683,7 +700,7 @@ def test_off_returns_the_same_types_without_validating(server: ScriptedServer, c
     assert result[0].model_extra == {"rank": 1}
 
 
-def test_off_still_normalises_wire_variants(server: ScriptedServer, clock: FakeClock) -> None:
+def test_off_still_normalises_wire_variants(server: MockServer, clock: FakeClock) -> None:
     server.json({"sequence": "text", "labels": ["technology", "travel"], "scores": [0.875, 0.125]})
     with make_client(server, clock, "off") as off:
         result = off.zero_shot_classification("text", candidate_labels=["technology", "travel"], model=MODEL)
@@ -692,7 +709,7 @@ def test_off_still_normalises_wire_variants(server: ScriptedServer, clock: FakeC
 
 
 @pytest.mark.parametrize("task", sorted(EXAMPLES))
-def test_off_gives_the_same_typed_result_for_every_example(server: ScriptedServer, clock: FakeClock, task: str) -> None:
+def test_off_gives_the_same_typed_result_for_every_example(server: MockServer, clock: FakeClock, task: str) -> None:
     example = EXAMPLES[task]
     serve(server, example.response, example.response_content_type)
     with make_client(server, clock, "off") as off:
@@ -700,7 +717,7 @@ def test_off_gives_the_same_typed_result_for_every_example(server: ScriptedServe
     assert_typed(task, result, example)
 
 
-def test_binary_task_rejects_a_json_answer(server: ScriptedServer, client: InferenceClient) -> None:
+def test_binary_task_rejects_a_json_answer(server: MockServer, client: InferenceClient) -> None:
     server.json({"generated_image": "not bytes"})
     with pytest.raises(ti.ResponseValidationError) as err:
         client.text_to_image("a cat", model=MODEL)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from typed_inference.async_client import AsyncInferenceClient
     from typed_inference.client import InferenceClient
     from typed_inference.inference_api import InferenceApi
+    from typed_inference.transport import RetryPolicy
     from typed_inference.validate import validate
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "RawResponse",
     "RequestValidationError",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServiceUnavailableError",
     "Stream",
     "StreamError",
@@ -72,6 +74,7 @@ _LAZY = {
     "Stream": "typed_inference._streaming",
     "AsyncStream": "typed_inference._streaming",
     "validate": "typed_inference.validate",
+    "RetryPolicy": "typed_inference.transport",
 }
 
 

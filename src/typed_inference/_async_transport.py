@@ -1,4 +1,5 @@
-"""The async twin of the transport: one attempt per `send`, over a pooled `httpx.AsyncClient` (extra: `async`)."""
+"""The httpx2 / httpx implementation of `typed_inference.transport.AsyncTransport`: one attempt per `send`, pooled
+(extra: `async`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any
 
-from typed_inference._transport import Request, Response, TooLarge, TransportError, _reason
+from typed_inference._transport import _reason
+from typed_inference.transport import (
+    AsyncResponse,
+    ConnectError,
+    ConnectTimeout,
+    ReadError,
+    ReadTimeout,
+    Request,
+    ResponseTooLarge,
+    TransportError,
+    TransportTimeout,
+)
 
 
 def _httpx() -> Any:
@@ -24,14 +36,6 @@ def _httpx() -> Any:
 
 
 logger = logging.getLogger("typed_inference")
-
-
-class AsyncTransport(Protocol):
-    """The async seam: a request in, a response out (or a TransportError)."""
-
-    async def send(self, request: Request) -> Response: ...
-
-    async def aclose(self) -> None: ...
 
 
 class HttpxTransport:
@@ -50,7 +54,7 @@ class HttpxTransport:
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=True
         )
 
-    async def send(self, request: Request) -> Response:
+    async def send(self, request: Request) -> AsyncResponse:
         httpx = self._httpx
 
         started = time.monotonic()
@@ -61,22 +65,24 @@ class HttpxTransport:
         try:
             raw = await self._client.send(built, stream=True)
         except httpx.ConnectTimeout as exc:
-            raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
-            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+            raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
+        except httpx.ReadTimeout as exc:
+            raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
+        except (httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+            raise TransportTimeout(f"read timeout: {_reason(exc)}") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise TransportError(_reason(exc) or type(exc).__name__, retryable=True) from None
+            raise ConnectError(_reason(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
-            raise TransportError(_reason(exc) or type(exc).__name__, retryable=False) from None
+            raise TransportError(_reason(exc) or type(exc).__name__) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
-            return Response(raw.status_code, headers, chunks=_chunks(raw, httpx), close=raw.aclose)
+            return AsyncResponse(raw.status_code, headers, chunks=_chunks(raw, httpx), close=raw.aclose)
         # read here, not in send(): a body cut short must not look like a failed connect (which is retried)
         content = await self._read(raw, request.deadline, request.max_bytes)
         logger.debug(
             "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
         )
-        return Response(raw.status_code, headers, content=content)
+        return AsyncResponse(raw.status_code, headers, content=content)
 
     @staticmethod
     async def _read_limited(raw: Any, max_bytes: int) -> bytes:
@@ -85,7 +91,7 @@ class HttpxTransport:
             parts.append(chunk)
             size += len(chunk)
             if size > max_bytes:
-                raise TooLarge(max_bytes)
+                raise ResponseTooLarge(max_bytes)
         return b"".join(parts)
 
     async def _read(self, raw: Any, deadline: float | None, max_bytes: int | None = None) -> bytes:
@@ -97,16 +103,12 @@ class HttpxTransport:
                 return bytes(await read)
             remaining = max(0.001, deadline - time.monotonic())
             return bytes(await asyncio.wait_for(read, remaining))
-        except TooLarge as exc:
-            raise TransportError(str(exc), retryable=False) from None
         except (asyncio.TimeoutError, TimeoutError):
-            raise TransportError(
-                "read timeout: total_timeout passed while the body was arriving", retryable=False, timeout=True
-            ) from None
+            raise ReadTimeout("read timeout: total_timeout passed while the body was arriving") from None
         except httpx.TimeoutException as exc:
-            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+            raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
         except httpx.HTTPError as exc:
-            raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
+            raise ReadError(f"connection broken while reading the body: {_reason(exc)}") from None
         finally:
             await raw.aclose()
 
@@ -121,6 +123,6 @@ async def _chunks(raw: Any, httpx: Any) -> AsyncIterator[bytes]:
             if chunk:
                 yield chunk
     except httpx.HTTPError as exc:
-        raise TransportError(f"connection broken during the stream: {_reason(exc)}", retryable=False) from None
+        raise ReadError(f"connection broken during the stream: {_reason(exc)}") from None
     finally:
         await raw.aclose()

@@ -10,9 +10,9 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -23,15 +23,25 @@ from typed_inference._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    InferenceError,
     RequestValidationError,
     status_error_class,
 )
 from typed_inference._generated.registry import TASKS
-from typed_inference._retry import RETRY_STATUSES, RetryPolicy, estimated_time
 from typed_inference._task import TaskSpec
-from typed_inference._transport import Request, Response, TransportError
 from typed_inference._validation import describe
 from typed_inference._version import __version__
+from typed_inference.transport import (
+    RETRY_STATUSES,
+    AsyncResponse,
+    Request,
+    Response,
+    ResponseTooLarge,
+    RetryPolicy,
+    TransportError,
+    TransportTimeout,
+    estimated_time,
+)
 
 logger = logging.getLogger("typed_inference")
 
@@ -271,7 +281,7 @@ class BaseClient:
         return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream)
 
     # -- errors and retries ---------------------------------------------------------------------------------------
-    def status_error(self, response: Response, url: str) -> APIStatusError:
+    def status_error(self, response: Response | AsyncResponse, url: str) -> APIStatusError:
         """The typed error for an error response."""
         content_type = response.headers.get("content-type", "")
         message, error_type = server_message(response.content, content_type)
@@ -295,78 +305,120 @@ class BaseClient:
             retry_after=wait,
         )
 
-    def retry_decision(
-        self, attempt: int, deadline: float, *, response: Response | None, error: TransportError | None, url: str
-    ) -> tuple[float | None, Exception | None]:
-        """After an attempt: (wait before the next one, None), or (None, the error to raise), or (None, None): done."""
+    def attempts(self, request: Request) -> Attempts:
+        """The retry plan for one call: this client's policy and clock, `total_timeout` from now, its status errors."""
         clock = self.retry.clock
-        if error is not None:
-            exc: Exception = (APITimeoutError if error.timeout else APIConnectionError)(
-                f"{error} ({_redact_url(url)}, attempt {attempt + 1})"
-            )
-            if not error.retryable or attempt >= self.retry.max_retries:
-                return None, exc
-            wait = self.retry.backoff(attempt)
-        else:
-            assert response is not None
-            if response.status_code < 400:
-                return None, None
-            status_exc = self.status_error(response, url)
-            if response.status_code not in RETRY_STATUSES or attempt >= self.retry.max_retries:
-                return None, status_exc
-            exc = status_exc
-            asked = status_exc.retry_after
-            wait = asked if asked is not None else self.retry.backoff(attempt)
-        if clock() + wait > deadline:
-            return None, exc
-        logger.debug("retrying %s in %.2f s (attempt %d failed: %s)", _redact_url(url), wait, attempt + 1, exc)
-        return wait, None
+        return Attempts(
+            request,
+            policy=self.retry,
+            deadline=clock() + self.total_timeout,
+            clock=clock,
+            status_error=self.status_error,
+        )
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 
+StatusErrorFactory = Callable[[Response | AsyncResponse, str], APIStatusError]
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """What the client does after an attempt: return the response, sleep `wait` and retry, follow a redirect, or
+    raise `error` (closing the response first, in every case but "done")."""
+
+    action: Literal["done", "retry", "redirect", "fail"]
+    wait: float = 0.0
+    error: InferenceError | None = None
+
 
 class Attempts:
-    """The retry rule applied to one call, I/O-free: sync and async clients run the same plan with their own I/O."""
+    """The retry rule applied to one call, I/O-free: sync and async clients run the same plan with their own I/O.
 
-    def __init__(self, client: BaseClient, request: Request) -> None:
-        self.client = client
+    It owns its inputs: the request, the retry policy, the deadline (on `clock`), and a factory for the typed error
+    of an error response. Each attempt gets a copy of the request; nothing handed in is changed.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        policy: RetryPolicy,
+        deadline: float,
+        clock: Callable[[], float],
+        status_error: StatusErrorFactory,
+    ) -> None:
         self.request = request
+        self.policy = policy
+        self.deadline = deadline
+        self.clock = clock
+        self.status_error = status_error
         self.per_attempt = request.timeout
-        self.deadline = client.retry.clock() + client.total_timeout
+        self.total = round(deadline - clock(), 6)
         self.attempt = 0
         self.redirects = 0
 
     def next_request(self) -> Request:
         """The request for the next attempt, its socket timeout capped by what is left of `total_timeout`."""
-        remaining = self.deadline - self.client.retry.clock()
+        remaining = self.deadline - self.clock()
         if remaining <= 0:
-            raise APITimeoutError(
-                f"total_timeout of {self.client.total_timeout} s passed after {self.attempt} attempt(s)"
-            )
-        request = self.request
-        request.timeout = min(self.per_attempt, remaining) if self.per_attempt is not None else remaining
-        request.deadline = time.monotonic() + remaining
-        return request
+            raise APITimeoutError(f"total_timeout of {self.total:g} s passed after {self.attempt} attempt(s)")
+        timeout = min(self.per_attempt, remaining) if self.per_attempt is not None else remaining
+        return dataclasses.replace(self.request, timeout=timeout, deadline=time.monotonic() + remaining)
 
-    def outcome(self, response: Response | None, error: TransportError | None) -> tuple[str, float]:
-        """What to do after an attempt: ("done", 0), ("retry", wait) or ("redirect", 0); raises the typed error."""
-        if response is not None and response.status_code in _REDIRECTS and "location" in response.headers:
+    def outcome(self, response: Response | AsyncResponse | None, error: TransportError | None) -> Step:
+        """What to do after an attempt that returned `response` or raised `error`.
+
+        Enforced here whatever the transport did: a whole body over `max_bytes` is an error, and so is a success
+        that arrived after the deadline.
+        """
+        if response is not None:
+            limit = self.request.max_bytes
+            if limit is not None and response.chunks is None and len(response.content) > limit:
+                response, error = None, ResponseTooLarge(limit)
+        if response is None:
+            assert error is not None
+            return self._after_error(error)
+        if response.status_code in _REDIRECTS and "location" in response.headers:
             self.redirects += 1
             if self.redirects > MAX_REDIRECTS:
-                raise APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})")
+                return Step("fail", error=APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})"))
             self.request = _redirected(self.request, response.headers["location"])
-            return "redirect", 0.0
-        wait, failure = self.client.retry_decision(
-            self.attempt, self.deadline, response=response, error=error, url=self.request.url
+            return Step("redirect")
+        if response.status_code < 400:
+            if self.clock() > self.deadline:
+                return Step(
+                    "fail",
+                    error=APITimeoutError(
+                        f"total_timeout of {self.total:g} s passed before the response of attempt {self.attempt + 1}"
+                        f" arrived ({_redact_url(self.request.url)})"
+                    ),
+                )
+            return Step("done")
+        exc = self.status_error(response, self.request.url)
+        if response.status_code not in RETRY_STATUSES or self.attempt >= self.policy.max_retries:
+            return Step("fail", error=exc)
+        wait = exc.retry_after if exc.retry_after is not None else self.policy.backoff(self.attempt)
+        return self._retry(wait, exc)
+
+    def _after_error(self, error: TransportError) -> Step:
+        url = _redact_url(self.request.url)
+        kind = APITimeoutError if isinstance(error, TransportTimeout) else APIConnectionError
+        exc = kind(f"{error} ({url}, attempt {self.attempt + 1})")
+        if not error.retryable or self.attempt >= self.policy.max_retries:
+            return Step("fail", error=exc)
+        return self._retry(self.policy.backoff(self.attempt), exc)
+
+    def _retry(self, wait: float, exc: InferenceError) -> Step:
+        """A retry after `wait`, unless it would start past the deadline: then `exc`."""
+        if self.clock() + wait > self.deadline:
+            return Step("fail", error=exc)
+        logger.debug(
+            "retrying %s in %.2f s (attempt %d failed: %s)", _redact_url(self.request.url), wait, self.attempt + 1, exc
         )
-        if failure is not None:
-            raise failure
-        if wait is None:
-            return "done", 0.0
         self.attempt += 1
-        return "retry", wait
+        return Step("retry", wait)
 
 
 def _redirected(request: Request, location: str) -> Request:

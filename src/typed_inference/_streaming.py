@@ -14,8 +14,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from typed_inference._errors import IncompleteStreamError, ResponseValidationError, StreamError
 from typed_inference._task import TaskSpec
-from typed_inference._transport import TransportError
 from typed_inference._validation import describe
+from typed_inference.transport import TransportError
 
 T = TypeVar("T")
 DONE = b"[DONE]"

@@ -1,60 +1,29 @@
-"""The only code that does HTTP: one attempt per `send`, over a pooled `requests.Session`."""
+"""The requests implementation of `typed_inference.transport.Transport`: one attempt per `send`, pooled."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from typed_inference.transport import (
+    ConnectError,
+    ConnectTimeout,
+    ReadError,
+    ReadTimeout,
+    Request,
+    Response,
+    ResponseTooLarge,
+    TLSError,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     import requests
 
 logger = logging.getLogger("typed_inference")
-
-
-@dataclass
-class Request:
-    """One HTTP request as the client builds it, before any transport sees it."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None = None
-    timeout: float | None = None
-    stream: bool = False
-    deadline: float | None = None  # time.monotonic() by which the whole body must have arrived
-    max_bytes: int | None = None  # a larger body is an error (no limit unless the user sets one)
-
-
-@dataclass
-class Response:
-    """A response: status, headers (lower-case names), and the body read whole, or a chunk iterator for streams."""
-
-    status_code: int
-    headers: dict[str, str]
-    content: bytes = b""
-    chunks: Iterator[bytes] | AsyncIterator[bytes] | None = None
-    close: Any = field(default=None, repr=False)
-
-
-class TransportError(Exception):
-    """A failure below HTTP; `retryable` when no response byte had arrived and the attempt may be repeated."""
-
-    def __init__(self, message: str, *, retryable: bool, timeout: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.timeout = timeout
-
-
-class Transport(Protocol):
-    """The seam: a request in, a response out (or a TransportError). Sync and async twins share everything else."""
-
-    def send(self, request: Request) -> Response: ...
-
-    def close(self) -> None: ...
 
 
 class RequestsTransport:
@@ -129,15 +98,15 @@ class RequestsTransport:
                 timeout=Timeout(connect=request.timeout, read=request.timeout),
             )
         except u3.NewConnectionError as exc:
-            raise TransportError(_reason(exc), retryable=True) from None
+            raise ConnectError(_reason(exc)) from None
         except u3.ConnectTimeoutError as exc:
-            raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
+            raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except (u3.ReadTimeoutError, TimeoutError) as exc:
-            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+            raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
         except u3.SSLError as exc:
-            raise TransportError(f"TLS error: {_reason(exc)}", retryable=False) from None
+            raise TLSError(f"TLS error: {_reason(exc)}") from None
         except (u3.HTTPError, OSError) as exc:
-            raise TransportError(_reason(exc), retryable=True) from None
+            raise ConnectError(_reason(exc)) from None
         headers_out = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status < 400:
             chunks = _stream(raw)
@@ -161,15 +130,15 @@ class RequestsTransport:
                 allow_redirects=True,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise TransportError(f"connect timeout: {_reason(exc)}", retryable=True, timeout=True) from None
+            raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except requests.exceptions.ReadTimeout as exc:
-            raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+            raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
         except requests.exceptions.SSLError as exc:
-            raise TransportError(f"TLS error: {_reason(exc)}", retryable=False) from None
+            raise TLSError(f"TLS error: {_reason(exc)}") from None
         except requests.exceptions.ConnectionError as exc:
-            raise TransportError(_reason(exc), retryable=True) from None
+            raise ConnectError(_reason(exc)) from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(_reason(exc), retryable=False) from None
+            raise TransportError(_reason(exc)) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
             chunks = _stream(raw.raw)
@@ -196,20 +165,20 @@ def _read_body(raw: Any, request: Request) -> bytes:
 
     try:
         return _read_until(raw, request.deadline, request.max_bytes)
-    except TooLarge as exc:
+    except ResponseTooLarge:
         raw.close()
-        raise TransportError(str(exc), retryable=False) from None
+        raise
     except (u3.ReadTimeoutError, TimeoutError) as exc:
         raw.close()
-        raise TransportError(f"read timeout: {_reason(exc)}", retryable=False, timeout=True) from None
+        raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
     except Exception as exc:
         raw.close()
-        raise TransportError(f"connection broken while reading the body: {_reason(exc)}", retryable=False) from None
+        raise ReadError(f"connection broken while reading the body: {_reason(exc)}") from None
 
 
 def _read_until(raw: Any, deadline: float | None, max_bytes: int | None = None) -> bytes:
     """The whole body, read as it arrives; a TimeoutError once `deadline` passes (the call's total_timeout),
-    a TransportError once it grows past `max_bytes`."""
+    a ResponseTooLarge once it grows past `max_bytes`."""
     if deadline is None and max_bytes is None:
         return bytes(raw.read(decode_content=True))
     parts, size = [], 0
@@ -217,17 +186,10 @@ def _read_until(raw: Any, deadline: float | None, max_bytes: int | None = None) 
         parts.append(chunk)
         size += len(chunk)
         if max_bytes is not None and size > max_bytes:
-            raise TooLarge(max_bytes)
+            raise ResponseTooLarge(max_bytes)
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError("total_timeout passed while the body was arriving")
     return b"".join(parts)
-
-
-class TooLarge(Exception):
-    """A body larger than the limit the user set."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the response is larger than max_response_bytes={limit}")
 
 
 def _stream(raw: Any) -> Generator[bytes, None, None]:
@@ -243,7 +205,7 @@ def _stream(raw: Any) -> Generator[bytes, None, None]:
                 yield chunk
         complete = True
     except Exception as exc:
-        raise TransportError(f"connection broken during the stream: {_reason(exc)}", retryable=False) from None
+        raise ReadError(f"connection broken during the stream: {_reason(exc)}") from None
     finally:
         if not complete:
             raw.close()

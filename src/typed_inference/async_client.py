@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from typed_inference._async_transport import AsyncTransport, HttpxTransport
-from typed_inference._base_client import Attempts, BaseClient
+from typed_inference._async_transport import HttpxTransport
+from typed_inference._base_client import BaseClient
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._map import Job, Progress, check, plan, spread
 from typed_inference._response import RawResponse
-from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import AsyncStream, EventDecoder
-from typed_inference._transport import Request, Response, TransportError
+from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
 
 R = TypeVar("R")
 
@@ -74,24 +73,29 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
         return AsyncRawTaskMethods(self)
 
-    async def send(self, request: Request) -> Response:
-        """Sends a request with the retry rule (the sync client's `Attempts`), sleeping without blocking the loop."""
-        attempts = Attempts(self, request)
+    async def send(self, request: Request) -> AsyncResponse:
+        """Sends a request with the retry rule (the sync client's `Attempts`), sleeping without blocking the loop.
+
+        The same checks as `InferenceClient.send`, whatever the transport: `max_response_bytes`, `total_timeout`.
+        """
+        attempts = self.attempts(request)
         while True:
-            response: Response | None = None
+            response: AsyncResponse | None = None
             error: TransportError | None = None
             try:
                 response = await self._transport.send(attempts.next_request())
             except TransportError as exc:
                 error = exc
-            action, wait = attempts.outcome(response, error)
-            if action == "done":
+            step = attempts.outcome(response, error)
+            if step.action == "done":
                 assert response is not None
                 return response
             if response is not None and response.close is not None:
                 await response.close()
-            if action == "retry":
-                await (self.retry.async_sleep or asyncio.sleep)(wait)
+            if step.error is not None:
+                raise step.error
+            if step.action == "retry":
+                await (self.retry.async_sleep or asyncio.sleep)(step.wait)
 
     async def map(
         self,
@@ -134,7 +138,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     ) -> RawResponse[Any]:
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = await self.send(request)
-        if ctx.stream and isinstance(response.chunks, AsyncIterator):
+        if ctx.stream and response.chunks is not None:
             stream = AsyncStream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from typed_inference._base_client import Attempts, BaseClient
+from typed_inference._base_client import BaseClient
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
 from typed_inference._map import Job, Progress, check, plan, spread
 from typed_inference._response import RawResponse
-from typed_inference._retry import RetryPolicy
 from typed_inference._streaming import EventDecoder, Stream
-from typed_inference._transport import Request, RequestsTransport, Response, Transport, TransportError
+from typed_inference._transport import RequestsTransport
+from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
 
 if TYPE_CHECKING:
     import requests
@@ -112,8 +112,12 @@ class InferenceClient(BaseClient, TaskMethods):
         return RawTaskMethods(self)
 
     def send(self, request: Request) -> Response:
-        """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout`."""
-        attempts = Attempts(self, request)
+        """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout`.
+
+        Whatever the transport, a whole body over `max_response_bytes` and a response arriving after
+        `total_timeout` are errors here (`APIConnectionError`, `APITimeoutError`).
+        """
+        attempts = self.attempts(request)
         while True:
             response: Response | None = None
             error: TransportError | None = None
@@ -121,14 +125,16 @@ class InferenceClient(BaseClient, TaskMethods):
                 response = self._transport.send(attempts.next_request())
             except TransportError as exc:
                 error = exc
-            action, wait = attempts.outcome(response, error)
-            if action == "done":
+            step = attempts.outcome(response, error)
+            if step.action == "done":
                 assert response is not None
                 return response
             if response is not None and response.close is not None:
                 response.close()
-            if action == "retry":
-                self.retry.sleep(wait)
+            if step.error is not None:
+                raise step.error
+            if step.action == "retry":
+                self.retry.sleep(step.wait)
 
     def _call(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
@@ -140,7 +146,7 @@ class InferenceClient(BaseClient, TaskMethods):
     ) -> RawResponse[Any]:
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = self.send(request)
-        if ctx.stream and isinstance(response.chunks, Iterator):
+        if ctx.stream and response.chunks is not None:
             stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)

@@ -9,8 +9,8 @@ from typing import Any
 
 from typed_inference._errors import RequestValidationError
 from typed_inference._generated.registry import TASKS
-from typed_inference._transport import Request
 from typed_inference.client import InferenceClient
+from typed_inference.transport import Request
 
 _TASK_CACHE: dict[tuple[str, str], str | None] = {}
 _CACHE_LOCK = threading.Lock()

@@ -1,0 +1,234 @@
+"""The transport seam: what a client hands a transport, what it gets back, and who enforces what.
+
+A transport makes **one attempt** per `send`: a `Request` in, a `Response` (sync) or `AsyncResponse` (async) out,
+or a `TransportError` when the attempt failed before a response arrived. `InferenceClient(transport=...)` and
+`AsyncInferenceClient(transport=...)` take any object with these methods; `typed_inference.testing` has mock
+transports for tests.
+
+A transport must honour:
+
+- `Request.timeout`, the per-attempt socket timeout (connect, and each read), already capped by the client to
+  what is left of `total_timeout`;
+- `Request.deadline`, the `time.monotonic()` by which a whole body must have arrived;
+- `Request.max_bytes` while reading a whole body, if it can (stop reading early rather than buffer a huge body);
+- not following redirects: a 3xx is returned as it is (the client follows it, by its own rules);
+- whole bodies for `stream=False` requests and for error statuses (>= 400), chunks only for a streamed success;
+- lower-case header names in the response;
+- failures before a response as `TransportError` subclasses (`ConnectError` when nothing was answered and the
+  attempt may be repeated; `ConnectTimeout`, `ReadTimeout`, `TLSError`, `ReadError`, `ResponseTooLarge`).
+
+The client enforces itself, whatever transport is plugged in: `max_response_bytes` on whole bodies (a larger
+body is an `APIConnectionError`), `total_timeout` when `send` returns (a response arriving after it is an
+`APITimeoutError`), the retry rule (`RetryPolicy`), the token rules (which hosts get `Authorization`) and
+redirects. Limits on streamed bodies and a `send` that blocks past the deadline are the transport's own business.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+__all__ = [
+    "AsyncResponse",
+    "AsyncTransport",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadError",
+    "ReadTimeout",
+    "Request",
+    "Response",
+    "ResponseTooLarge",
+    "RetryPolicy",
+    "TLSError",
+    "Transport",
+    "TransportError",
+    "TransportTimeout",
+]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One attempt's HTTP request, as the client built it; frozen: the client makes a new one per attempt.
+
+    `timeout` bounds connecting and each read (seconds, None: no limit); `deadline` is the `time.monotonic()` by
+    which the whole body must have arrived (None: no limit); `stream` asks for the body in chunks as it arrives;
+    `max_bytes` is the largest whole body the caller accepts (None: no limit).
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+    timeout: float | None = None
+    stream: bool = False
+    deadline: float | None = None
+    max_bytes: int | None = None
+
+
+@dataclass
+class Response:
+    """A sync transport's answer: status, headers (lower-case names) and the body.
+
+    The body is `content`, read whole, unless the request asked to `stream` and the status is below 400: then it
+    is `chunks`, an iterator of bytes as they arrive, and `close` releases the connection (called by the client
+    when the stream ends or is abandoned, and for a response it does not use, such as a redirect or a retried one).
+    """
+
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+    chunks: Iterator[bytes] | None = None
+    close: Callable[[], None] | None = field(default=None, repr=False)
+
+
+@dataclass
+class AsyncResponse:
+    """An async transport's answer: `Response` with async `chunks` and an awaitable `close`."""
+
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+    chunks: AsyncIterator[bytes] | None = None
+    close: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+
+
+class TransportError(Exception):
+    """A failure below HTTP: no usable response. The client turns it into `APIConnectionError`/`APITimeoutError`.
+
+    `retryable` says whether the attempt may be repeated (no response byte had arrived, so the server cannot have
+    acted on a half-read answer); each subclass sets its default, and `retryable=` overrides it.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class ConnectError(TransportError):
+    """No answer at all: the connection was refused, reset or closed before any response byte. Retried."""
+
+    retryable = True
+
+
+class TLSError(TransportError):
+    """The TLS handshake or certificate check failed. Not retried: it would fail the same way."""
+
+
+class TransportTimeout(TransportError):
+    """A timeout: `Request.timeout` or `Request.deadline` passed. The client raises `APITimeoutError`."""
+
+
+class ConnectTimeout(TransportTimeout):
+    """Connecting took longer than `Request.timeout`. Retried: nothing was sent."""
+
+    retryable = True
+
+
+class ReadTimeout(TransportTimeout):
+    """The server stopped sending for longer than `Request.timeout`, or `Request.deadline` passed. Not retried."""
+
+
+class ReadError(TransportError):
+    """The connection broke after the response began (a body cut short, a broken stream). Not retried."""
+
+
+class ResponseTooLarge(TransportError):
+    """A whole body larger than `Request.max_bytes` (the client's `max_response_bytes`). Not retried."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the response is larger than max_response_bytes={limit}")
+        self.limit = limit
+
+
+class Transport(Protocol):
+    """The sync seam: one attempt per `send` (the contract is in this module's docstring)."""
+
+    def send(self, request: Request) -> Response:
+        """One attempt: the response (redirects not followed), or a `TransportError`."""
+        ...
+
+    def close(self) -> None:
+        """Releases what the transport holds (pooled connections); the client calls it when it is closed."""
+        ...
+
+
+class AsyncTransport(Protocol):
+    """The async seam: `Transport` with coroutines."""
+
+    async def send(self, request: Request) -> AsyncResponse:
+        """One attempt: the response (redirects not followed), or a `TransportError`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Releases what the transport holds; the client awaits it when it is closed."""
+        ...
+
+
+RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+
+
+@dataclass
+class RetryPolicy:
+    """The retry rule's knobs: exponential backoff with jitter, honouring the server's requested wait.
+
+    Retried: a `TransportError` with `retryable` set, and statuses 408, 429, 502, 503 and 504, at most
+    `max_retries` times and never past `total_timeout`. The clock, the sleeps and the jitter are injectable, so
+    tests run the rule without waiting (`clock` is also what `total_timeout` is measured with).
+    """
+
+    max_retries: int = 2
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    wall_clock: Callable[[], float] = time.time
+    jitter: Callable[[], float] = field(default=random.random)
+    async_sleep: Callable[[float], Awaitable[None]] | None = None  # None: asyncio.sleep
+
+    def backoff(self, retry_index: int) -> float:
+        """The wait before retry number `retry_index` (0-based) when the server asked for none."""
+        base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2**retry_index)
+        return float(base * (0.75 + 0.25 * self.jitter()))
+
+    def server_wait(self, headers: Mapping[str, str], body: bytes) -> float | None:
+        """The wait the server asked for: `Retry-After` (seconds or HTTP date) or a 503 body's `estimated_time`."""
+        value = headers.get("retry-after")
+        if value:
+            value = value.strip()
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                parsed = _http_date(value)
+                if parsed is not None:
+                    return max(0.0, parsed.timestamp() - self.wall_clock())
+        return estimated_time(body)
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`), or None when the text is not one."""
+    import email.utils
+
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def estimated_time(body: bytes) -> float | None:
+    """`estimated_time` of a model-loading 503 body, when present."""
+    if b"estimated_time" not in body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("estimated_time") if isinstance(data, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
