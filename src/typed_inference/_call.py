@@ -96,11 +96,14 @@ def call_arguments(task: str, primary: Any, params: Mapping[str, Any]) -> CallAr
             out.parameters[name] = value
         else:
             out.inputs[name] = value
+    # The schema's order, as the typed methods send them: equal calls make equal bodies.
+    out.parameters = {name: out.parameters[name] for name in spec.parameter_fields if name in out.parameters}
     if spec.first_argument is None:
         if primary is not None and not isinstance(primary, Mapping):
             fields = ", ".join(spec.input_fields)
             raise argument_error(f"{spec.task} takes an object input: a mapping of {fields}", ["primary"])
-        out.inputs = {**(primary or {}), **out.inputs}
+        given = {**(primary or {}), **out.inputs}
+        out.inputs = {name: given[name] for name in (*spec.input_fields, *given) if name in given}
         out.primary = None
         return out
     if spec.first_argument_at and isinstance(primary, Mapping) and spec.first_argument_at in primary:

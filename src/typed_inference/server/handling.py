@@ -65,7 +65,7 @@ class Server:
                 sources.append(found)
         self.store = ModelStore(sources, config.hf_cache or hub_cache_dir())
         self.scheduler = Scheduler(config.workers, config.max_queue)
-        self.batchers: dict[tuple[str, str], MicroBatcher[Any]] = {}
+        self.batchers: dict[str, MicroBatcher[Any]] = {}  # by model: a backend micro-batches one task at most
 
     def start(self) -> None:
         """Sets torch's thread count and starts loading every configured model in the background."""
@@ -97,7 +97,7 @@ class Server:
             serving = backend.serves[task]
             if getattr(body, "stream", None):
                 return await self._stream(spec, backend, serving, body, request_id)
-            result, seconds = await self._infer(spec, backend, serving, body, data)
+            result, seconds = await self._infer(backend, serving, body, data)
             batch = spec.batch and isinstance(getattr(body, "inputs", None), list)
             extra = serving.nesting(backend, body) if serving.nesting is not None else 0
             content = encode_answer(spec, result, int(batch) + extra)
@@ -126,20 +126,19 @@ class Server:
         )
 
     async def _infer(
-        self, spec: TaskSpec, backend: Backend, serving: Serving, body: BaseModel, data: bytes | None
+        self, backend: Backend, serving: Serving, body: BaseModel, data: bytes | None
     ) -> tuple[Any, float]:
         with self.scheduler.admit():
             if serving.batching is not None and self.config.batching:
-                return await self._batched(spec, backend, serving.batching, body)
+                return await self._batched(backend, serving.batching, body)
             args = (body,) if data is None else (body, data)
             return await self.scheduler.execute(partial(_locked, backend, serving.run, backend, *args))
 
-    async def _batched(self, spec: TaskSpec, backend: Backend, batching: Batching, body: Any) -> tuple[Any, float]:
+    async def _batched(self, backend: Backend, batching: Batching, body: Any) -> tuple[Any, float]:
         """The answer of a request whose items share forward passes with other requests' (equal keys only)."""
-        key = (backend.source.model_id, spec.task)
-        batcher = self.batchers.get(key)
+        batcher = self.batchers.get(backend.source.model_id)
         if batcher is None:
-            batcher = self.batchers[key] = MicroBatcher(
+            batcher = self.batchers[backend.source.model_id] = MicroBatcher(
                 self.scheduler,
                 partial(_locked, backend, batching.run, backend),
                 max_wait=self.config.batch_wait_ms / 1000,
@@ -243,11 +242,10 @@ class Server:
                 item["load_seconds"] = round(entry.load_seconds, 2)
             models.append(item)
         loading = any(m["state"] in ("queued", "loading") for m in models)
-        batching: dict[str, dict[str, int]] = {}
-        for (model_id, _), batcher in self.batchers.items():
-            stats = batching.setdefault(model_id, {"forward_passes": 0, "requests": 0})
-            stats["forward_passes"] += batcher.batches
-            stats["requests"] += batcher.items
+        batching = {
+            model_id: {"forward_passes": batcher.batches, "requests": batcher.items}
+            for model_id, batcher in self.batchers.items()
+        }
         return {
             "status": "loading" if loading else "ok",
             "in_flight": self.scheduler.in_flight,
