@@ -55,7 +55,7 @@ lint: $(LINT_STAMP)  ## ruff check and format check (needs only ruff)
 typecheck: $(TYPES_STAMP)  ## mypy --strict on src, codegen, tests (no torch needed)
 	$(PY) -m mypy
 
-check: codegen-check lint typecheck  ## everything but the tests
+check: lint typecheck codegen-check  ## everything but the tests; lint and typecheck first, before the full (torch) install
 
 test-only: $(STAMP)  ## every test; `.venv/bin/python -m pytest -m "not slow"` is the quick loop
 	$(PY) -m pytest
