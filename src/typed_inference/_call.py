@@ -42,13 +42,22 @@ def is_argument_error(exc: RequestValidationError) -> bool:
     return bool(exc.errors) and all(e.get("type") == ARGUMENT_ERROR for e in exc.errors)
 
 
-def task_spec(task: str) -> TaskSpec:
-    """The registry entry of a task (`fill_mask` reads as `fill-mask`); an argument error with a suggestion."""
-    key = task.strip().lower().replace("_", "-")
+def lookup_task(name: str) -> tuple[TaskSpec | None, str]:
+    """The registry entry of a task name (`fill_mask` reads as `fill-mask`), or None and a "; did you mean" hint
+    (empty when no task is close). The CLI and `validate` word their own errors with it."""
+    key = name.strip().lower().replace("_", "-")
     spec = TASKS.get(key)
+    if spec is not None:
+        return spec, ""
+    hint = difflib.get_close_matches(key, list(TASKS), n=1, cutoff=0.5)
+    return None, f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def task_spec(task: str) -> TaskSpec:
+    """The registry entry of a task; an argument error with a suggestion otherwise."""
+    spec, hint = lookup_task(task)
     if spec is None:
-        hint = difflib.get_close_matches(key, list(TASKS), n=1, cutoff=0.5)
-        raise argument_error(f"unknown task {task!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""), [task])
+        raise argument_error(f"unknown task {task!r}{hint}", [task])
     return spec
 
 

@@ -14,14 +14,11 @@ from typed_inference.validation.report import KINDS, Kind, UsageError
 
 def resolve_task(name: str) -> TaskSpec:
     """The registry entry of a task (`fill_mask` reads as `fill-mask`); a UsageError with a suggestion otherwise."""
-    from typed_inference._registry import TASKS
+    from typed_inference._call import lookup_task
 
-    key = name.strip().lower().replace("_", "-")
-    spec = TASKS.get(key)
+    spec, hint = lookup_task(name)
     if spec is None:
-        hint = difflib.get_close_matches(key, list(TASKS), n=1, cutoff=0.5)
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else "; `typed-inference tasks` lists them"
-        raise UsageError(f"unknown task {name!r}{suggestion}")
+        raise UsageError(f"unknown task {name!r}{hint or '; `typed-inference tasks` lists them'}")
     return spec
 
 
