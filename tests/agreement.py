@@ -88,7 +88,7 @@ def json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def model_accepts(target: Target, adapter: TypeAdapter[Any], value: Any, *, strict_output: bool) -> bool:
+def model_accepts(adapter: TypeAdapter[Any], value: Any, *, strict_output: bool) -> bool:
     try:
         result = adapter.validate_python(copy.deepcopy(value))
     except ValidationError:
@@ -154,7 +154,7 @@ def check_instance(target: Target, value: Any, rng: random.Random, mutation_coun
     problems = []
     adapter = target.type_adapter
     validator, strict_validator = target.validators
-    if not model_accepts(target, adapter, value, strict_output=False):
+    if not model_accepts(adapter, value, strict_output=False):
         problems.append(f"valid instance rejected by the model: {value!r}")
         return problems
     dumped = round_trip(adapter, value)
@@ -162,10 +162,10 @@ def check_instance(target: Target, value: Any, rng: random.Random, mutation_coun
         problems.append(f"round trip changed the value: {value!r} -> {dumped!r}")
     for what, mutated in mutations(value, rng, mutation_count):
         expected = validator.is_valid(mutated)
-        if model_accepts(target, adapter, mutated, strict_output=False) != expected:
+        if model_accepts(adapter, mutated, strict_output=False) != expected:
             problems.append(f"{what}: jsonschema says {'valid' if expected else 'invalid'}, the model disagrees")
         if not target.input_side:
             strict_expected = strict_validator.is_valid(mutated)
-            if model_accepts(target, adapter, mutated, strict_output=True) != strict_expected:
+            if model_accepts(adapter, mutated, strict_output=True) != strict_expected:
                 problems.append(f"{what} (strict output mode): jsonschema and the model disagree")
     return problems

@@ -24,7 +24,7 @@ from typing import Any
 from tests.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
-# Sections measured by the other issues' own benchmark modules, each exposing `run() -> list[str]`.
+# Sections measured by the other areas' own benchmark modules, each exposing `run() -> list[str]`.
 EXTRA_SECTIONS = ("tests.bench_cli", "tests.bench_server")
 OUT = ROOT / "docs" / "benchmarks.md"
 
@@ -315,7 +315,7 @@ def main() -> None:
         "the same run. Medians of fresh processes (imports) or of interleaved rounds (calls). Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}.",
         "",
-        "## Code generation (issue: schemas and codegen)",
+        "## Code generation",
         "",
         "| measure | result | target |",
         "|---|---|---|",
@@ -324,7 +324,7 @@ def main() -> None:
         f"| baseline: import pydantic's `BaseModel` and define a two-field model | {baseline * 1e3:.1f} ms | |",
         f"| difference | {(types_import - baseline) * 1e3:+.1f} ms | ≤ +30 ms |",
         "",
-        "## Client import (issue: client and transport)",
+        "## Client import",
         "",
         "| measure | result |",
         "|---|---|",
@@ -350,7 +350,7 @@ def main() -> None:
         "feature-extraction response, with full validation on (typed-inference validates every response; the others",
         "do not).",
         "",
-        "## Concurrency (issue: async and batch calls)",
+        "## Concurrency",
         "",
         "1,000 fill-mask calls against a loopback server that answers after 5 ms (the sequential loop is timed on",
         "100 calls and scaled).",
@@ -366,7 +366,7 @@ def main() -> None:
         "Targets: async client and sync `map` at least 8× faster than the sequential loop; ours at least as fast",
         "as huggingface_hub's AsyncInferenceClient at the same concurrency.",
         "",
-        "## Streaming (issue: streaming and chat)",
+        "## Streaming",
         "",
         "10,000 text-generation token events from one loopback response, consumed whole.",
         "",

@@ -1,4 +1,4 @@
-"""Benchmark of `typed-inference validate` (issue: CLI): fill-mask requests checked end to end as a process, beside
+"""Benchmark of `typed-inference validate`: fill-mask requests checked end to end as a process, beside
 check-jsonschema on the same data, and payloads per second through the library call. `run()` returns markdown lines
 for docs/benchmarks.md; `python -m tests.bench_cli` prints them.
 """
@@ -161,7 +161,7 @@ def run() -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         results, rates, version = measure(Path(tmp))
     lines = [
-        "## CLI validation (issue: CLI)",
+        "## CLI validation",
         "",
         "fill-mask requests (bare inputs, `parameters`, `targets`, legacy `options`), checked end to end as a process:",
         "wall time from start to exit, median of 3 interleaved runs at 100,000 payloads, one run at 1,000,000.",

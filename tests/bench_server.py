@@ -116,7 +116,7 @@ def run() -> list[str]:
                 per_pass[mode] = stats["requests"] / stats["forward_passes"]
     on, off = statistics.median(rates["micro-batching on"]), statistics.median(rates["micro-batching off"])
     lines = [
-        "## Local server (issue: local server)",
+        "## Local server",
         "",
         f"feature-extraction with the embedded all-MiniLM-L6-v2: {CLIENTS} concurrent clients (threads of one client "
         f"process) each send {PER_CLIENT} single sentences per round to `typed-inference serve` on 127.0.0.1; "

@@ -139,7 +139,7 @@ class Respond(Fault):
     close: bool = False
     name = "respond"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         payload = _bytes(self.body)
         headers = {"Content-Type": self.content_type, "Content-Length": str(len(payload)), **self.headers}
         if self.close:
@@ -154,7 +154,7 @@ class ResetBeforeResponse(Fault):
 
     name = "reset before the response"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.reset()
         return False
 
@@ -165,7 +165,7 @@ class CloseBeforeResponse(Fault):
 
     name = "closed before the response"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.close()
         return False
 
@@ -176,7 +176,7 @@ class ResetMidHeaders(Fault):
 
     name = "reset during the headers"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/js")
         time.sleep(POLL)  # let the bytes reach the client before the RST
         conn.reset()
@@ -191,7 +191,7 @@ class ResetMidBody(Fault):
     sent: int = 0
     name = "reset during the body"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         head = _head(200, {"Content-Type": "application/json", "Content-Length": str(len(self.body))})
         conn.send(head + self.body[: self.sent])
         time.sleep(POLL)
@@ -207,7 +207,7 @@ class Truncated(Fault):
     declared: int = 0
     name = "body shorter than its Content-Length"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.send(_head(200, {"Content-Type": "application/json", "Content-Length": str(self.declared)}) + self.body)
         conn.close()
         return False
@@ -221,7 +221,7 @@ class ChunkedCut(Fault):
     end: str = "close"
     name = "chunked body cut"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         head = _head(200, {"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
         conn.send(head + f"{len(self.body):x}\r\n".encode() + self.body + b"\r\n")
         time.sleep(POLL)
@@ -235,7 +235,7 @@ class HeadersThenSilence(Fault):
 
     name = "headers then silence"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.send(_head(200, {"Content-Type": "application/json", "Content-Length": "100"}))
         conn.hold()
         return False
@@ -247,7 +247,7 @@ class Silence(Fault):
 
     name = "silence before the headers"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.hold()
         return False
 
@@ -261,7 +261,7 @@ class Trickle(Fault):
     interval: float = 0.02
     name = "slow trickle"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         if not conn.send(_head(200, {"Content-Type": "application/json", "Content-Length": str(len(self.body))})):
             return False
         step = max(1, -(-len(self.body) // self.pieces))
@@ -279,7 +279,7 @@ class Redirect(Fault):
     status: int = 307
     name = "redirect"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         conn.send(_head(self.status, {"Location": self.location, "Content-Length": "0"}))
         return True
 
@@ -295,7 +295,7 @@ class EventStream(Fault):
     end: str = "complete"
     name = "event stream"
 
-    def __call__(self, conn: Conn, request: Seen) -> bool:
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
         if not conn.send(_head(200, {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"})):
             return False
         for piece in self.pieces if self.pieces is not None else [self.body]:

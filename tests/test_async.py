@@ -218,7 +218,7 @@ def test_map_takes_a_list_input_as_one_input(server: ScriptedServer) -> None:
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
-    server.handler = lambda request: Reply(200, answer)
+    server.handler = lambda _request: Reply(200, answer)
     conversations = [[{"role": "user", "content": "hello"}], [{"role": "user", "content": "bye"}]]
     with InferenceClient("m", base_url=server.url) as client:
         chats = client.map(client.chat_completion, conversations)

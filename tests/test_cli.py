@@ -24,11 +24,12 @@ from pydantic import ValidationError
 
 from tests.server import Received, Reply, ScriptedServer
 from typed_inference import cli
-from typed_inference._cli_validate import example_value, json_schema, schema_title, task_bundle
 from typed_inference._decode import strict_adapter
 from typed_inference._generated.registry import TASKS
+from typed_inference.cli.example import example_value
+from typed_inference.cli.schema import json_schema, schema_title, task_bundle
 from typed_inference.client import InferenceClient
-from typed_inference.validate import check_only_validator, kinds_of, resolve_kind, target, validate, validator
+from typed_inference.validation import check_only_validator, kinds_of, resolve_kind, target, validate, validator
 
 ROOT = Path(__file__).resolve().parent.parent
 FILL = [{"sequence": "the goal of life is life.", "score": 0.109, "token": 2166, "token_str": "life"}]
@@ -562,7 +563,7 @@ def test_tasks_lists_every_task_with_its_method() -> None:
     assert any(line.split()[:3] == ["fill-mask", "text", "fill_mask"] for line in table)
 
 
-def test_schema_feeds_other_tools(tmp_path: Path) -> None:
+def test_schema_feeds_other_tools() -> None:
     result = run("schema", "fill-mask", "--kind", "input", "--array")
     assert result.code == 0
     schema = result.json()
@@ -600,7 +601,7 @@ def test_call_prints_the_typed_result(server: ScriptedServer) -> None:
     }
 
 
-def test_call_errors(server: ScriptedServer, tmp_path: Path) -> None:
+def test_call_errors(server: ScriptedServer) -> None:
     server.json({"error": "Model org/model does not exist"}, status=404)
     missing = run("call", "fill-mask", "--model", "org/model", "--input", "a [MASK].", "--base-url", server.url)
     assert missing.code == 1 and "ModelNotFoundError" in missing.err and "does not exist" in missing.err

@@ -84,11 +84,13 @@ def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "codegen", *args], cwd=ROOT, capture_output=True, text=True)
 
 
+@pytest.mark.slow  # runs codegen in a subprocess
 def test_committed_code_is_fresh() -> None:
     result = _codegen("--check")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
 
 
+@pytest.mark.slow  # runs codegen in a subprocess
 def test_check_fails_on_a_hand_edited_file(tmp_path: Path) -> None:
     copy = tmp_path / "typed_inference"
     shutil.copytree(PACKAGE, copy)
@@ -100,6 +102,7 @@ def test_check_fails_on_a_hand_edited_file(tmp_path: Path) -> None:
     assert "make codegen" in result.stderr
 
 
+@pytest.mark.slow  # runs codegen in a subprocess
 def test_generation_is_deterministic(tmp_path: Path) -> None:
     first, second = tmp_path / "a" / "typed_inference", tmp_path / "b" / "typed_inference"
     for target in (first, second):
@@ -151,6 +154,7 @@ def test_task_reference_covers_every_task() -> None:
     assert "| `top_k` | `int` | ≥ 1 |" in text
 
 
+@pytest.mark.slow  # runs codegen in a subprocess
 def test_check_fails_on_a_hand_edited_reference(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

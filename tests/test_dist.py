@@ -1,12 +1,18 @@
-"""`make dist` builds a wheel and an sdist; the wheel installs into a clean venv with its generated modules."""
+"""`make dist` builds a wheel and an sdist; the wheel installs into a clean venv with its generated modules and the
+exported JSON Schemas, and its CLI never reaches for the checkout's `codegen` or `schemas/`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import venv
 import zipfile
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +26,8 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     assert "typed_inference/py.typed" in names
     assert "typed_inference/types/fill_mask.py" in names
     assert "typed_inference/_generated/registry.py" in names and "typed_inference/_generated/methods.py" in names
+    assert "typed_inference/schemas/fill-mask.json" in names
+    assert not any(name.startswith("codegen/") for name in names)
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
@@ -36,3 +44,15 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "a [MASK]"
+    # The installed CLI prints a task's schema from the package alone, run from a folder with no checkout in sight.
+    cli = env / "bin" / "typed-inference"
+    schema = subprocess.run([str(cli), "schema", "fill-mask"], capture_output=True, text=True, cwd=tmp_path)
+    assert schema.returncode == 0, schema.stderr
+    assert json.loads(schema.stdout)["$ref"] == "#/$defs/FillMaskInput"
+    listing = subprocess.run(
+        [str(python), "-c", "import sys, typed_inference.cli; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert listing.returncode == 0 and "codegen" not in listing.stdout.split("'")

@@ -319,7 +319,7 @@ def test_user_session_is_used_as_given(server: ScriptedServer) -> None:
     session = requests.Session()
     session.headers["X-From-Session"] = "yes"
     seen: list[int] = []
-    session.hooks["response"].append(lambda r, *a, **k: seen.append(r.status_code))
+    session.hooks["response"].append(lambda r, *_a, **_k: seen.append(r.status_code))
     server.json(OK)
     with InferenceClient("m", base_url=server.url, session=session) as client:
         client.fill_mask("a [MASK].")

@@ -37,7 +37,7 @@ def test_as_raw_refuses_what_is_not_a_task_method_of_a_client() -> None:
         as_raw(len)
 
 
-def test_sync_use_imports_no_async_module(tmp_path: Path) -> None:
+def test_sync_use_imports_no_async_module() -> None:
     code = textwrap.dedent(
         """
         import json, sys, threading

@@ -243,7 +243,7 @@ def _no_wait() -> RetryPolicy:
     async def no_sleep(seconds: float) -> None:
         pass
 
-    return RetryPolicy(sleep=lambda seconds: None, async_sleep=no_sleep, jitter=lambda: 1.0)
+    return RetryPolicy(sleep=lambda _seconds: None, async_sleep=no_sleep, jitter=lambda: 1.0)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -449,9 +449,9 @@ NUMBERS: list[tuple[str, Callable[[Any], Any], str]] = [
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("name", "call", "message"), NUMBERS, ids=[n for n, _, _ in NUMBERS])
+@pytest.mark.parametrize(("call", "message"), [(c, m) for _, c, m in NUMBERS], ids=[n for n, _, _ in NUMBERS])
 def test_non_finite_and_oversized_numbers_are_rejected_before_sending(
-    mode: str, name: str, call: Callable[[Any], Any], message: str
+    mode: str, call: Callable[[Any], Any], message: str
 ) -> None:
     with FaultServer() as server:
         server.play(Respond(200, OK))
@@ -548,7 +548,7 @@ LABELS = [{"label": "cat", "score": 0.9}]
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("form", ["str", "Path", "relative"])
 def test_file_input_is_read_from_the_given_path_only(
-    mode: str, form: str, decoys: dict[str, Path], watch: Watch, tmp_path: Path
+    mode: str, form: str, decoys: dict[str, Path], watch: Watch
 ) -> None:
     given = decoys["given"]
     if form == "relative":  # relative to the working directory, as open() would take it
@@ -574,7 +574,8 @@ def test_a_missing_file_is_not_looked_for_elsewhere(mode: str, decoys: dict[str,
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_url_given_as_a_file_is_not_fetched(mode: str, decoys: dict[str, Path], watch: Watch) -> None:
+@pytest.mark.usefixtures("decoys")  # files the client must not read
+def test_a_url_given_as_a_file_is_not_fetched(mode: str, watch: Watch) -> None:
     with pytest.raises(ti.RequestValidationError, match=r"^image: cannot read file '.*example\.com/cat\.png': No such"):
         _classify(mode, "http://127.0.0.1:9", "https://example.com/cat.png")  # a path, relative to the cwd
     assert watch.connects == []  # no connection anywhere: neither to the URL nor to the service

@@ -98,7 +98,7 @@ def test_transport_error_tree() -> None:
 
 # -- MockTransport ----------------------------------------------------------------------------------------------------
 def test_mock_transport_records_requests_and_answers(clock: FakeClock) -> None:
-    mock = MockTransport(lambda request: json_response(FILL, headers={"X-Request-Id": "r1"}))
+    mock = MockTransport(lambda _request: json_response(FILL, headers={"X-Request-Id": "r1"}))
     with InferenceClient("org/model", base_url=URL, token="hf_x", transport=mock, retry_policy=no_wait(clock)) as c:
         raw = c.with_raw_response.fill_mask("a [MASK].", top_k=1)
     assert raw.parsed[0].token_str == "b"
@@ -113,7 +113,7 @@ def test_mock_transport_records_requests_and_answers(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize("how", ["return", "raise"])
 def test_mock_transport_exception_is_a_failed_attempt(clock: FakeClock, how: str) -> None:
-    def refuse(request: Request) -> Response | Exception:
+    def refuse(_request: Request) -> Response | Exception:
         if how == "raise":
             raise ConnectError("connection refused")
         return ConnectError("connection refused")
@@ -133,7 +133,7 @@ def test_mock_transport_timeouts_and_status_errors(clock: FakeClock) -> None:
         json_response({"error": "busy"}, 503, {"Retry-After": "2"}),
         json_response(FILL),
     ]
-    mock = MockTransport(lambda request: answers.pop(0))
+    mock = MockTransport(lambda _request: answers.pop(0))
     with InferenceClient("m", base_url=URL, transport=mock, retry_policy=no_wait(clock)) as c:
         with pytest.raises(ti.APITimeoutError, match="read timeout: slow"):
             c.fill_mask("a [MASK].")  # a read timeout is not retried
@@ -147,7 +147,7 @@ def test_each_attempt_gets_its_own_request(clock: FakeClock) -> None:
         json_response({"error": "busy"}, 503, {"Retry-After": "7"}),
         json_response(FILL),
     ]
-    mock = MockTransport(lambda request: answers.pop(0))
+    mock = MockTransport(lambda _request: answers.pop(0))
     with InferenceClient("m", base_url=URL, transport=mock, retry_policy=no_wait(clock), total_timeout=10.0) as c:
         c.fill_mask("a [MASK].", timeout=5.0)
     first, second = mock.requests
@@ -165,7 +165,7 @@ def test_mock_stream_from_content_or_chunks(clock: FakeClock) -> None:
         Response(200, {"Content-Type": "text/event-stream"}, sse),
         Response(200, {}, chunks=iter([sse[:5], sse[5:]]), close=lambda: closed.append(True)),
     ]
-    mock = MockTransport(lambda request: answers.pop(0))
+    mock = MockTransport(lambda _request: answers.pop(0))
     with InferenceClient("m", base_url=URL, transport=mock, retry_policy=no_wait(clock)) as c:
         for _ in range(2):
             events = list(c.text_generation("x", stream=True))
@@ -177,7 +177,7 @@ def test_mock_stream_from_content_or_chunks(clock: FakeClock) -> None:
 def test_mock_chunks_are_read_whole_when_not_streaming(clock: FakeClock) -> None:
     body = json.dumps(FILL).encode()
     mock = MockTransport(
-        lambda request: Response(200, {"content-type": "application/json"}, chunks=iter([body[:3], body[3:]]))
+        lambda _request: Response(200, {"content-type": "application/json"}, chunks=iter([body[:3], body[3:]]))
     )
     with InferenceClient("m", base_url=URL, transport=mock, retry_policy=no_wait(clock)) as c:
         assert c.fill_mask("a [MASK].")[0].token_str == "b"
@@ -283,7 +283,7 @@ def test_attempts_enforce_the_body_limit_and_the_deadline() -> None:
     clock = FakeClock()
     request = Request("POST", f"{URL}/models/m", {}, b"{}", timeout=4.0, max_bytes=3)
 
-    def status_error(response: Response | AsyncResponse, url: str) -> ti.APIStatusError:
+    def status_error(_response: Response | AsyncResponse, _url: str) -> ti.APIStatusError:
         raise AssertionError("not an error status")
 
     def plan() -> Attempts:
@@ -378,7 +378,7 @@ def test_a_naive_transport_within_the_limit(server: ScriptedServer, clock: FakeC
 def test_no_result_after_total_timeout_whatever_the_transport(
     server: ScriptedServer, clock: FakeClock, mode: str, transport: str
 ) -> None:
-    def late(received: Received) -> Reply:
+    def late(_received: Received) -> Reply:
         clock.now += 11.0  # the answer is ready only after total_timeout (the client's clock is this one)
         return Reply(200, FILL)
 

@@ -39,7 +39,7 @@ class RecordingTransport:
 
 
 class StaticAsyncTransport:
-    async def send(self, request: Request) -> AsyncResponse:
+    async def send(self, request: Request) -> AsyncResponse:  # noqa: ARG002 (the protocol names it)
         return AsyncResponse(200, {"content-type": "application/json"}, b"[]")
 
     async def aclose(self) -> None:
@@ -59,7 +59,7 @@ def answer(request: Request) -> Response | Exception:
     return ConnectError("refused") if request.url.endswith("/down") else json_response([], 200)
 
 
-async def async_answer(request: Request) -> AsyncResponse:
+async def async_answer(_request: Request) -> AsyncResponse:
     return AsyncResponse(200)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 from typed_inference._errors import InferenceError, RequestValidationError
 from typed_inference._generated.registry import TASKS
+from typed_inference._task import TaskSpec
 
 
 @dataclass
@@ -38,19 +40,25 @@ class Progress:
             self.stream.flush()
 
 
-def plan(
-    method: Callable[..., Any], inputs: Iterable[Any], kwargs: Mapping[str, Any], batch_size: int | None
-) -> list[Job]:
-    """The calls to make: each input as the method's first argument (or keywords for object inputs), maybe batched."""
-    import inspect
-
+def map_target(client: Any, method: Callable[..., Any]) -> tuple[TaskSpec, Callable[..., Any]]:
+    """The task a mapped method runs (known by its name) and what to call per job: `client.call` for the client's
+    own task methods, the method itself otherwise (a `with_raw_response` method, say)."""
     name = getattr(method, "__name__", "")
     spec = TASKS.get(name.replace("_", "-"))
-    params = list(inspect.signature(method).parameters.values())
-    positional = bool(params) and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    if spec is None:
+        raise RequestValidationError(f"map runs a task method such as client.fill_mask; {name or method!r} is not one")
+    owner = getattr(method, "__self__", None)
+    if owner is not None and owner is client:
+        return spec, functools.partial(owner.call, spec.task)
+    return spec, method
+
+
+def plan(spec: TaskSpec, inputs: Iterable[Any], kwargs: Mapping[str, Any], batch_size: int | None) -> list[Job]:
+    """The calls to make: each input as the task's first argument (or keywords for object inputs), maybe batched."""
+    name = spec.task.replace("-", "_")
     items = list(inputs)
     if batch_size is not None:
-        if spec is None or not spec.batch:
+        if not spec.batch:
             batchable = sorted(t.replace("-", "_") for t, s in TASKS.items() if s.batch)
             raise RequestValidationError(f"batch_size works only with {', '.join(batchable)}; not with {name}")
         if batch_size < 1:
@@ -61,7 +69,7 @@ def plan(
         ]
     jobs = []
     for item in items:
-        if positional:
+        if spec.first_argument is not None:
             jobs.append(Job((item,), dict(kwargs)))
         elif isinstance(item, Mapping):
             jobs.append(Job((), {**kwargs, **item}))

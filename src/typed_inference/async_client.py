@@ -8,10 +8,11 @@ from typing import Any, TypeVar
 
 from typed_inference._async_transport import HttpxTransport
 from typed_inference._base_client import BaseClient
+from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
-from typed_inference._map import Job, Progress, check, plan, spread
+from typed_inference._map import Job, Progress, check, map_target, plan, spread
 from typed_inference._response import RawResponse
 from typed_inference._streaming import AsyncStream, EventDecoder
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
@@ -112,14 +113,15 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
 
         The same rules as `InferenceClient.map`: one result or error per input, `batch_size` for batch tasks.
         """
-        jobs = plan(method, inputs, kwargs, batch_size)
+        spec, target = map_target(self, method)
+        jobs = plan(spec, inputs, kwargs, batch_size)
         counter = Progress(sum(job.size for job in jobs), progress)
         limit = asyncio.Semaphore(max(1, concurrency))
 
         async def run(job: Job) -> Any:
             async with limit:
                 try:
-                    return await method(*job.args, **job.kwargs)
+                    return await target(*job.args, **job.kwargs)
                 except InferenceError as exc:
                     return exc
                 finally:
@@ -127,6 +129,16 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
 
         outcomes = await asyncio.gather(*(run(job) for job in jobs))
         return check(spread(jobs, outcomes), return_exceptions)
+
+    async def call(self, task: str, primary: Any = None, /, **params: Any) -> Any:
+        """Calls a task by name: `primary` is what its method takes first (a mapping of the input's fields for
+        object-input tasks, which may also come as keywords); `params` are its keywords (parameters, `model=`,
+        `timeout=`, ...). Returns the typed result as `Any`: typed code calls the task's method instead.
+
+        Raises RequestValidationError, before anything is sent, for an unknown task or keyword (with a suggestion).
+        """
+        args = call_arguments(task, primary, params)
+        return await self._call(args.task, args.primary, args.inputs, args.parameters, **args.options)
 
     async def _call(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typed_inference._base_client import BaseClient
+from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
-from typed_inference._map import Job, Progress, check, plan, spread
+from typed_inference._map import Job, Progress, check, map_target, plan, spread
 from typed_inference._response import RawResponse
 from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import RequestsTransport
@@ -91,12 +92,13 @@ class InferenceClient(BaseClient, TaskMethods):
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        jobs = plan(method, inputs, kwargs, batch_size)
+        spec, target = map_target(self, method)
+        jobs = plan(spec, inputs, kwargs, batch_size)
         counter = Progress(sum(job.size for job in jobs), progress)
 
         def run(job: Job) -> Any:
             try:
-                return method(*job.args, **job.kwargs)
+                return target(*job.args, **job.kwargs)
             except InferenceError as exc:
                 return exc
             finally:
@@ -135,6 +137,16 @@ class InferenceClient(BaseClient, TaskMethods):
                 raise step.error
             if step.action == "retry":
                 self.retry.sleep(step.wait)
+
+    def call(self, task: str, primary: Any = None, /, **params: Any) -> Any:
+        """Calls a task by name: `primary` is what its method takes first (a mapping of the input's fields for
+        object-input tasks, which may also come as keywords); `params` are its keywords (parameters, `model=`,
+        `timeout=`, ...). Returns the typed result as `Any`: typed code calls the task's method instead.
+
+        Raises RequestValidationError, before anything is sent, for an unknown task or keyword (with a suggestion).
+        """
+        args = call_arguments(task, primary, params)
+        return self._call(args.task, args.primary, args.inputs, args.parameters, **args.options)
 
     def _call(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from typed_inference._errors import RequestValidationError
+from typed_inference._call import unknown_names
 from typed_inference._generated.registry import TASKS
 from typed_inference.client import InferenceClient
 from typed_inference.transport import Request
@@ -71,47 +71,12 @@ class InferenceApi:
         """Runs the model: `inputs` (text, list, or the input object's fields), `params`, or `data` (raw bytes)."""
         spec = TASKS[self.task]
         params = dict(params or {})
-        unknown = sorted(set(params) - set(spec.parameter_fields))
+        unknown = [name for name in params if name not in spec.parameter_fields]
         if unknown:
-            import difflib
-
-            hints = [
-                f"{name!r}"
-                + (
-                    f" (did you mean {m[0]!r}?)"
-                    if (m := difflib.get_close_matches(name, spec.parameter_fields, 1))
-                    else ""
-                )
-                for name in unknown
-            ]
-            raise RequestValidationError(f"{self.task}: unknown parameter(s) {', '.join(hints)}")
+            raise unknown_names(spec, unknown, spec.parameter_fields, what="parameter(s)")
         primary: Any = data if data is not None else inputs
-        fields: dict[str, Any] = {}
-        if spec.first_argument is None:
-            if not isinstance(inputs, Mapping):
-                raise RequestValidationError(
-                    f"{self.task}: inputs must be a dict with the fields {', '.join(spec.input_fields)}"
-                )
-            fields = dict(inputs)
-            primary = None
-        elif spec.first_argument_at and isinstance(inputs, Mapping) and spec.first_argument_at in inputs:
-            primary = inputs[spec.first_argument_at]
-        if primary is None and spec.first_argument is not None:
-            raise RequestValidationError(f"{self.task}: nothing to send: pass inputs= (or data= for files)")
         flags = {"multiple_masks": True} if self.task == "fill-mask" and _many_masks(primary) else {}
-        return self.client._call(
-            self.task,
-            primary,
-            fields,
-            params,
-            model=self.repo_id,
-            wait_for_model=None,
-            use_cache=None,
-            extra_headers=None,
-            extra_body=None,
-            timeout=None,
-            **({"flags": flags} if flags else {}),
-        )
+        return self.client.call(self.task, primary, **params, **flags, model=self.repo_id)
 
 
 def _many_masks(text: Any) -> bool:

@@ -40,7 +40,7 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
     server = Server(config or ServerConfig())
 
     @asynccontextmanager
-    async def lifespan(app: "FastAPI") -> AsyncIterator[None]:
+    async def lifespan(_app: "FastAPI") -> AsyncIterator[None]:
         server.start()
         yield
         server.close()
@@ -56,11 +56,11 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
     app.state.server = server
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    async def http_error(_request: Request, exc: HTTPException) -> Response:
         return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
         return JSONResponse({"error": f"Invalid request: {exc.errors()}"}, 400)
 
     @app.post("/models/{model_id:path}/pipeline/{task}", tags=["tasks"])

@@ -16,8 +16,7 @@ from pydantic import BaseModel
 from typed_inference._decode import stream_adapter
 from typed_inference._generated.registry import TASKS
 from typed_inference._task import TaskSpec
-from typed_inference.server.backends import Backend, served_tasks
-from typed_inference.server.backends.embeddings import Embeddings, EmbedOptions
+from typed_inference.server.backends import Backend, Batching, Serving, served_tasks
 from typed_inference.server.batching import MicroBatcher
 from typed_inference.server.config import ServerConfig
 from typed_inference.server.errors import ServerError
@@ -66,7 +65,7 @@ class Server:
                 sources.append(found)
         self.store = ModelStore(sources, config.hf_cache or hub_cache_dir())
         self.scheduler = Scheduler(config.workers, config.max_queue)
-        self.batchers: dict[str, MicroBatcher[EmbedOptions]] = {}
+        self.batchers: dict[str, MicroBatcher[Any]] = {}  # by model: a backend micro-batches one task at most
 
     def start(self) -> None:
         """Sets torch's thread count and starts loading every configured model in the background."""
@@ -95,11 +94,13 @@ class Server:
             spec = TASKS[task]
             body, data = parse_body(spec, raw, headers.get("content-type", ""))
             backend = await self.store.ready(entry, wait=_wants_wait(headers, body))
+            serving = backend.serves[task]
             if getattr(body, "stream", None):
-                return await self._stream(spec, backend, body, request_id)
-            result, seconds = await self._infer(spec, backend, body, data)
+                return await self._stream(spec, backend, serving, body, request_id)
+            result, seconds = await self._infer(backend, serving, body, data)
             batch = spec.batch and isinstance(getattr(body, "inputs", None), list)
-            content = encode_answer(spec, result, int(batch) + backend.extra_nesting(body))
+            extra = serving.nesting(backend, body) if serving.nesting is not None else 0
+            content = encode_answer(spec, result, int(batch) + extra)
         except ServerError as error:
             return Reply.error(error, request_id)
         except Exception as exc:  # a bug or a model failure: the client gets a 500 with the reason
@@ -124,31 +125,34 @@ class Server:
             404, "No text-generation model is served: start the server with --model ID=PATH@text-generation"
         )
 
-    async def _infer(self, spec: TaskSpec, backend: Backend, body: BaseModel, data: bytes | None) -> tuple[Any, float]:
+    async def _infer(
+        self, backend: Backend, serving: Serving, body: BaseModel, data: bytes | None
+    ) -> tuple[Any, float]:
         with self.scheduler.admit():
-            if spec.task == "feature-extraction" and isinstance(backend, Embeddings) and self.config.batching:
-                return await self._batched(backend, body)
-            return await self.scheduler.execute(partial(_locked, backend, backend.run, spec.task, body, data))
+            if serving.batching is not None and self.config.batching:
+                return await self._batched(backend, serving.batching, body)
+            args = (body,) if data is None else (body, data)
+            return await self.scheduler.execute(partial(_locked, backend, serving.run, backend, *args))
 
-    async def _batched(self, backend: Embeddings, body: Any) -> tuple[Any, float]:
+    async def _batched(self, backend: Backend, batching: Batching, body: Any) -> tuple[Any, float]:
+        """The answer of a request whose items share forward passes with other requests' (equal keys only)."""
         batcher = self.batchers.get(backend.source.model_id)
         if batcher is None:
             batcher = self.batchers[backend.source.model_id] = MicroBatcher(
                 self.scheduler,
-                partial(_locked, backend, backend.embed),
+                partial(_locked, backend, batching.run, backend),
                 max_wait=self.config.batch_wait_ms / 1000,
                 max_batch=self.config.max_batch,
             )
-        texts = [body.inputs] if isinstance(body.inputs, str) else list(body.inputs)
-        outcomes, seconds = await batcher.submit(EmbedOptions.of(body, backend.prompts), texts)
-        for outcome in outcomes:
-            if isinstance(outcome, ServerError):
-                raise outcome
-        return (outcomes if isinstance(body.inputs, str) else [[row] for row in outcomes]), seconds
+        options, items = batching.split(backend, body)
+        outcomes, seconds = await batcher.submit(options, items)
+        return batching.join(backend, body, outcomes), seconds
 
-    async def _stream(self, spec: TaskSpec, backend: Backend, body: BaseModel, request_id: str) -> Reply:
+    async def _stream(
+        self, spec: TaskSpec, backend: Backend, serving: Serving, body: BaseModel, request_id: str
+    ) -> Reply:
         """Server-sent events produced on a worker thread; errors found before the first event keep their status."""
-        stream = getattr(backend, "stream", None)
+        stream = serving.stream
         if stream is None:
             raise ServerError(400, f"{spec.task} does not stream")
         loop = asyncio.get_running_loop()
@@ -163,7 +167,7 @@ class Server:
 
         def produce() -> None:
             try:
-                _locked(backend, stream, spec.task, body, emit)
+                _locked(backend, stream, backend, body, emit)
             except ServerError as error:
                 loop.call_soon_threadsafe(queue.put_nowait, error)
             except BaseException as exc:  # reported in the stream as an error event

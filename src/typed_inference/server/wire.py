@@ -7,14 +7,12 @@ import binascii
 import json
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from typed_inference._decode import adapter_type, strict_adapter
+from typed_inference._decode import output_adapter
 from typed_inference._task import TaskSpec
 from typed_inference._validation import describe
 from typed_inference.server.errors import ServerError
-
-_ANSWERS: dict[tuple[str, int], TypeAdapter[Any]] = {}
 
 
 def parse_body(spec: TaskSpec, raw: bytes, content_type: str) -> tuple[BaseModel, bytes | None]:
@@ -40,11 +38,9 @@ def parse_body(spec: TaskSpec, raw: bytes, content_type: str) -> tuple[BaseModel
 
 
 def encode_answer(spec: TaskSpec, result: Any, nesting: int) -> bytes:
-    """The JSON of an answer, checked against the task's output model (wrapped in `nesting` lists)."""
-    key = (spec.task, nesting)
-    adapter = _ANSWERS.get(key)
-    if adapter is None:
-        adapter = _ANSWERS[key] = strict_adapter(adapter_type(spec, nesting))
+    """The JSON of an answer, checked against the task's output model (wrapped in `nesting` lists) with the adapters
+    the client validates answers with."""
+    adapter = output_adapter(spec, nesting)
     try:
         value = adapter.validate_python(result)
     except ValidationError as exc:

@@ -1,74 +1,95 @@
-"""Backends: a loaded model behind the tasks it serves, and the factory that picks one for a model folder."""
+"""Backends: a loaded model behind the tasks it serves, and the task → backend registry that picks one for a model.
+
+Each backend class declares in `serves` what it does for each of its tasks (`Serving`: answer, stream, micro-batch,
+answer nesting); the registry says which class loads a model of a task (and of a library, where that matters).
+"""
 
 from __future__ import annotations
 
-import importlib
-import threading
-from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+from typed_inference.server.backends._base import Backend, Batching, Emit, Serving
+from typed_inference.server.backends.audio import AudioClassification, SpeechRecognition
+from typed_inference.server.backends.embeddings import Embeddings
+from typed_inference.server.backends.generation import CausalLM
+from typed_inference.server.backends.qa import QuestionAnswering
+from typed_inference.server.backends.seq2seq import Summarization, Translation
+from typed_inference.server.backends.text import (
+    FillMask,
+    TextClassification,
+    TokenClassification,
+    TokenEmbeddings,
+    ZeroShotClassification,
+)
+from typed_inference.server.backends.vision import ImageClassification, ObjectDetection
 from typed_inference.server.resolve import ModelSource
 
-# task → (module under backends/, class name); a backend serves its own task and maybe related ones.
-_BACKENDS: dict[str, tuple[str, str]] = {
-    "fill-mask": ("text", "FillMask"),
-    "text-classification": ("text", "TextClassification"),
-    "token-classification": ("text", "TokenClassification"),
-    "zero-shot-classification": ("text", "ZeroShotClassification"),
-    "question-answering": ("qa", "QuestionAnswering"),
-    "text-generation": ("generation", "CausalLM"),
-    "chat-completion": ("generation", "CausalLM"),
-    "summarization": ("seq2seq", "Summarization"),
-    "translation": ("seq2seq", "Translation"),
-    "image-classification": ("vision", "ImageClassification"),
-    "object-detection": ("vision", "ObjectDetection"),
-    "automatic-speech-recognition": ("audio", "SpeechRecognition"),
-    "audio-classification": ("audio", "AudioClassification"),
-    "feature-extraction": ("embeddings", "Embeddings"),
-    "sentence-similarity": ("embeddings", "Embeddings"),
+__all__ = [
+    "REGISTRY",
+    "SERVABLE_TASKS",
+    "Backend",
+    "Batching",
+    "Choice",
+    "Emit",
+    "Serving",
+    "backend_class",
+    "load_backend",
+    "served_tasks",
+]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A backend class for models of a task, limited to one library's models when `library` is set."""
+
+    backend: type[Backend]
+    library: str | None = None
+
+
+SENTENCE_TRANSFORMERS = "sentence-transformers"
+
+# A model's own task (its pipeline tag) → the backends that can load it, the first that fits wins. The backend
+# then serves every task of its `serves` (a causal LM answers chat too; sentence-transformers, similarity too).
+REGISTRY: Mapping[str, tuple[Choice, ...]] = {
+    "fill-mask": (Choice(FillMask),),
+    "text-classification": (Choice(TextClassification),),
+    "token-classification": (Choice(TokenClassification),),
+    "zero-shot-classification": (Choice(ZeroShotClassification),),
+    "question-answering": (Choice(QuestionAnswering),),
+    "text-generation": (Choice(CausalLM),),
+    "chat-completion": (Choice(CausalLM),),
+    "summarization": (Choice(Summarization),),
+    "translation": (Choice(Translation),),
+    "image-classification": (Choice(ImageClassification),),
+    "object-detection": (Choice(ObjectDetection),),
+    "automatic-speech-recognition": (Choice(SpeechRecognition),),
+    "audio-classification": (Choice(AudioClassification),),
+    "feature-extraction": (Choice(Embeddings, SENTENCE_TRANSFORMERS), Choice(TokenEmbeddings)),
+    "sentence-similarity": (Choice(Embeddings, SENTENCE_TRANSFORMERS), Choice(TokenEmbeddings)),
 }
 
-SERVABLE_TASKS = frozenset(_BACKENDS)
+SERVABLE_TASKS = frozenset(REGISTRY)
 
 
-class Backend(ABC):
-    """A model loaded in memory; `run` answers one request of one of its tasks and is called on a worker thread."""
-
-    tasks: tuple[str, ...] = ()
-
-    def __init__(self, source: ModelSource) -> None:
-        self.source = source
-        self.lock = threading.Lock()  # one request at a time per model: tokenizers and RNG state are shared
-
-    def extra_nesting(self, body: Any) -> int:
-        """List levels the answer adds around the task's output beyond a batch's (fill-mask: one list per mask)."""
-        return 0
-
-    @abstractmethod
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
-        """The canonical JSON data answering `body` (the validated input model; `data`: raw bytes of a file input)."""
+def backend_class(source: ModelSource) -> type[Backend] | None:
+    """The backend class that loads the model of `source`; None when the local server cannot serve its task."""
+    for choice in REGISTRY.get(source.task, ()):
+        if choice.library is None or choice.library == source.library:
+            return choice.backend
+    return None
 
 
 def served_tasks(source: ModelSource) -> tuple[str, ...]:
-    """The tasks a model answers: its own; chat beside text-generation; both embedding tasks (sentence-transformers)."""
-    if source.task in ("text-generation", "chat-completion"):
-        return ("text-generation", "chat-completion")
-    if source.task in ("feature-extraction", "sentence-similarity"):
-        if source.library == "sentence-transformers":
-            return ("feature-extraction", "sentence-similarity")
-        return ("feature-extraction",)
-    return (source.task,)
+    """The tasks a model answers: every task its backend serves (its own task when no backend fits)."""
+    cls = backend_class(source)
+    return tuple(cls.serves) if cls is not None else (source.task,)
 
 
 def load_backend(source: ModelSource) -> Backend:
     """Loads the model of `source` into the backend class of its task (slow: reads weights, imports torch)."""
-    try:
-        module_name, class_name = _BACKENDS[source.task]
-    except KeyError:
+    cls = backend_class(source)
+    if cls is None:
         served = ", ".join(sorted(SERVABLE_TASKS))
-        raise ValueError(f"{source.model_id}: the local server cannot serve task {source.task!r} ({served})") from None
-    if source.task in ("feature-extraction", "sentence-similarity") and source.library != "sentence-transformers":
-        module_name, class_name = "text", "TokenEmbeddings"
-    module = importlib.import_module(f"typed_inference.server.backends.{module_name}")
-    cls: type[Backend] = getattr(module, class_name)
+        raise ValueError(f"{source.model_id}: the local server cannot serve task {source.task!r} ({served})")
     return cls(source)

@@ -6,9 +6,10 @@ ffmpeg binary is needed.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Serving
 from typed_inference.server.backends._hf import local_pipeline
 from typed_inference.server.errors import unprocessable
 from typed_inference.server.media import load_audio
@@ -29,18 +30,16 @@ class _Audio(Backend):
         self.pipe = local_pipeline(self.task, source.path)
         self.rate = int(self.pipe.feature_extractor.sampling_rate)
 
-    def samples(self, data: bytes | None) -> dict[str, Any]:
-        assert data is not None
+    def samples(self, data: bytes) -> dict[str, Any]:
         return {"raw": load_audio(data, self.rate), "sampling_rate": self.rate}
 
 
 class SpeechRecognition(_Audio):
     """automatic-speech-recognition: the transcript, with word timings when asked (CTC or encoder-decoder models)."""
 
-    tasks = ("automatic-speech-recognition",)
     task = "automatic-speech-recognition"
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any, data: bytes) -> Any:
         assert isinstance(body, AutomaticSpeechRecognitionInput)
         params = body.parameters
         audio = self.samples(data)
@@ -67,14 +66,15 @@ class SpeechRecognition(_Audio):
             return AutomaticSpeechRecognitionOutput(text=found["text"])
         return AutomaticSpeechRecognitionOutput(text=found["text"], chunks=chunks)
 
+    serves: ClassVar[Mapping[str, Serving]] = {"automatic-speech-recognition": Serving(run)}
+
 
 class AudioClassification(_Audio):
     """audio-classification: every class of the model (or the top_k), best first."""
 
-    tasks = ("audio-classification",)
     task = "audio-classification"
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any, data: bytes) -> Any:
         assert isinstance(body, AudioClassificationInput)
         params = body.parameters
         classes = len(self.pipe.model.config.id2label)
@@ -83,3 +83,5 @@ class AudioClassification(_Audio):
             kwargs["function_to_apply"] = params.function_to_apply
         found = self.pipe(self.samples(data), **kwargs)
         return [AudioClassificationOutputElement(label=c["label"], score=float(c["score"])) for c in found]
+
+    serves: ClassVar[Mapping[str, Serving]] = {"audio-classification": Serving(run)}

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Batching, Serving
 from typed_inference.server.backends._hf import quiet
 from typed_inference.server.errors import ServerError, unprocessable
 from typed_inference.server.resolve import ModelSource
@@ -44,8 +45,6 @@ class EmbedOptions:
 
 class Embeddings(Backend):
     """Sentence embeddings: one pooled vector per text; similarity is the cosine of two embeddings."""
-
-    tasks = ("feature-extraction", "sentence-similarity")
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
@@ -95,19 +94,34 @@ class Embeddings(Backend):
                 outcomes.append(next(rows))
         return outcomes
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
-        if task == "sentence-similarity":
-            assert isinstance(body, SentenceSimilarityInput)
-            texts = [body.inputs.source_sentence, *body.inputs.sentences]
-            vectors = self.embed(EmbedOptions(truncate=True), texts)
-            source, *others = (v for v in vectors if isinstance(v, list))
-            return [sum(a * b for a, b in zip(source, other, strict=True)) for other in others]
-        assert isinstance(body, FeatureExtractionInput)
-        outcomes = self.embed(EmbedOptions.of(body, self.prompts), _texts(body.inputs))
+    # -- feature-extraction: requests with equal options share forward passes ----------------------------------
+    def split(self, body: FeatureExtractionInput) -> tuple[EmbedOptions, list[str]]:
+        """A request's options (requests batch together only when theirs are equal) and its texts."""
+        return EmbedOptions.of(body, self.prompts), _texts(body.inputs)
+
+    def join(self, body: FeatureExtractionInput, outcomes: list[list[float] | ServerError]) -> Any:
+        """The answer from one embedding per text: the first error any text got, else the rows."""
         for outcome in outcomes:
             if isinstance(outcome, ServerError):
                 raise outcome
         return [[outcome] for outcome in outcomes] if isinstance(body.inputs, list) else outcomes
+
+    def features(self, body: FeatureExtractionInput) -> Any:
+        """feature-extraction without micro-batching: this request's texts in one forward pass."""
+        options, texts = self.split(body)
+        return self.join(body, self.embed(options, texts))
+
+    def similarity(self, body: SentenceSimilarityInput) -> Any:
+        """sentence-similarity: the cosine of the source sentence's embedding with each other sentence's."""
+        texts = [body.inputs.source_sentence, *body.inputs.sentences]
+        vectors = self.embed(EmbedOptions(truncate=True), texts)
+        source, *others = (v for v in vectors if isinstance(v, list))
+        return [sum(a * b for a, b in zip(source, other, strict=True)) for other in others]
+
+    serves: ClassVar[Mapping[str, Serving]] = {
+        "feature-extraction": Serving(features, batching=Batching(split, embed, join)),
+        "sentence-similarity": Serving(similarity),
+    }
 
 
 def _texts(inputs: str | list[str]) -> list[str]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from typed_inference._version import __version__
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Serving
 from typed_inference.server.backends._hf import model_limit, quiet, transformers
 from typed_inference.server.errors import unprocessable
 from typed_inference.server.resolve import ModelSource
@@ -55,8 +55,6 @@ def _unsupported(names: list[str]) -> None:
 
 class CausalLM(Backend):
     """A decoder-only language model: completions (text-generation) and conversations (chat-completion)."""
-
-    tasks = ("text-generation", "chat-completion")
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
@@ -216,13 +214,14 @@ class CausalLM(Backend):
             "special": token_id in self.special,
         }
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
-        if task == "chat-completion":
-            assert isinstance(body, ChatCompletionInput)
-            plan = self.plan_chat(body)
-            choices = [self.generate(plan) for _ in range(body.n or 1)]
-            return self._chat_answer(plan, choices)
-        assert isinstance(body, TextGenerationInput)
+    def chat(self, body: ChatCompletionInput) -> Any:
+        """chat-completion: `n` choices, each generated from the chat template's prompt."""
+        plan = self.plan_chat(body)
+        choices = [self.generate(plan) for _ in range(body.n or 1)]
+        return self._chat_answer(plan, choices)
+
+    def complete(self, body: TextGenerationInput) -> Any:
+        """text-generation: the continuation of the prompt, with details when asked."""
         plan = self.plan_completion(body)
         result = self.generate(plan)
         p = body.parameters or TextGenerationParameters()
@@ -276,16 +275,9 @@ class CausalLM(Backend):
         }
 
     # -- streaming ----------------------------------------------------------------------------------------------
-    def stream(self, task: str, body: Any, emit: Emit) -> None:
-        """Generates with `emit` called for every server-sent event (TGI events, or chat.completion.chunk)."""
-        if task == "chat-completion":
-            assert isinstance(body, ChatCompletionInput)
-            self._stream_chat(body, self.plan_chat(body), emit)
-        else:
-            assert isinstance(body, TextGenerationInput)
-            self._stream_completion(body, self.plan_completion(body), emit)
-
-    def _stream_completion(self, body: TextGenerationInput, plan: Plan, emit: Emit) -> None:
+    def stream_completion(self, body: TextGenerationInput, emit: Emit) -> None:
+        """text-generation with `emit` called for every TGI event."""
+        plan = self.plan_completion(body)
         p = body.parameters or TextGenerationParameters()
         held: list[int] = []  # one token is held back: the last one carries generated_text and details
         index = 0
@@ -310,7 +302,9 @@ class CausalLM(Backend):
         last = self.token(held.pop()) if held else {"id": self.pad, "text": "", "logprob": None, "special": True}
         emit({"index": index, "token": last, "generated_text": text, "details": details})
 
-    def _stream_chat(self, body: ChatCompletionInput, plan: Plan, emit: Emit) -> None:
+    def stream_chat(self, body: ChatCompletionInput, emit: Emit) -> None:
+        """chat-completion with `emit` called for every chat.completion.chunk event."""
+        plan = self.plan_chat(body)
         base = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion.chunk",
@@ -333,6 +327,11 @@ class CausalLM(Backend):
                 "total_tokens": prompt_tokens + len(result.ids),
             }
             emit({**base, "choices": [], "usage": usage})
+
+    serves: ClassVar[Mapping[str, Serving]] = {
+        "text-generation": Serving(complete, stream=stream_completion),
+        "chat-completion": Serving(chat, stream=stream_chat),
+    }
 
 
 def _chat_reason(reason: str) -> str:

@@ -6,10 +6,11 @@ The context is cut into overlapping chunks that fit beside the question; every s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Serving
 from typed_inference.server.backends._hf import model_limit, quiet, transformers
 from typed_inference.server.errors import unprocessable
 from typed_inference.server.resolve import ModelSource
@@ -30,8 +31,6 @@ class _Span:
 class QuestionAnswering(Backend):
     """Extractive question answering: answers are spans copied from the context."""
 
-    tasks = ("question-answering",)
-
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         quiet()
@@ -41,7 +40,7 @@ class QuestionAnswering(Backend):
         self.model = tf.AutoModelForQuestionAnswering.from_pretrained(source.path, local_files_only=True).eval()
         self.limit = min(model_limit(self.model.config, self.tokenizer), self.tokenizer.model_max_length)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, QuestionAnsweringInput)
         import torch
 
@@ -134,3 +133,5 @@ class QuestionAnswering(Backend):
         while e < last and sequence_ids[e + 1] == 1 and word_ids[e + 1] == word_ids[e] and word_ids[e] is not None:
             e += 1
         return s, e
+
+    serves: ClassVar[Mapping[str, Serving]] = {"question-answering": Serving(run)}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Serving
 from typed_inference.server.backends._hf import model_limit, quiet, transformers
 from typed_inference.server.errors import bad_input, unprocessable
 from typed_inference.server.resolve import ModelSource
@@ -54,19 +55,17 @@ class _Seq2Seq(Backend):
 class Summarization(_Seq2Seq):
     """summarization: one summary of the text."""
 
-    tasks = ("summarization",)
-
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, SummarizationInput)
         return SummarizationOutput(summary_text=self.transform(body.inputs, body.parameters))
+
+    serves: ClassVar[Mapping[str, Serving]] = {"summarization": Serving(run)}
 
 
 class Translation(_Seq2Seq):
     """translation: the text in another language; language codes for multilingual models' tokenizers."""
 
-    tasks = ("translation",)
-
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, TranslationInput)
         params = body.parameters
         extra: dict[str, Any] = {}
@@ -81,3 +80,5 @@ class Translation(_Seq2Seq):
             if params.tgt_lang:
                 extra["forced_bos_token_id"] = vocab[params.tgt_lang]
         return TranslationOutput(translation_text=self.transform(body.inputs, params, extra))
+
+    serves: ClassVar[Mapping[str, Serving]] = {"translation": Serving(run)}

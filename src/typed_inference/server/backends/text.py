@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Serving
 from typed_inference.server.backends._hf import floats, local_pipeline
 from typed_inference.server.errors import bad_input
 from typed_inference.server.resolve import ModelSource
@@ -30,8 +31,6 @@ def _one_or_many(inputs: str | list[str], results: list[Any]) -> Any:
 class FillMask(Backend):
     """fill-mask: candidates for each mask token, one list per mask when a text holds several."""
 
-    tasks = ("fill-mask",)
-
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("fill-mask", source.path)
@@ -41,7 +40,7 @@ class FillMask(Backend):
         """One more list level (one list per mask) when any text of the request holds several masks."""
         return int(max(text.count(self.mask) for text in _texts(body.inputs)) > 1)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, FillMaskInput)
         params = body.parameters
         kwargs: dict[str, Any] = {"top_k": params.top_k if params and params.top_k else 5}
@@ -66,17 +65,17 @@ class FillMask(Backend):
             results.append(lists if per_mask else lists[0])
         return _one_or_many(body.inputs, results)
 
+    serves: ClassVar[Mapping[str, Serving]] = {"fill-mask": Serving(run, nesting=extra_nesting)}
+
 
 class TextClassification(Backend):
     """text-classification: every class of the model (or the top_k), best first."""
-
-    tasks = ("text-classification",)
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("text-classification", source.path)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, TextClassificationInput)
         params = body.parameters
         kwargs: dict[str, Any] = {"top_k": params.top_k if params and params.top_k else None, "truncation": True}
@@ -90,17 +89,17 @@ class TextClassification(Backend):
             )
         return _one_or_many(body.inputs, results)
 
+    serves: ClassVar[Mapping[str, Serving]] = {"text-classification": Serving(run)}
+
 
 class TokenClassification(Backend):
     """token-classification: entities (or tokens), with their character offsets."""
-
-    tasks = ("token-classification",)
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("token-classification", source.path)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, TokenClassificationInput)
         params = body.parameters
         kwargs: dict[str, Any] = {
@@ -131,17 +130,17 @@ class TokenClassification(Backend):
             )
         return _one_or_many(body.inputs, results)
 
+    serves: ClassVar[Mapping[str, Serving]] = {"token-classification": Serving(run)}
+
 
 class ZeroShotClassification(Backend):
     """zero-shot-classification: an NLI model scores the text against each candidate label."""
-
-    tasks = ("zero-shot-classification",)
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("zero-shot-classification", source.path)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, ZeroShotClassificationInput)
         params = body.parameters
         kwargs: dict[str, Any] = {"candidate_labels": params.candidate_labels, "multi_label": bool(params.multi_label)}
@@ -155,20 +154,22 @@ class ZeroShotClassification(Backend):
             for label, score in zip(found["labels"], found["scores"], strict=True)
         ]
 
+    serves: ClassVar[Mapping[str, Serving]] = {"zero-shot-classification": Serving(run)}
+
 
 class TokenEmbeddings(Backend):
     """feature-extraction with a plain transformers model: one row of hidden states per token."""
-
-    tasks = ("feature-extraction",)
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("feature-extraction", source.path)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
+    def run(self, body: Any) -> Any:
         assert isinstance(body, FeatureExtractionInput)
         results = []
         for text in _texts(body.inputs):
             (rows,) = self.pipe(text, truncation=bool(body.truncate))
             results.append([floats(row) for row in rows])
         return _one_or_many(body.inputs, results)
+
+    serves: ClassVar[Mapping[str, Serving]] = {"feature-extraction": Serving(run)}

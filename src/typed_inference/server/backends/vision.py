@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from typed_inference.server.backends import Backend
+from typed_inference.server.backends._base import Backend, Serving
 from typed_inference.server.backends._hf import local_pipeline
 from typed_inference.server.media import load_image
 from typed_inference.server.resolve import ModelSource
@@ -16,15 +17,13 @@ from typed_inference.types.object_detection import ObjectDetectionInput, ObjectD
 class ImageClassification(Backend):
     """image-classification: every class of the model (or the top_k), best first."""
 
-    tasks = ("image-classification",)
-
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("image-classification", source.path)
         self.classes = len(self.pipe.model.config.id2label)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
-        assert isinstance(body, ImageClassificationInput) and data is not None
+    def run(self, body: Any, data: bytes) -> Any:
+        assert isinstance(body, ImageClassificationInput)
         params = body.parameters
         kwargs: dict[str, Any] = {"top_k": min(params.top_k if params and params.top_k else 5, self.classes)}
         if params and params.function_to_apply:
@@ -32,18 +31,18 @@ class ImageClassification(Backend):
         found = self.pipe(load_image(data), **kwargs)
         return [ImageClassificationOutputElement(label=c["label"], score=float(c["score"])) for c in found]
 
+    serves: ClassVar[Mapping[str, Serving]] = {"image-classification": Serving(run)}
+
 
 class ObjectDetection(Backend):
     """object-detection: labelled boxes whose score reaches the threshold."""
-
-    tasks = ("object-detection",)
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
         self.pipe = local_pipeline("object-detection", source.path)
 
-    def run(self, task: str, body: Any, data: bytes | None) -> Any:
-        assert isinstance(body, ObjectDetectionInput) and data is not None
+    def run(self, body: Any, data: bytes) -> Any:
+        assert isinstance(body, ObjectDetectionInput)
         threshold = body.parameters.threshold if body.parameters and body.parameters.threshold is not None else 0.5
         found = self.pipe(load_image(data), threshold=threshold)
         return [
@@ -52,3 +51,5 @@ class ObjectDetection(Backend):
             )
             for d in found
         ]
+
+    serves: ClassVar[Mapping[str, Serving]] = {"object-detection": Serving(run)}

@@ -1,14 +1,21 @@
-"""`typed-inference`: the command line. Each group of commands lives in its own module and registers itself here."""
+"""`typed-inference`: the command line. Each command lives in its own module and registers itself here."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Sequence
 
 # Modules providing `add_commands(subparsers)`; each imports its heavy dependencies only when its command runs.
-COMMAND_MODULES = ("typed_inference._cli_validate", "typed_inference.server._cli")
+# The server's commands (serve, demo-models) live with the server, an optional extra.
+COMMAND_MODULES = (
+    "typed_inference.cli.validate",
+    "typed_inference.cli.tasks",
+    "typed_inference.cli.schema",
+    "typed_inference.cli.example",
+    "typed_inference.cli.call",
+    "typed_inference.server._cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +41,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
