@@ -99,12 +99,12 @@ def start_server(config: ServerConfig, *, wait_ready: bool = True) -> LiveServer
 
 
 def wait_until_loaded(url: str, timeout: float = 180) -> dict[str, Any]:
-    """Polls /health until no model is queued or loading."""
+    """Polls /health until no model is queued or loading (`ok`, or `degraded` when one failed to load)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             health: dict[str, Any] = requests.get(f"{url}/health", timeout=5).json()
-            if health["status"] == "ok":
+            if health["status"] in ("ok", "degraded"):
                 return health
         except requests.ConnectionError:
             pass
