@@ -63,7 +63,8 @@ def _wordpiece(target: Path, max_length: int = 128) -> Any:
     tok = tk.Tokenizer(tk.models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = tk.normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = tk.pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(CORPUS, tk.trainers.WordPieceTrainer(vocab_size=400, special_tokens=special, show_progress=False))
+    trainer = tk.trainers.WordPieceTrainer(vocab_size=400, special_tokens=special, show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = tk.processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
