@@ -51,3 +51,7 @@ def client(server: ScriptedServer, clock: FakeClock) -> Iterator[InferenceClient
     policy = RetryPolicy(clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
     with InferenceClient(base_url=server.url, token="hf_test_secret_token", retry_policy=policy) as c:
         yield c
+
+
+# the live local server's fixtures (`live`, `demo_dir`, `hf_cache`): one server per session, whichever module asks
+pytest_plugins = ["tests.live"]

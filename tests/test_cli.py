@@ -7,6 +7,7 @@ import contextlib
 import copy
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -665,3 +666,19 @@ def test_call_batch_with_concurrency_and_one_failing_line(server: ScriptedServer
     assert len(server.received) == 6  # the invalid request never left
     assert any(r.json().get("parameters") == {"top_k": 1} for r in server.received)
     assert "7/7" in result.err  # progress: a plain counter line, or tqdm's bar where it is installed
+
+
+def test_demo_models_without_the_server_extra_gives_the_install_hint(tmp_path: Path) -> None:
+    """No torch installed (a stand-in that fails to import, first on the path): the hint, not a traceback."""
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    out = subprocess.run(
+        [sys.executable, "-m", "typed_inference.cli", "demo-models", str(tmp_path / "models")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "typed-inference demo-models needs the server extra: pip install 'typed-inference[server]'" in out.stderr
+    assert not (tmp_path / "models").exists()

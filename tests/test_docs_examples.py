@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +67,21 @@ def _answer(request: Received) -> Reply:
     return Reply(200, body)
 
 
-def examples() -> list[tuple[str, str]]:
+# Examples written for `make serve` name its address; they run against the real local server (tests/live.py).
+LOCAL_SERVER = "http://127.0.0.1:8080"
+
+
+def examples(*, local: bool = False) -> list[tuple[str, str]]:
     found = []
     for document in DOCUMENTS:
         for i, block in enumerate(FENCE.findall(document.read_text())):
-            found.append((f"{document.name}#{i + 1}", block))
+            if (LOCAL_SERVER in block) == local:
+                found.append((f"{document.name}#{i + 1}", block))
     return found
 
 
 EXAMPLES = examples()
+LOCAL_EXAMPLES = examples(local=True)
 
 
 def test_there_are_examples() -> None:
@@ -138,3 +147,60 @@ def test_shell_example_uses_real_commands(document: str, line: str) -> None:
     for word in words[2:]:
         if word.startswith("--"):
             assert word.split("=")[0] in known, f"{document}: {command} has no option {word}"
+
+
+# -- examples for the local server, run unchanged against it ----------------------------------------------------
+def test_there_are_local_server_examples() -> None:
+    assert any(name.startswith("README.md") for name, _ in LOCAL_EXAMPLES)
+    assert any(name.startswith("server.md") for name, _ in LOCAL_EXAMPLES)
+
+
+@pytest.mark.parametrize(("name", "code"), LOCAL_EXAMPLES, ids=[name for name, _ in LOCAL_EXAMPLES])
+def test_local_server_example_runs(
+    name: str, code: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The example as written, with HF_INFERENCE_ENDPOINT naming the test's server instead of `make serve`'s."""
+    live = _live_server(request)
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", live.url)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, name, "exec"), {"__name__": "__example__"})
+
+
+CURL = re.compile(r"^curl .*$", re.MULTILINE)
+
+
+def curl_lines() -> list[tuple[str, str]]:
+    found = []
+    for document in DOCUMENTS:
+        for block in SHELL.findall(document.read_text()):
+            found += [(document.name, line) for line in CURL.findall(block)]
+    return found
+
+
+def test_every_route_family_has_a_curl_example() -> None:
+    routes = " ".join(line for _, line in curl_lines())
+    for family in ("/models/demo/", "/pipeline/", "/v1/chat/completions", "/v1/models", "/api/models/", "/health"):
+        assert f"{LOCAL_SERVER}{family}" in routes, family
+
+
+@pytest.mark.parametrize(("document", "line"), curl_lines())
+def test_curl_example_runs(document: str, line: str, request: pytest.FixtureRequest) -> None:
+    """Each `curl` line of the docs against the local server: a 2xx answer of JSON (or events of JSON)."""
+    live = _live_server(request)
+    args = [arg.replace(LOCAL_SERVER, live.url) for arg in shlex.split(line)]
+    done = subprocess.run([*args, "--fail-with-body", "--max-time", "120"], capture_output=True, text=True)
+    assert done.returncode == 0, f"{document}: {line}\n{done.stdout}{done.stderr}"
+    if '"stream": true' in line:
+        events = [json.loads(e.removeprefix("data:")) for e in done.stdout.split("\n\n") if e.strip()]
+        assert events and all(isinstance(e, dict) for e in events)
+    else:
+        assert json.loads(done.stdout) is not None
+
+
+def _live_server(request: pytest.FixtureRequest) -> Any:
+    """The session's local server; these tests skip where the server extra is not installed."""
+    for name in ("fastapi", "transformers", "sentence_transformers"):
+        pytest.importorskip(name)
+    if shutil.which("curl") is None and request.node.name.startswith("test_curl"):
+        pytest.skip("curl is not installed")
+    return request.getfixturevalue("live")

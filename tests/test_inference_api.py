@@ -143,3 +143,26 @@ def test_binary_data_is_sent_raw(server: ScriptedServer) -> None:
     assert result[0].label == "cat"
     assert server.last.body == png
     assert server.last.headers["content-type"] == "image/png"
+
+
+def test_metadata_comes_from_a_loopback_base_url_unless_a_hub_is_named(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.json({"pipeline_tag": "fill-mask"})
+    assert InferenceApi(repo_id="org/local", base_url=server.url).task == "fill-mask"
+    assert server.last.path == "/api/models/org/local"
+    # a hub named by HF_ENDPOINT (or hub_url=) wins; a remote base_url keeps reading the hub
+    other = ScriptedServer().start()
+    try:
+        other.json({"pipeline_tag": "text-classification"})
+        monkeypatch.setenv("HF_ENDPOINT", other.url)
+        assert InferenceApi(repo_id="org/hubbed", base_url=server.url).task == "text-classification"
+        assert other.last.path == "/api/models/org/hubbed" and len(server.received) == 1
+    finally:
+        other.stop()
+    monkeypatch.delenv("HF_ENDPOINT")
+    remote = InferenceApi(repo_id="org/remote", task="fill-mask", base_url="https://my-endpoint.example.com")
+    assert remote.metadata_url == "https://huggingface.co"
+    assert InferenceApi(repo_id="org/l", task="fill-mask", base_url="http://localhost:8080").metadata_url == (
+        "http://localhost:8080"
+    )

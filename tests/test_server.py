@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import os
-import shutil
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ pytest.importorskip("sentence_transformers")
 
 import requests
 
+from tests.live import LiveServer, start_server
 from typed_inference import (
     BadRequestError,
     InferenceClient,
@@ -36,7 +38,7 @@ from typed_inference import (
 from typed_inference._errors import InternalServerError
 from typed_inference.inference_api import InferenceApi
 from typed_inference.server.config import ServerConfig
-from typed_inference.server.demo import build_demo_models, read_manifest
+from typed_inference.server.demo import read_manifest
 from typed_inference.server.resolve import EMBEDDED_ID, ModelSource
 from typed_inference.server.samples import sample_png, sample_wav
 from typed_inference.types import (
@@ -56,92 +58,6 @@ from typed_inference.types import (
 )
 
 MINILM = EMBEDDED_ID
-
-
-@dataclass
-class LiveServer:
-    """A server app running under uvicorn on a thread of the test process, on a free port of 127.0.0.1."""
-
-    url: str
-    app: Any
-    uvicorn: Any
-    thread: threading.Thread
-
-    @property
-    def state(self) -> Any:
-        return self.app.state.server
-
-    def stop(self) -> None:
-        self.uvicorn.should_exit = True
-        self.thread.join(timeout=20)
-
-
-def start_server(config: ServerConfig, *, wait_ready: bool = True) -> LiveServer:
-    """Starts the app in-process (torch is imported once per test session) and waits for its models."""
-    import uvicorn
-
-    from typed_inference.server.app import create_app
-
-    app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    live = LiveServer(f"http://127.0.0.1:{port}", app, server, thread)
-    if wait_ready:
-        wait_until_loaded(live.url)
-    return live
-
-
-def wait_until_loaded(url: str, timeout: float = 180) -> dict[str, Any]:
-    """Polls /health until no model is queued or loading."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            health: dict[str, Any] = requests.get(f"{url}/health", timeout=5).json()
-            if health["status"] == "ok":
-                return health
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"models still loading after {timeout} s")
-        time.sleep(0.1)
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every demo model, built once per session (a few seconds)."""
-    directory = tmp_path_factory.mktemp("demo-models")
-    build_demo_models(directory)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def hf_cache(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
-    """A Hugging Face cache folder holding two demo models in the hub's layout (loaded on first request)."""
-    cache = tmp_path_factory.mktemp("hf-cache")
-    for name in ("cached-a", "cached-b"):
-        repo = cache / f"models--local--{name}"
-        shutil.copytree(demo_dir / "text-classification", repo / "snapshots" / "0123abcd")
-        (repo / "refs").mkdir()
-        (repo / "refs" / "main").write_text("0123abcd")
-    return cache
-
-
-@pytest.fixture(scope="session")
-def live(demo_dir: Path, hf_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The server with every demo model, the embedded MiniLM, the test cache and one model that cannot load."""
-    broken = tmp_path_factory.mktemp("broken-model")
-    sources = [ModelSource(model_id, path, task) for model_id, (path, task) in read_manifest(demo_dir).items()]
-    sources.append(ModelSource("broken/model", broken, "fill-mask"))
-    server = start_server(ServerConfig(models=sources, hf_cache=hf_cache))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -456,6 +372,134 @@ def test_legacy_routes_health_and_openapi(live: LiveServer) -> None:
     assert {"$ref": "#/components/schemas/FillMaskInput"} in body["anyOf"]
 
 
+# -- the hosted wire (issue 17): what the hosted service sends, which other clients read -------------------------
+def _sse(response: requests.Response) -> list[Any]:
+    """The JSON events of a server-sent events answer (`[DONE]` left out)."""
+    lines = [line.removeprefix("data:").strip() for line in response.text.splitlines() if line.startswith("data:")]
+    return [json.loads(line) for line in lines if line != "[DONE]"]
+
+
+def test_answers_in_the_hosted_shapes(live: LiveServer) -> None:
+    post = partial(_post, live)
+    one = post("demo/text-classification", {"inputs": "i love this"})
+    assert len(one) == 1 and {c["label"] for c in one[0]} == {"POSITIVE", "NEGATIVE"}  # [[{label, score}, ...]]
+    assert [len(b) for b in post("demo/text-classification", {"inputs": ["a", "b"]})] == [2, 2]
+    question = {"question": "Where is it based?", "context": "It is based in Brooklyn, New York."}
+    best = post("demo/question-answering", {"inputs": question})
+    assert isinstance(best, dict) and set(best) == {"answer", "score", "start", "end"}  # one object without top_k
+    several = post("demo/question-answering", {"inputs": question, "parameters": {"top_k": 3}})
+    assert isinstance(several, list) and all(isinstance(a, dict) for a in several)
+    summary = post("demo/summarization", {"inputs": "the committee met on tuesday."})
+    assert isinstance(summary, list) and len(summary) == 1 and set(summary[0]) == {"summary_text"}
+    translated = post("demo/translation", {"inputs": "the house is wonderful."})
+    assert isinstance(translated, list) and len(translated) == 1 and set(translated[0]) == {"translation_text"}
+    rows = post(f"{MINILM}/pipeline/feature-extraction", {"inputs": ["Hello world", "Goodbye", "Bye"]})
+    assert [len(row) for row in rows] == [384, 384, 384] and isinstance(rows[0][0], float)  # n rows, not n×1×384
+    (row,) = post(f"{MINILM}/pipeline/feature-extraction", {"inputs": "Hello world"})
+    assert len(row) == 384
+
+
+def _post(live: LiveServer, route: str, body: Any) -> Any:
+    response = requests.post(f"{live.url}/models/{route}", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_streams_carry_logprobs_and_the_role(live: LiveServer) -> None:
+    body = {"inputs": "hello", "parameters": {"max_new_tokens": 4}, "stream": True}
+    events = _sse(requests.post(f"{live.url}/models/demo/text-generation", json=body, timeout=60))
+    assert len(events) == 4 and all(isinstance(e["token"]["logprob"], float) for e in events)
+    assert all(e["token"]["logprob"] <= 0 for e in events)
+    details = _post(
+        live, "demo/text-generation", {**body, "stream": False, "parameters": {"max_new_tokens": 4, "details": True}}
+    )
+    streamed = [e["token"]["logprob"] for e in events]
+    assert streamed == pytest.approx([t["logprob"] for t in details["details"]["tokens"]], abs=1e-4)
+    chat = {"model": "demo/text-generation", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    chunks = _sse(requests.post(f"{live.url}/v1/chat/completions", json={**chat, "stream": True}, timeout=60))
+    assert len(chunks) == 6  # the opening chunk, one per token, the finish chunk
+    assert all(c["choices"][0]["delta"]["role"] == "assistant" for c in chunks)
+
+
+def test_openai_routes_take_max_completion_tokens_and_answer_openai_errors(live: LiveServer) -> None:
+    chat = {"model": "demo/text-generation", "messages": [{"role": "user", "content": "hi"}]}
+    for route in ("/v1/chat/completions", "/models/demo/text-generation/v1/chat/completions"):
+        out = requests.post(f"{live.url}{route}", json={**chat, "max_completion_tokens": 3}, timeout=60)
+        assert out.status_code == 200 and out.json()["usage"]["completion_tokens"] <= 3
+        both = requests.post(f"{live.url}{route}", json={**chat, "max_tokens": 2, "max_completion_tokens": 3})
+        assert both.status_code == 400
+        error = both.json()["error"]
+        assert set(error) == {"message", "type", "code"} and error["type"] == "invalid_request_error"
+        assert "max_completion_tokens" in error["message"]
+    too_long = requests.post(f"{live.url}/v1/chat/completions", json={**chat, "max_completion_tokens": 1000})
+    assert too_long.status_code == 422 and too_long.json()["error"]["code"] == "unprocessable_entity"
+    assert too_long.json()["error_type"] == "validation"  # beside `error`, where the Inference API's clients read it
+    no_route = requests.get(f"{live.url}/v1/nothing")
+    assert no_route.status_code == 404 and no_route.json()["error"]["type"] == "invalid_request_error"
+    not_json = requests.post(
+        f"{live.url}/v1/chat/completions", data=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400 and isinstance(not_json.json()["error"]["message"], str)
+    # the Inference API's routes keep {"error": "..."}
+    api = requests.post(f"{live.url}/models/demo/text-generation", json={"inputs": "hi", "max_tokens": 1})
+    assert api.status_code == 400 and isinstance(api.json()["error"], str)
+    assert isinstance(requests.get(f"{live.url}/no/such/route").json()["error"], str)
+
+
+def test_unknown_model_lists_what_is_served(live: LiveServer) -> None:
+    missing = requests.post(f"{live.url}/models/nobody/nothing", json={"inputs": "x"})
+    message = missing.json()["error"]
+    assert missing.status_code == 404 and "--model ID=PATH[@TASK]" in message
+    assert all(model_id in message for model_id in ("demo/fill-mask", "demo/text-generation", MINILM))
+    models = {m["id"]: m for m in requests.get(f"{live.url}/models").json()}
+    assert models["demo/fill-mask"]["task"] == "fill-mask" and models["demo/fill-mask"]["state"] == "ready"
+    assert models[MINILM]["tasks"] == ["feature-extraction", "sentence-similarity"]
+    assert models["broken/model"]["state"] == "failed"
+    listed = requests.get(f"{live.url}/v1/models").json()
+    assert listed["object"] == "list" and {m["id"] for m in listed["data"]} == set(models)
+    first = listed["data"][0]
+    assert first["object"] == "model" and isinstance(first["created"], int) and first["owned_by"]
+    assert {"task", "state"} <= set(first)
+
+
+def test_a_failed_load_is_degraded_and_explained(live: LiveServer) -> None:
+    health = requests.get(f"{live.url}/health").json()
+    assert health["status"] == "degraded"
+    failed = {f["id"]: f["error"] for f in health["failed"]}
+    assert set(failed) == {"broken/model", "broken/task"}
+    assert failed["broken/model"].startswith("cannot load ") and "as a fill-mask model" in failed["broken/model"]
+    assert "cannot serve task 'fillmask'" in failed["broken/task"]
+    for model_id in failed:
+        answer = requests.post(f"{live.url}/models/{model_id}", json={"inputs": "a [MASK]"})
+        assert answer.status_code == 500
+        assert answer.json() == {"error": f"Model {model_id} failed to load: {failed[model_id]}"}
+    assert "KeyError" not in json.dumps(health)
+
+
+def test_a_400_names_the_task_the_model_serves(live: LiveServer) -> None:
+    wrong_method = requests.post(f"{live.url}/models/demo/fill-mask", json={"inputs": "i love this movie"})
+    assert wrong_method.status_code == 400
+    assert wrong_method.json()["error"].startswith("Model demo/fill-mask serves fill-mask: No mask_token")
+    for route in ("/pipeline/feature-extraction/demo/fill-mask", "/models/demo/fill-mask/pipeline/feature-extraction"):
+        other = requests.post(f"{live.url}{route}", json={"inputs": "x"})
+        assert other.status_code == 400
+        assert other.json()["error"] == "Model demo/fill-mask serves fill-mask, not feature-extraction"
+
+
+def test_one_access_log_line_per_request_without_the_token(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="typed_inference.server.access")
+    headers = {"authorization": "Bearer hf_very_secret_token"}
+    requests.post(
+        f"{live.url}/models/demo/fill-mask?token=hf_query_secret", json={"inputs": "a [MASK]."}, headers=headers
+    )
+    requests.post(f"{live.url}/models/nobody/nothing", json={"inputs": "x"}, headers=headers)
+    lines = [r.getMessage() for r in caplog.records if r.name == "typed_inference.server.access"]
+    assert len(lines) == 2, lines
+    assert re.fullmatch(r"POST /models/\{model_id:path\} model=demo/fill-mask status=200 [\d.]+ ms", lines[0])
+    assert re.fullmatch(r"POST /models/\{model_id:path\} model=nobody/nothing status=404 [\d.]+ ms", lines[1])
+    assert not any("secret" in line for line in lines)
+
+
 # -- the command line -------------------------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -494,3 +538,26 @@ def test_cli_builds_and_serves(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     bad = subprocess.run([*cli, "serve", "--model", "nonsense"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "ID=PATH" in bad.stderr
+
+
+def test_serve_checks_each_model_at_start_up(tmp_path: Path, demo_dir: Path) -> None:
+    """An unknown @TASK or an unreadable folder stops `serve` before it listens (exit 2), saying why."""
+    cli = [sys.executable, "-m", "typed_inference.cli", "serve", "--no-embedded", "--port", str(_free_port())]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    typo = subprocess.run(
+        [*cli, "--model", f"foo={demo_dir / 'fill-mask'}@fillmask"], capture_output=True, text=True, env=env
+    )
+    assert typo.returncode == 2 and "unknown task 'fillmask'; did you mean 'fill-mask'?" in typo.stderr
+    empty = subprocess.run([*cli, "--model", f"foo={tmp_path}@fill-mask"], capture_output=True, text=True, env=env)
+    assert empty.returncode == 2 and f"cannot read {tmp_path / 'config.json'}" in empty.stderr
+    (tmp_path / "config.json").write_text("{not json")
+    garbled = subprocess.run([*cli, "--model", f"foo={tmp_path}@fill-mask"], capture_output=True, text=True, env=env)
+    assert garbled.returncode == 2 and "config.json is not valid JSON" in garbled.stderr
+
+
+def test_inference_api_reads_a_loopback_servers_metadata(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No hub_url: the task comes from the local server's `/api/models/{id}` (base_url, or HF_INFERENCE_ENDPOINT)."""
+    assert InferenceApi("demo/question-answering", base_url=live.url).task == "question-answering"
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", live.url)
+    api = InferenceApi("demo/fill-mask")
+    assert api.task == "fill-mask" and isinstance(api(inputs="a [MASK].")[0], FillMaskOutputElement)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+from typed_inference._base_client import DEFAULT_HUB_URL, is_loopback
 from typed_inference._call import unknown_names
 from typed_inference._generated.registry import TASKS
 from typed_inference.client import InferenceClient
@@ -31,6 +34,12 @@ class InferenceApi:
     ) -> None:
         self.repo_id = repo_id
         self.client = client or InferenceClient(repo_id, token=token, base_url=base_url, hub_url=hub_url)
+        hub_given = bool(hub_url or os.environ.get("HF_ENDPOINT")) or self.client.hub_url != DEFAULT_HUB_URL
+        # A local server (`typed-inference serve`) answers the hub's model metadata itself: with a loopback base_url
+        # and no hub named, the task is read from there rather than from huggingface.co.
+        self.metadata_url = self.client.hub_url
+        if not hub_given and is_loopback(urlsplit(self.client.base_url).hostname or ""):
+            self.metadata_url = self.client.base_url
         self.task = task or self._model_task()
         if self.task not in TASKS:
             raise ValueError(_unknown_task(self.task, repo_id))
@@ -39,8 +48,9 @@ class InferenceApi:
         return f"InferenceApi(repo_id={self.repo_id!r}, task={self.task!r})"
 
     def _model_task(self) -> str:
-        """The model's `pipeline_tag` from `GET {hub_url}/api/models/{repo_id}` (307 redirects followed; cached)."""
-        hub = self.client.hub_url
+        """The model's `pipeline_tag` from `GET {hub_url}/api/models/{repo_id}` (307 redirects followed; cached);
+        `{base_url}/api/models/{repo_id}` for a loopback base_url when no hub_url was given."""
+        hub = self.metadata_url
         key = (hub, self.repo_id)
         with _CACHE_LOCK:
             if key in _TASK_CACHE:

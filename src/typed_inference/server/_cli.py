@@ -63,6 +63,15 @@ def _offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def _needs_server_extra(command: str, exc: ImportError) -> int:
+    """The hint, instead of a traceback, when a command runs without the server extra installed."""
+    print(
+        f"typed-inference {command} needs the server extra: pip install 'typed-inference[server]' ({exc})",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Runs the server until interrupted."""
     _offline()
@@ -71,11 +80,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
         from typed_inference.server.app import create_app
     except ImportError as exc:
-        print(
-            f"typed-inference serve needs the server extra: pip install 'typed-inference[server]' ({exc})",
-            file=sys.stderr,
-        )
-        return 1
+        return _needs_server_extra("serve", exc)
+    from typed_inference.server.backends import check_source
     from typed_inference.server.config import ServerConfig
     from typed_inference.server.demo import read_manifest
     from typed_inference.server.resolve import ModelSource, ResolveError, describe_folder, from_mapping
@@ -86,6 +92,8 @@ def run_serve(args: argparse.Namespace) -> int:
             for model_id, (path, task) in read_manifest(directory).items():
                 _, library, tags = describe_folder(path)
                 sources.append(ModelSource(model_id, path.resolve(), task, library, tags, "explicit"))
+        for source in sources:
+            check_source(source)
     except (ResolveError, OSError, ValueError) as exc:
         print(f"typed-inference serve: {exc}", file=sys.stderr)
         return 2
@@ -111,6 +119,12 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_demo_models(args: argparse.Namespace) -> int:
     """Builds the demo models and says plainly that they are random."""
     _offline()
+    try:
+        import tokenizers  # noqa: F401  (building needs all three: fail before writing anything)
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        return _needs_server_extra("demo-models", exc)
     from typed_inference.server.backends._hf import quiet
     from typed_inference.server.demo import DEMO_MODELS, MANIFEST, RANDOM_NOTE, build_demo_models
 

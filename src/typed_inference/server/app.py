@@ -4,12 +4,15 @@ No `from __future__ import annotations` here: FastAPI reads the route functions'
 and `Request` is imported inside `create_app` so that importing this module stays light.
 """
 
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from typed_inference._version import __version__
 from typed_inference.server.config import ServerConfig
+from typed_inference.server.errors import openai_body
 from typed_inference.server.handling import Reply, Server
 
 if TYPE_CHECKING:
@@ -26,6 +29,52 @@ def _response(reply: Reply) -> "Response":
 
 def _headers(request: "Request") -> dict[str, str]:
     return {key.lower(): value for key, value in request.headers.items()}
+
+
+access_logger = logging.getLogger("typed_inference.server.access")
+
+
+class AccessLog:
+    """ASGI middleware writing one INFO line per request once its answer is sent: method, route, model, status and
+    milliseconds. Only the route's template and the model id are logged: no header, body or query string, so never
+    a token."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not access_logger.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        seen: dict[str, Any] = {"status": 500, "model": None}
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                for key, value in message.get("headers", ()):
+                    if key.lower() == b"x-model-id":
+                        seen["model"] = value.decode("latin-1")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "-"
+            model = seen["model"] or scope.get("path_params", {}).get("model_id") or "-"
+            elapsed = (time.perf_counter() - started) * 1000
+            access_logger.info(
+                "%s %s model=%s status=%s %.1f ms", scope["method"], route, model, seen["status"], elapsed
+            )
+
+
+def _is_openai(request: "Request") -> bool:
+    """A `/v1/...` route (OpenAI-compatible), whose errors are in OpenAI's shape."""
+    return "/v1/" in request.url.path
+
+
+def _error(request: "Request", status: int, message: str) -> dict[str, Any]:
+    return openai_body(status, message) if _is_openai(request) else {"error": message}
 
 
 def create_app(config: ServerConfig | None = None) -> "FastAPI":
@@ -56,12 +105,12 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
     app.state.server = server
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> Response:
-        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse(_error(request, exc.status_code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
-        return JSONResponse({"error": f"Invalid request: {exc.errors()}"}, 400)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse(_error(request, 400, f"Invalid request: {exc.errors()}"), 400)
 
     @app.post("/models/{model_id:path}/pipeline/{task}", tags=["tasks"])
     async def model_pipeline(model_id: str, task: str, request: Request) -> Response:
@@ -71,7 +120,8 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
     @app.post("/models/{model_id:path}/v1/chat/completions", tags=["chat"])
     async def model_chat(model_id: str, request: Request) -> Response:
         """OpenAI-compatible chat with one text-generation model."""
-        return _response(await server.task_call(model_id, "chat-completion", await request.body(), _headers(request)))
+        body = await request.body()
+        return _response(await server.task_call(model_id, "chat-completion", body, _headers(request), openai=True))
 
     @app.post("/models/{model_id:path}", tags=["tasks"])
     async def model(model_id: str, request: Request) -> Response:
@@ -86,12 +136,24 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
     @app.post("/v1/chat/completions", tags=["chat"])
     async def chat(request: Request) -> Response:
         """OpenAI-compatible chat: the body's `model` if it is served, else the first text-generation model."""
-        return _response(await server.task_call(None, "chat-completion", await request.body(), _headers(request)))
+        return _response(
+            await server.task_call(None, "chat-completion", await request.body(), _headers(request), openai=True)
+        )
 
     @app.get("/api/models/{model_id:path}", tags=["metadata"])
     async def model_info(model_id: str) -> Response:
         """Hub-style metadata of a model: `pipeline_tag`, `library_name`, `tags`."""
         return _response(server.model_info(model_id))
+
+    @app.get("/models", tags=["metadata"])
+    async def models() -> list[dict[str, Any]]:
+        """Every served model: id, task, the tasks it answers, library and loading state."""
+        return server.models()
+
+    @app.get("/v1/models", tags=["chat"])
+    async def openai_models() -> dict[str, Any]:
+        """The served models in OpenAI's shape (`{"object": "list", "data": [...]}`), with task and state."""
+        return server.openai_models()
 
     @app.get("/health", tags=["metadata"])
     async def health() -> dict[str, Any]:
@@ -99,4 +161,5 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
         return server.health()
 
     install_openapi(app)
+    app.add_middleware(AccessLog)
     return app

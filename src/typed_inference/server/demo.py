@@ -63,7 +63,8 @@ def _wordpiece(target: Path, max_length: int = 128) -> Any:
     tok = tk.Tokenizer(tk.models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = tk.normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = tk.pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(CORPUS, tk.trainers.WordPieceTrainer(vocab_size=400, special_tokens=special))
+    trainer = tk.trainers.WordPieceTrainer(vocab_size=400, special_tokens=special, show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = tk.processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
@@ -92,7 +93,10 @@ def _byte_bpe(target: Path, *, seq2seq: bool, max_length: int = 128) -> Any:
     tok.pre_tokenizer = tk.pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = tk.decoders.ByteLevel()
     trainer = tk.trainers.BpeTrainer(
-        vocab_size=400, special_tokens=special, initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=400,
+        special_tokens=special,
+        initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,  # its progress bars print blank lines when stdout is not a terminal
     )
     tok.train_from_iterator(CORPUS, trainer)
     if seq2seq:

@@ -16,8 +16,10 @@ class ServerError(Exception):
         self.headers = dict(headers or {})
         self.extra = extra
 
-    def body(self) -> dict[str, Any]:
-        """The JSON body of the answer."""
+    def body(self, *, openai: bool = False) -> dict[str, Any]:
+        """The JSON body of the answer: `{"error": message, ...}`, or OpenAI's shape for the `/v1/...` routes."""
+        if openai:
+            return openai_body(self.status, self.message, self.extra)
         return {"error": self.message, **self.extra}
 
 
@@ -29,3 +31,23 @@ def unprocessable(message: str) -> ServerError:
 def bad_input(message: str) -> ServerError:
     """400: an input the model cannot work with (no mask token, an unreadable file)."""
     return ServerError(400, message)
+
+
+# OpenAI's error `type` (and our `code`) for each status: what OpenAI clients read from `/v1/...` routes' errors.
+_OPENAI_TYPES = {
+    400: ("invalid_request_error", "bad_request"),
+    401: ("authentication_error", "unauthorized"),
+    403: ("permission_error", "forbidden"),
+    404: ("invalid_request_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    422: ("invalid_request_error", "unprocessable_entity"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+    503: ("server_error", "model_loading"),
+}
+
+
+def openai_body(status: int, message: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The body OpenAI clients read: `{"error": {"message", "type", "code"}}`; extra fields (`estimated_time`,
+    `error_type`) stay beside `error`, where clients of the Inference API read them."""
+    kind, code = _OPENAI_TYPES.get(status, ("server_error", "internal_error"))
+    return {"error": {"message": message, "type": kind, "code": code}, **(extra or {})}

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -22,8 +23,8 @@ from typed_inference.server.config import ServerConfig
 from typed_inference.server.errors import ServerError
 from typed_inference.server.resolve import hub_cache_dir
 from typed_inference.server.scheduler import Scheduler
-from typed_inference.server.store import ModelEntry, ModelStore
-from typed_inference.server.wire import encode_answer, error_json, parse_body
+from typed_inference.server.store import ModelEntry, ModelStore, failed
+from typed_inference.server.wire import encode_answer, error_json, openai_chat_body, parse_body
 
 logger = logging.getLogger("typed_inference.server")
 
@@ -41,9 +42,9 @@ class Reply:
         self.status, self.body, self.headers, self.media_type = status, body, headers, media_type
 
     @classmethod
-    def error(cls, error: ServerError, request_id: str) -> Reply:
-        """The `{"error": ...}` answer of a ServerError."""
-        return cls(error.status, error_json(error), {"x-request-id": request_id, **error.headers})
+    def error(cls, error: ServerError, request_id: str, *, openai: bool = False) -> Reply:
+        """The `{"error": ...}` answer of a ServerError (OpenAI's shape when `openai`)."""
+        return cls(error.status, error_json(error, openai=openai), {"x-request-id": request_id, **error.headers})
 
 
 def _locked(backend: Backend, fn: Callable[..., Any], *args: Any) -> Any:
@@ -66,6 +67,7 @@ class Server:
         self.store = ModelStore(sources, config.hf_cache or hub_cache_dir())
         self.scheduler = Scheduler(config.workers, config.max_queue)
         self.batchers: dict[str, MicroBatcher[Any]] = {}  # by model: a backend micro-batches one task at most
+        self.started = int(time.time())  # `created` of every model in `GET /v1/models`
 
     def start(self) -> None:
         """Sets torch's thread count and starts loading every configured model in the background."""
@@ -82,11 +84,18 @@ class Server:
         self.store.close()
 
     # -- task routes --------------------------------------------------------------------------------------------
-    async def task_call(self, model_id: str | None, task: str | None, raw: bytes, headers: dict[str, str]) -> Reply:
-        """Answers a task request for a model; `task` None means the model's own task."""
+    async def task_call(
+        self, model_id: str | None, task: str | None, raw: bytes, headers: dict[str, str], *, openai: bool = False
+    ) -> Reply:
+        """Answers a task request for a model; `task` None means the model's own task. `openai`: a `/v1/...` route,
+        which takes OpenAI's parameter names and answers errors in OpenAI's shape."""
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         try:
+            if openai:
+                raw = openai_chat_body(raw)
             entry = self._chat_entry(raw) if model_id is None else self.store.get(model_id)
+            if entry.state == "failed":
+                raise failed(entry)
             tasks = served_tasks(entry.source)
             task = task or entry.source.task
             if task not in tasks:
@@ -95,17 +104,25 @@ class Server:
             body, data = parse_body(spec, raw, headers.get("content-type", ""))
             backend = await self.store.ready(entry, wait=_wants_wait(headers, body))
             serving = backend.serves[task]
-            if getattr(body, "stream", None):
-                return await self._stream(spec, backend, serving, body, request_id)
-            result, seconds = await self._infer(backend, serving, body, data)
+            try:
+                if getattr(body, "stream", None):
+                    return await self._stream(spec, backend, serving, body, request_id, openai=openai)
+                result, seconds = await self._infer(backend, serving, body, data)
+            except ServerError as error:
+                if error.status != 400:
+                    raise
+                # an input this model cannot use: say which task it served, so a call by the wrong method reads right
+                message = f"Model {entry.source.model_id} serves {task}: {error.message}"
+                raise ServerError(400, message, headers=error.headers, **error.extra) from None
             batch = spec.batch and isinstance(getattr(body, "inputs", None), list)
             extra = serving.nesting(backend, body) if serving.nesting is not None else 0
-            content = encode_answer(spec, result, int(batch) + extra)
+            wire = partial(serving.wire, backend, body) if serving.wire is not None else None
+            content = encode_answer(spec, result, int(batch) + extra, wire)
         except ServerError as error:
-            return Reply.error(error, request_id)
+            return Reply.error(error, request_id, openai=openai)
         except Exception as exc:  # a bug or a model failure: the client gets a 500 with the reason
             logger.exception("request %s failed", request_id)
-            return Reply.error(ServerError(500, f"{type(exc).__name__}: {exc}"), request_id)
+            return Reply.error(ServerError(500, f"{type(exc).__name__}: {exc}"), request_id, openai=openai)
         return Reply(200, content, _headers(request_id, seconds, entry.source.model_id))
 
     def _chat_entry(self, raw: bytes) -> ModelEntry:
@@ -149,7 +166,7 @@ class Server:
         return batching.join(backend, body, outcomes), seconds
 
     async def _stream(
-        self, spec: TaskSpec, backend: Backend, serving: Serving, body: BaseModel, request_id: str
+        self, spec: TaskSpec, backend: Backend, serving: Serving, body: BaseModel, request_id: str, *, openai: bool
     ) -> Reply:
         """Server-sent events produced on a worker thread; errors found before the first event keep their status."""
         stream = serving.stream
@@ -189,11 +206,8 @@ class Server:
                 item = first
                 while item is not finished:
                     if isinstance(item, ServerError):
-                        yield (
-                            b"data:"
-                            + json.dumps({"error": item.message, "error_type": "generation"}).encode()
-                            + b"\n\n"
-                        )
+                        error = ServerError(item.status, item.message, error_type="generation")
+                        yield b"data:" + error_json(error, openai=openai) + b"\n\n"
                     else:
                         event = adapter.validate_python(item)
                         yield b"data:" + adapter.dump_json(event, by_alias=True, exclude_unset=True) + b"\n\n"
@@ -204,7 +218,12 @@ class Server:
                 cancelled.set()
                 self.scheduler.leave()
 
-        headers = {"x-request-id": request_id, "x-compute-type": "cpu", "cache-control": "no-cache"}
+        headers = {
+            "x-request-id": request_id,
+            "x-compute-type": "cpu",
+            "x-model-id": backend.source.model_id,
+            "cache-control": "no-cache",
+        }
         return Reply(200, events(), headers, "text/event-stream")
 
     # -- metadata and health ------------------------------------------------------------------------------------
@@ -225,6 +244,29 @@ class Server:
         }
         return Reply(200, json.dumps(info).encode(), {"x-request-id": uuid.uuid4().hex})
 
+    def models(self) -> list[dict[str, Any]]:
+        """`GET /models`: every served model with its task, the tasks it answers and its state."""
+        return [
+            {
+                "id": entry.source.model_id,
+                "task": entry.source.task,
+                "tasks": list(served_tasks(entry.source)),
+                "library_name": entry.source.library,
+                "state": entry.state,
+            }
+            for entry in self.store.entries()
+        ]
+
+    def openai_models(self) -> dict[str, Any]:
+        """`GET /v1/models`: the served models in OpenAI's list shape, with task and state beside OpenAI's fields."""
+        return {
+            "object": "list",
+            "data": [
+                {"object": "model", "created": self.started, "owned_by": "typed-inference", **model}
+                for model in self.models()
+            ],
+        }
+
     def health(self) -> dict[str, Any]:
         """`GET /health`: the server is up; each model's state (idle, queued, loading, ready, failed)."""
         models = []
@@ -242,12 +284,15 @@ class Server:
                 item["load_seconds"] = round(entry.load_seconds, 2)
             models.append(item)
         loading = any(m["state"] in ("queued", "loading") for m in models)
+        degraded = [{"id": m["id"], "error": m["error"]} for m in models if m["state"] == "failed"]
         batching = {
             model_id: {"forward_passes": batcher.batches, "requests": batcher.items}
             for model_id, batcher in self.batchers.items()
         }
+        status = "loading" if loading else "degraded" if degraded else "ok"
         return {
-            "status": "loading" if loading else "ok",
+            "status": status,  # degraded: every model is loaded or failed, and at least one failed
+            **({"failed": degraded} if degraded else {}),
             "in_flight": self.scheduler.in_flight,
             "models": models,
             "batching": batching,

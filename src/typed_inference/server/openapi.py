@@ -26,6 +26,35 @@ _ERROR = {
     },
 }
 
+_OPENAI_ERROR = {
+    "description": 'An error in OpenAI\'s shape: `{"error": {"message", "type", "code"}}`.',
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["message", "type", "code"],
+                        "properties": {
+                            "message": {"type": "string"},
+                            "type": {"type": "string"},
+                            "code": {"type": "string"},
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+_ANSWER = (
+    "The task's answer in the hosted service's shape: its output as the schema defines it (a list per input for a "
+    "batch), except text-classification's one more list per text, summarization's and translation's one-element "
+    "list, question-answering's best answer as one object without top_k, and feature-extraction's one row per text "
+    "on a sentence-transformers model"
+)
+
 
 def _union_schema(types: list[Any], components: dict[str, Any]) -> dict[str, Any]:
     """A JSON Schema `anyOf` the types, their definitions moved into the document's components."""
@@ -56,16 +85,13 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         if not chat:
             content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
         post["requestBody"] = {"required": True, "content": content}
+        error = _OPENAI_ERROR if "/v1/" in path else _ERROR
         post["responses"] = {
             "200": {
-                "description": "The task's canonical answer",
+                "description": "The chat completion" if chat else _ANSWER,
                 "content": {"application/json": {"schema": answer_schema}},
             },
-            "400": _ERROR,
-            "404": _ERROR,
-            "422": _ERROR,
-            "429": _ERROR,
-            "503": _ERROR,
+            **{status: error for status in ("400", "404", "422", "429", "500", "503")},
         }
     return doc
 

@@ -45,6 +45,19 @@ def _estimate(source: ModelSource) -> float:
     return round(1.0 + source.size_bytes() / 100e6, 1)
 
 
+def load_error(source: ModelSource, exc: Exception) -> str:
+    """What went wrong loading a model, in a sentence: where from, as which task, and the first line of the cause."""
+    if isinstance(exc, ValueError) and str(exc).startswith(source.model_id):
+        return str(exc)  # load_backend's own words (a task no backend serves)
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else "no message"
+    return f"cannot load {source.path} as a {source.task} model ({type(exc).__name__}: {cause})"
+
+
+def failed(entry: ModelEntry) -> ServerError:
+    """The 500 every call of a model that failed to load gets: the load error, never a raw exception."""
+    return ServerError(500, f"Model {entry.source.model_id} failed to load: {entry.error}")
+
+
 class ModelStore:
     """Registers models, loads them on a background thread in order, and hands out ready backends."""
 
@@ -81,7 +94,7 @@ class ModelStore:
         try:
             backend = load_backend(entry.source)
         except Exception as exc:  # any failure leaves the server up, answering 500 for this model
-            entry.state, entry.error = "failed", f"{type(exc).__name__}: {exc}"
+            entry.state, entry.error = "failed", load_error(entry.source, exc)
             logger.error("could not load %s: %s", entry.source.model_id, entry.error)
             entry.future.set_exception(exc)
             return
@@ -108,10 +121,18 @@ class ModelStore:
         """The entry of a model, its loading started if it has not been; 404 when no source has it."""
         entry = self.lookup(model_id)
         if entry is None:
-            raise ServerError(404, f"Model {model_id} does not exist")
+            raise ServerError(404, self.not_served(model_id))
         with self._lock:
             self._submit(entry)
         return entry
+
+    def not_served(self, model_id: str) -> str:
+        """Why a model id gets a 404, with what is served instead and how to serve it."""
+        served = ", ".join(self._order) or "none"
+        return (
+            f"Model {model_id} does not exist on this server. Served: {served}. To serve a model, start the server "
+            f"with --model ID=PATH[@TASK] (a folder from_pretrained reads), or put it in the Hugging Face cache"
+        )
 
     def estimated_time(self, entry: ModelEntry) -> float:
         """Seconds until `entry` should be ready: what is left of the models ahead of it, and its own."""
@@ -129,7 +150,7 @@ class ModelStore:
         if entry.backend is not None:
             return entry.backend
         if entry.state == "failed":
-            raise ServerError(500, f"Model {entry.source.model_id} failed to load: {entry.error}")
+            raise failed(entry)
         if not wait:
             raise ServerError(
                 503,
@@ -139,7 +160,7 @@ class ModelStore:
         try:
             return await asyncio.wrap_future(entry.future)
         except Exception:
-            raise ServerError(500, f"Model {entry.source.model_id} failed to load: {entry.error}") from None
+            raise failed(entry) from None
 
     def close(self) -> None:
         """Stops loading what has not started."""

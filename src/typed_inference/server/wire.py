@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from typed_inference._decode import output_adapter
 from typed_inference._task import TaskSpec
@@ -37,9 +38,12 @@ def parse_body(spec: TaskSpec, raw: bytes, content_type: str) -> tuple[BaseModel
         raise ServerError(400, f"Invalid request body for {spec.task}: inputs: not valid base64") from None
 
 
-def encode_answer(spec: TaskSpec, result: Any, nesting: int) -> bytes:
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def encode_answer(spec: TaskSpec, result: Any, nesting: int, wire: Callable[[Any], Any] | None = None) -> bytes:
     """The JSON of an answer, checked against the task's output model (wrapped in `nesting` lists) with the adapters
-    the client validates answers with."""
+    the client validates answers with, then reshaped by `wire` into the hosted service's shape when given."""
     adapter = output_adapter(spec, nesting)
     try:
         value = adapter.validate_python(result)
@@ -48,9 +52,32 @@ def encode_answer(spec: TaskSpec, result: Any, nesting: int) -> bytes:
         raise ServerError(
             500, f"the model's answer does not match {spec.output_model}: " + "; ".join(lines[:5])
         ) from None
-    return adapter.dump_json(value, by_alias=True, exclude_unset=True)
+    if wire is None:
+        return adapter.dump_json(value, by_alias=True, exclude_unset=True)
+    return _ANY.dump_json(wire(value), by_alias=True, exclude_unset=True)
 
 
-def error_json(error: ServerError) -> bytes:
-    """The `{"error": ...}` body of an error answer."""
-    return json.dumps(error.body()).encode()
+def error_json(error: ServerError, *, openai: bool = False) -> bytes:
+    """The `{"error": ...}` body of an error answer (OpenAI's `{"error": {"message", "type", "code"}}` when
+    `openai`)."""
+    return json.dumps(error.body(openai=openai)).encode()
+
+
+def openai_chat_body(raw: bytes) -> bytes:
+    """A `/v1/chat/completions` body with OpenAI's current `max_completion_tokens` read as `max_tokens`."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw  # the task's validation reports it
+    if not isinstance(data, dict) or "max_completion_tokens" not in data:
+        return raw
+    value = data.pop("max_completion_tokens")
+    if value is not None:
+        if data.get("max_tokens") not in (None, value):
+            raise ServerError(
+                400,
+                "Invalid request body for chat-completion: max_tokens and max_completion_tokens differ; "
+                "send one of them",
+            )
+        data["max_tokens"] = value
+    return json.dumps(data).encode()

@@ -6,6 +6,8 @@ answer nesting); the registry says which class loads a model of a task (and of a
 
 from __future__ import annotations
 
+import difflib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +25,7 @@ from typed_inference.server.backends.text import (
     ZeroShotClassification,
 )
 from typed_inference.server.backends.vision import ImageClassification, ObjectDetection
-from typed_inference.server.resolve import ModelSource
+from typed_inference.server.resolve import ModelSource, ResolveError
 
 __all__ = [
     "REGISTRY",
@@ -34,6 +36,7 @@ __all__ = [
     "Emit",
     "Serving",
     "backend_class",
+    "check_source",
     "load_backend",
     "served_tasks",
 ]
@@ -93,3 +96,19 @@ def load_backend(source: ModelSource) -> Backend:
         served = ", ".join(sorted(SERVABLE_TASKS))
         raise ValueError(f"{source.model_id}: the local server cannot serve task {source.task!r} ({served})")
     return cls(source)
+
+
+def check_source(source: ModelSource) -> None:
+    """Fails fast, before any loading, on what would only fail later: a task the server cannot serve (with the
+    closest servable one) or a model folder whose configuration cannot be read."""
+    if source.task not in SERVABLE_TASKS:
+        near = difflib.get_close_matches(source.task.lower().replace("_", "-"), sorted(SERVABLE_TASKS), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else f" (tasks served: {', '.join(sorted(SERVABLE_TASKS))})"
+        raise ResolveError(f"--model {source.model_id}: unknown task {source.task!r}{hint}")
+    name = "modules.json" if source.library == SENTENCE_TRANSFORMERS else "config.json"
+    try:
+        json.loads((source.path / name).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ResolveError(f"--model {source.model_id}: cannot read {source.path / name}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ResolveError(f"--model {source.model_id}: {source.path / name} is not valid JSON: {exc}") from None

@@ -34,12 +34,16 @@ class Serving:
     it is `run(backend, body, data)` with the file's bytes. `stream(backend, body, emit)`, for tasks that stream,
     calls `emit` with every event. `batching` micro-batches requests. `nesting(backend, body)` counts the list
     levels the answer wraps around the task's output beyond a batch's (fill-mask: one list per mask).
+    `wire(backend, body, answer)` reshapes the validated canonical answer into the hosted service's shape (what
+    `huggingface_hub`'s `InferenceClient` reads: text-classification's `[[...]]` for one text, summarization's
+    `[{...}]`); without it the canonical answer is sent.
     """
 
     run: Callable[..., Any]
     stream: Callable[[Any, Any, Emit], None] | None = None
     batching: Batching | None = None
     nesting: Callable[[Any, Any], int] | None = None
+    wire: Callable[[Any, Any, Any], Any] | None = None
 
 
 class Backend:

@@ -106,6 +106,11 @@ class Embeddings(Backend):
                 raise outcome
         return [[outcome] for outcome in outcomes] if isinstance(body.inputs, list) else outcomes
 
+    def hosted(self, body: FeatureExtractionInput, answer: Any) -> Any:
+        """n texts get n pooled rows (`[[...384...], [...]]`), as the hosted service and TEI answer, not n
+        one-row matrices."""
+        return [rows[0] for rows in answer] if isinstance(body.inputs, list) else answer
+
     def features(self, body: FeatureExtractionInput) -> Any:
         """feature-extraction without micro-batching: this request's texts in one forward pass."""
         options, texts = self.split(body)
@@ -119,7 +124,7 @@ class Embeddings(Backend):
         return [sum(a * b for a, b in zip(source, other, strict=True)) for other in others]
 
     serves: ClassVar[Mapping[str, Serving]] = {
-        "feature-extraction": Serving(features, batching=Batching(split, embed, join)),
+        "feature-extraction": Serving(features, batching=Batching(split, embed, join), wire=hosted),
         "sentence-similarity": Serving(similarity),
     }
 

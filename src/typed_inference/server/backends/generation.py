@@ -166,11 +166,16 @@ class CausalLM(Backend):
         return plan
 
     # -- generating ---------------------------------------------------------------------------------------------
-    def generate(self, plan: Plan, on_token: Callable[[int], None] | None = None) -> Generated:
-        """Runs `generate()` for a plan; `on_token` sees each new token id as it is produced."""
+    def generate(self, plan: Plan, on_token: Callable[[int, float], None] | None = None) -> Generated:
+        """Runs `generate()` for a plan; `on_token` sees each new token id, with its log-probability, as it is
+        produced."""
         import torch
 
-        streamer = _streamer(on_token) if on_token else None
+        streamer, processors = None, None
+        if on_token is not None:
+            last: list[Any] = []  # the log-probabilities of the step whose token the streamer sees next
+            processors = [_StepLogprobs(last)]
+            streamer = _streamer(lambda token_id: on_token(token_id, float(last[0][token_id])))
         with torch.inference_mode():
             if plan.seed is not None:
                 torch.manual_seed(plan.seed)
@@ -184,6 +189,7 @@ class CausalLM(Backend):
                 output_scores=plan.scores,
                 return_dict_in_generate=True,
                 streamer=streamer,
+                logits_processor=transformers().LogitsProcessorList(processors) if processors else None,
                 **plan.sampling,
             )
         new = out.sequences[0, plan.input_ids.shape[1] :].tolist()
@@ -279,15 +285,15 @@ class CausalLM(Backend):
         """text-generation with `emit` called for every TGI event."""
         plan = self.plan_completion(body)
         p = body.parameters or TextGenerationParameters()
-        held: list[int] = []  # one token is held back: the last one carries generated_text and details
+        held: list[tuple[int, float]] = []  # one token is held back: the last one carries generated_text and details
         index = 0
 
-        def on_token(token_id: int) -> None:
+        def on_token(token_id: int, logprob: float) -> None:
             nonlocal index
             if held:
-                emit({"index": index, "token": self.token(held.pop()), "generated_text": None, "details": None})
+                emit({"index": index, "token": self.token(*held.pop()), "generated_text": None, "details": None})
                 index += 1
-            held.append(token_id)
+            held.append((token_id, logprob))
 
         result = self.generate(plan, on_token)
         text = (self._prompt(body) if p.return_full_text else "") + result.text
@@ -299,7 +305,7 @@ class CausalLM(Backend):
                 "seed": plan.seed,
                 "input_length": int(plan.input_ids.shape[1]),
             }
-        last = self.token(held.pop()) if held else {"id": self.pad, "text": "", "logprob": None, "special": True}
+        last = self.token(*held.pop()) if held else {"id": self.pad, "text": "", "logprob": 0.0, "special": True}
         emit({"index": index, "token": last, "generated_text": text, "details": details})
 
     def stream_chat(self, body: ChatCompletionInput, emit: Emit) -> None:
@@ -316,9 +322,12 @@ class CausalLM(Backend):
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
             return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
+        # every chunk names the role, as the hosted service's do (OpenAI clients may read any chunk's delta.role)
         emit(chunk({"role": "assistant", "content": ""}))
-        result = self.generate(plan, lambda t: emit(chunk({"content": self.tokenizer.decode([t])})))
-        emit(chunk({}, _chat_reason(result.finish_reason)))
+        result = self.generate(
+            plan, lambda t, _lp: emit(chunk({"role": "assistant", "content": self.tokenizer.decode([t])}))
+        )
+        emit(chunk({"role": "assistant"}, _chat_reason(result.finish_reason)))
         if body.stream_options and body.stream_options.include_usage:
             prompt_tokens = int(plan.input_ids.shape[1])
             usage = {
@@ -336,6 +345,20 @@ class CausalLM(Backend):
 
 def _chat_reason(reason: str) -> str:
     return "length" if reason == "length" else "stop"
+
+
+class _StepLogprobs:
+    """A logits processor keeping the log-probabilities of the latest step (run last, after any sampling warpers):
+    what a streamed token's `logprob` is read from."""
+
+    def __init__(self, last: list[Any]) -> None:
+        self.last = last
+
+    def __call__(self, _input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        self.last[:] = [torch.log_softmax(scores[0].float(), dim=-1)]
+        return scores
 
 
 def _streamer(on_token: Callable[[int], None]) -> Any:

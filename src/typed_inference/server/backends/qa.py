@@ -89,6 +89,11 @@ class QuestionAnswering(Backend):
             )
         return answers
 
+    def hosted(self, body: Any, answer: Any) -> Any:
+        """Without `top_k` (or with 1) the hosted service answers the best span as one object, not a list."""
+        top_k = body.parameters.top_k if body.parameters else None
+        return answer[0] if top_k in (None, 1) and len(answer) == 1 else answer
+
     def _cut_question(self, question: str, max_tokens: int) -> str:
         """The question cut to `max_question_len` tokens, at a character boundary."""
         enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
@@ -134,4 +139,4 @@ class QuestionAnswering(Backend):
             e += 1
         return s, e
 
-    serves: ClassVar[Mapping[str, Serving]] = {"question-answering": Serving(run)}
+    serves: ClassVar[Mapping[str, Serving]] = {"question-answering": Serving(run, wire=hosted)}

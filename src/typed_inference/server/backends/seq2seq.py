@@ -51,6 +51,10 @@ class _Seq2Seq(Backend):
         decoded: str = self.tokenizer.decode(out[0], skip_special_tokens=True, clean_up_tokenization_spaces=bool(clean))
         return decoded
 
+    def hosted(self, _body: Any, answer: Any) -> Any:
+        """The hosted service answers in a one-element list: `[{summary_text}]`, `[{translation_text}]`."""
+        return [answer]
+
 
 class Summarization(_Seq2Seq):
     """summarization: one summary of the text."""
@@ -59,7 +63,7 @@ class Summarization(_Seq2Seq):
         assert isinstance(body, SummarizationInput)
         return SummarizationOutput(summary_text=self.transform(body.inputs, body.parameters))
 
-    serves: ClassVar[Mapping[str, Serving]] = {"summarization": Serving(run)}
+    serves: ClassVar[Mapping[str, Serving]] = {"summarization": Serving(run, wire=_Seq2Seq.hosted)}
 
 
 class Translation(_Seq2Seq):
@@ -81,4 +85,4 @@ class Translation(_Seq2Seq):
                 extra["forced_bos_token_id"] = vocab[params.tgt_lang]
         return TranslationOutput(translation_text=self.transform(body.inputs, params, extra))
 
-    serves: ClassVar[Mapping[str, Serving]] = {"translation": Serving(run)}
+    serves: ClassVar[Mapping[str, Serving]] = {"translation": Serving(run, wire=_Seq2Seq.hosted)}
