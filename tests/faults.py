@@ -285,6 +285,40 @@ class Redirect(Fault):
 
 
 @dataclass
+class LoadingModel(Fault):
+    """A model that loads for `load_time` s from the first request, as hf-inference's cold models do: until then a
+    request gets 503 with `estimated_time`, unless it carries `X-Wait-For-Model: true` and `honour_header` is set
+    (the service then holds it and answers once the model is ready); afterwards 200 with `body`. Script the same
+    instance for every request: it keeps the time the model became ready (`ready_at`, `time.monotonic()`)."""
+
+    body: bytes | str | Any = b""
+    load_time: float = 0.5
+    estimated_time: float = 2.0
+    honour_header: bool = True
+    started: float | None = None
+    held: int = 0  # requests held until the model was ready
+    name = "loading model"
+
+    @property
+    def ready_at(self) -> float:
+        assert self.started is not None
+        return self.started + self.load_time
+
+    def __call__(self, conn: Conn, request: Seen) -> bool:
+        if self.started is None:
+            self.started = time.monotonic()
+        left = self.ready_at - time.monotonic()
+        if left > 0:
+            if not (self.honour_header and request.headers.get("x-wait-for-model") == "true"):
+                error = {"error": "Model org/model is currently loading", "estimated_time": self.estimated_time}
+                return Respond(503, error)(conn, request)
+            self.held += 1
+            if not conn.pause(left):
+                return False
+        return Respond(200, self.body)(conn, request)
+
+
+@dataclass
 class EventStream(Fault):
     """Server-sent events in `pieces`, `interval` apart, chunked; `end`: "complete" (the terminating chunk),
     "close" (a clean close without it), "reset" (a RST) or "stall" (silence until the client gives up)."""

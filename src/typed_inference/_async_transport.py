@@ -63,7 +63,7 @@ class HttpxTransport:
             request.method, request.url, headers=request.headers, content=request.body, timeout=timeout
         )
         try:
-            raw = await self._client.send(built, stream=True)
+            raw = await self._client.send(built, stream=True, follow_redirects=False)  # the client follows them
         except httpx.ConnectTimeout as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except httpx.ReadTimeout as exc:

@@ -24,6 +24,8 @@ from typed_inference._errors import (
     APIStatusError,
     APITimeoutError,
     InferenceError,
+    ModelLoadingError,
+    RedirectError,
     RequestValidationError,
     status_error_class,
 )
@@ -293,6 +295,14 @@ class BaseClient:
         cls = status_error_class(response.status_code, loading=loading)
         request_id = response.headers.get("x-request-id")
         text = f"{response.status_code} from {_redact_url(url)}: {message}"
+        if cls is RedirectError:
+            from urllib.parse import urljoin
+
+            target = self.redact(_redact_url(urljoin(url, response.headers.get("location", ""))))
+            text = (
+                f"{response.status_code} from {_redact_url(url)}: redirected to {target}, which would turn this POST"
+                " into a GET: not followed (call that URL directly)"
+            )
         if request_id:
             text += f" (request id {request_id})"
         return cls(
@@ -318,17 +328,38 @@ class BaseClient:
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_METHOD_CHANGING = frozenset({301, 302, 303})  # clients re-send these as GET: never an inference call's POST
 MAX_REDIRECTS = 5
+ROUTER_HOST = "router.huggingface.co"
+WAIT_FOR_MODEL = "X-Wait-For-Model"
+
+
+def waits_for_model(url: str) -> bool:
+    """Whether a loading 503 from `url` is retried at once with `X-Wait-For-Model: true`: hf-inference's route on
+    the router (`/hf-inference/...`), or a custom endpoint (any other host: `base_url`, a URL model). Other
+    providers' routes and the auto-router do not take the header."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower().rstrip(".") == ROUTER_HOST:
+        return parts.path.startswith("/hf-inference/")
+    return True
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, whatever the letter case of its name."""
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
+
 
 StatusErrorFactory = Callable[[Response | AsyncResponse, str], APIStatusError]
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """What the client does after an attempt: return the response, sleep `wait` and retry, follow a redirect, or
-    raise `error` (closing the response first, in every case but "done")."""
+    """What the client does after an attempt: return the response, sleep `wait` and retry, retry at once
+    ("resend": a loading model's request, now asking the service to hold it), follow a redirect, or raise `error`
+    (closing the response first, in every case but "done")."""
 
-    action: Literal["done", "retry", "redirect", "fail"]
+    action: Literal["done", "retry", "resend", "redirect", "fail"]
     wait: float = 0.0
     error: InferenceError | None = None
 
@@ -358,13 +389,15 @@ class Attempts:
         self.total = round(deadline - clock(), 6)
         self.attempt = 0
         self.redirects = 0
+        self.holding = False  # the client asked the service to hold the request until the model is loaded
 
     def next_request(self) -> Request:
-        """The request for the next attempt, its socket timeout capped by what is left of `total_timeout`."""
+        """The request for the next attempt, its socket timeout capped by what is left of `total_timeout` (and
+        that whole time when the service holds the request while the model loads)."""
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             raise APITimeoutError(f"total_timeout of {self.total:g} s passed after {self.attempt} attempt(s)")
-        timeout = min(self.per_attempt, remaining) if self.per_attempt is not None else remaining
+        timeout = min(self.per_attempt, remaining) if self.per_attempt is not None and not self.holding else remaining
         return dataclasses.replace(self.request, timeout=timeout, deadline=time.monotonic() + remaining)
 
     def outcome(self, response: Response | AsyncResponse | None, error: TransportError | None) -> Step:
@@ -381,6 +414,8 @@ class Attempts:
             assert error is not None
             return self._after_error(error)
         if response.status_code in _REDIRECTS and "location" in response.headers:
+            if response.status_code in _METHOD_CHANGING and self.request.method not in ("GET", "HEAD"):
+                return Step("fail", error=self.status_error(response, self.request.url))
             self.redirects += 1
             if self.redirects > MAX_REDIRECTS:
                 return Step("fail", error=APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})"))
@@ -399,8 +434,28 @@ class Attempts:
         exc = self.status_error(response, self.request.url)
         if response.status_code not in RETRY_STATUSES or self.attempt >= self.policy.max_retries:
             return Step("fail", error=exc)
+        if isinstance(exc, ModelLoadingError):
+            wait_for_model = (_header(self.request.headers, WAIT_FOR_MODEL) or "").strip().lower()
+            if wait_for_model == "false":  # the caller asked not to wait for the model
+                return Step("fail", error=exc)
+            if wait_for_model != "true" and waits_for_model(self.request.url):
+                return self._hold()
         wait = exc.retry_after if exc.retry_after is not None else self.policy.backoff(self.attempt)
         return self._retry(wait, exc)
+
+    def _hold(self) -> Step:
+        """The loading model's request again, at once, asking the service to hold it until the model is ready."""
+        logger.debug(
+            "retrying %s at once with %s: true (attempt %d: the model is loading)",
+            _redact_url(self.request.url),
+            WAIT_FOR_MODEL,
+            self.attempt + 1,
+        )
+        headers = {k: v for k, v in self.request.headers.items() if k.lower() != WAIT_FOR_MODEL.lower()}
+        self.request = dataclasses.replace(self.request, headers={**headers, WAIT_FOR_MODEL: "true"})
+        self.holding = True
+        self.attempt += 1
+        return Step("resend")
 
     def _after_error(self, error: TransportError) -> Step:
         url = _redact_url(self.request.url)
@@ -422,7 +477,9 @@ class Attempts:
 
 
 def _redirected(request: Request, location: str) -> Request:
-    """The request to follow a redirect with; Authorization is dropped when the host changes."""
+    """The request to follow a redirect with, the one rule of every path (pool, user session, async): the same
+    method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Authorization is
+    dropped when the host changes."""
     from urllib.parse import urljoin
 
     url = urljoin(request.url, location)

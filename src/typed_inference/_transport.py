@@ -127,7 +127,7 @@ class RequestsTransport:
                 data=request.body,
                 timeout=request.timeout,
                 stream=True,
-                allow_redirects=True,
+                allow_redirects=False,  # the client follows redirects, by the one rule of every path
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
