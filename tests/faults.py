@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -36,6 +37,7 @@ class Seen:
     target: str
     headers: dict[str, str]
     body: bytes
+    tls: bool = False  # it came over TLS (a server started with `tls=`)
 
     @property
     def path(self) -> str:
@@ -353,8 +355,9 @@ class EventStream(Fault):
 class FaultServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 that plays a script of faults, one per request, for `lifetime` s."""
 
-    def __init__(self, *, lifetime: float = 30.0) -> None:
+    def __init__(self, *, lifetime: float = 30.0, tls: ssl.SSLContext | None = None) -> None:
         self.lifetime = lifetime
+        self.tls = tls  # also speak https on the same port: a connection opening with a TLS handshake is wrapped
         self.script: deque[Fault] = deque()
         self.requests: list[Seen] = []
         self.connections = 0  # accepted, in all
@@ -370,6 +373,7 @@ class FaultServer:
         self._listener.settimeout(POLL)
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.https_url = f"https://127.0.0.1:{self.port}"
         self._deadline = 0.0
 
     # -- scripting ------------------------------------------------------------------------------------------------
@@ -447,14 +451,21 @@ class FaultServer:
         with contextlib.suppress(OSError):
             self._listener.close()
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve(self, accepted: socket.socket) -> None:
+        sock = accepted
         conn = Conn(sock, self)
         buffer = b""
         try:
+            tls = self.tls is not None and self._starts_tls(sock)
+            if tls:
+                assert self.tls is not None
+                sock.settimeout(max(POLL, self.remaining()))
+                conn.sock = sock = self.tls.wrap_socket(sock, server_side=True)
             while not conn.closed and not self.stopping.is_set():
                 request, buffer = self._read_request(sock, buffer)
                 if request is None:
                     break
+                request.tls = tls
                 with self._lock:
                     self.requests.append(request)
                     fault: Fault = (
@@ -468,7 +479,19 @@ class FaultServer:
             conn.close()
             with self._lock:
                 self.open_connections -= 1
-                self._socks.discard(sock)
+                self._socks.discard(accepted)
+
+    def _starts_tls(self, sock: socket.socket) -> bool:
+        """Whether the client opens with a TLS handshake record (peeked, not read)."""
+        sock.settimeout(POLL)
+        while not self.stopping.is_set():
+            try:
+                return sock.recv(1, socket.MSG_PEEK) == b"\x16"
+            except TimeoutError:
+                continue
+            except OSError:
+                return False
+        return False
 
     def _read_request(self, sock: socket.socket, buffer: bytes) -> tuple[Seen | None, bytes]:
         """The next request on a keep-alive connection; None when the peer closed or the server stops."""
@@ -506,6 +529,24 @@ class FaultServer:
                 return None, b""
             rest += data
         return Seen(method, target, headers, rest[:length]), rest[length:]
+
+
+def self_signed(directory: str) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context for 127.0.0.1 and localhost with a self-signed certificate made by `openssl` in
+    `directory`, and the certificate's path (the CA file a client must trust)."""
+    import subprocess
+
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    names = "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        ["openssl", *request, "-addext", names, "-keyout", key, "-out", cert],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context, cert
 
 
 # -- measuring the client side ------------------------------------------------------------------------------------

@@ -680,3 +680,60 @@ def test_a_loading_model_holds_the_retry(mode: str) -> None:
     """The figure's runs, counted: the new rule's retry is held by the server until the model is ready, once."""
     run = time_loading("new", mode)
     assert (run.requests, run.held) == (2, 1)
+
+
+# -- redirects: the origin rule ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
+    """A TLS context for the fault server (self-signed for 127.0.0.1) and the CA file the clients trust."""
+    from tests.faults import self_signed
+
+    return self_signed(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_https_to_http_redirect_on_the_same_host_drops_authorization(
+    mode: str, tls: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 2: the same host and port, but http: another origin, and the token would travel in clear."""
+    context, cafile = tls
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cafile)  # the sync client's pool trusts the test certificate
+    monkeypatch.setenv("SSL_CERT_FILE", cafile)  # and httpx2's
+    with FaultServer(tls=context) as server:
+        server.play(Redirect(f"{server.url}/models/m"), Respond(200, OK))
+        if mode == "sync":
+            with InferenceClient("m", base_url=server.https_url, token=TOKEN) as client:
+                assert client.fill_mask("a [MASK].")[0].token_str == "b"
+        else:
+
+            async def go() -> None:
+                async with AsyncInferenceClient("m", base_url=server.https_url, token=TOKEN) as client:
+                    assert (await client.fill_mask("a [MASK]."))[0].token_str == "b"
+
+            asyncio.run(go())
+        first, second = server.requests
+        assert (first.tls, second.tls) == (True, False)
+        assert first.headers["authorization"] == f"Bearer {TOKEN}"
+        assert "authorization" not in second.headers
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ambient_token_rule_holds_on_every_hop(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A same-origin hop to a URL the ambient rule refuses (a backslash: parsers disagree on its host) drops the
+    ambient token; a same-origin hop it allows keeps it."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with FaultServer() as server:
+        server.play(Redirect("/models/renamed"), Redirect("/models\\x"), Respond(200, OK))
+        if mode == "sync":
+            with InferenceClient("m", base_url=server.url) as client:
+                client.fill_mask("a [MASK].")
+        else:
+
+            async def go() -> None:
+                async with AsyncInferenceClient("m", base_url=server.url) as client:
+                    await client.fill_mask("a [MASK].")
+
+            asyncio.run(go())
+        assert ["authorization" in r.headers for r in server.requests] == [True, True, False]

@@ -324,6 +324,7 @@ class BaseClient:
             deadline=clock() + self.total_timeout,
             clock=clock,
             status_error=self.status_error,
+            ambient=f"Bearer {self._ambient_token}" if self._ambient_token else None,
         )
 
 
@@ -367,8 +368,9 @@ class Step:
 class Attempts:
     """The retry rule applied to one call, I/O-free: sync and async clients run the same plan with their own I/O.
 
-    It owns its inputs: the request, the retry policy, the deadline (on `clock`), and a factory for the typed error
-    of an error response. Each attempt gets a copy of the request; nothing handed in is changed.
+    It owns its inputs: the request, the retry policy, the deadline (on `clock`), a factory for the typed error
+    of an error response, and the Authorization value of an ambient token (`ambient`, None for an explicit token).
+    Each attempt gets a copy of the request; nothing handed in is changed.
     """
 
     def __init__(
@@ -379,8 +381,10 @@ class Attempts:
         deadline: float,
         clock: Callable[[], float],
         status_error: StatusErrorFactory,
+        ambient: str | None = None,
     ) -> None:
         self.request = request
+        self.ambient = ambient  # the Authorization value an ambient token gives: its host rule holds on every hop
         self.policy = policy
         self.deadline = deadline
         self.clock = clock
@@ -419,7 +423,7 @@ class Attempts:
             self.redirects += 1
             if self.redirects > MAX_REDIRECTS:
                 return Step("fail", error=APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})"))
-            self.request = _redirected(self.request, response.headers["location"])
+            self.request = _redirected(self.request, response.headers["location"], self.ambient)
             return Step("redirect")
         if response.status_code < 400:
             if self.clock() > self.deadline:
@@ -476,17 +480,37 @@ class Attempts:
         return Step("retry", wait)
 
 
-def _redirected(request: Request, location: str) -> Request:
+def _redirected(request: Request, location: str, ambient: str | None = None) -> Request:
     """The request to follow a redirect with, the one rule of every path (pool, user session, async): the same
     method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Authorization is
-    dropped when the host changes."""
+    dropped when the origin (scheme, host, port) changes, and an ambient token (`ambient`) also when its host rule
+    refuses the new URL."""
     from urllib.parse import urljoin
 
     url = urljoin(request.url, location)
     headers = request.headers
-    if urlsplit(url).netloc != urlsplit(request.url).netloc:
-        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    same = _same_origin(url, request.url) and urlsplit(url).netloc == urlsplit(request.url).netloc  # and userinfo
+    if not same or (ambient is not None and not ambient_token_allowed(url)):
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization" or (same and v != ambient)}
     return dataclasses.replace(request, url=url, headers=dict(headers))
+
+
+def _same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host (any letter case) and port (the scheme's default when absent); a URL
+    without a readable origin shares it with nothing."""
+    origins = []
+    for url in (a, b):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        if not host:
+            return False
+        origins.append((scheme, host.lower(), port if port is not None else {"http": 80, "https": 443}.get(scheme)))
+    return origins[0] == origins[1]
 
 
 def _merge(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
