@@ -329,6 +329,8 @@ class EventStream(Fault):
     pieces: Iterable[bytes] | None = None
     interval: float = 0.0
     end: str = "complete"
+    sent: int = 0  # pieces written (a client that closed early makes the server stop before the last one)
+    finished: bool = False  # every piece was written
     name = "event stream"
 
     def __call__(self, conn: Conn, request: Seen) -> bool:
@@ -339,6 +341,8 @@ class EventStream(Fault):
                 return False
             if not conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n"):
                 return False
+            self.sent += 1
+        self.finished = True
         if self.end == "complete":
             conn.send(b"0\r\n\r\n")
             return True

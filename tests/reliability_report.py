@@ -153,6 +153,7 @@ class Scenario:
     wait_header: tuple[bool, ...] | None = None  # whether each request carried `X-Wait-For-Model: true`
     methods: tuple[str, ...] | None = None  # each request's method (main server's, then the other's)
     same_body: bool = False  # every request carried the first one's body
+    cut_short: bool | None = None  # the client closed before the server finished writing (streams)
     bugs: Mapping[str, str] = field(default_factory=dict)  # mode → what the library does wrong (xfail)
     also: tuple[str, ...] = ()  # existing tests proving the same row
 
@@ -171,6 +172,10 @@ class Scenario:
         if self.id.startswith(("truncated-json", "wrong", "html", "json")):
             return "responses"
         return "connections"
+
+
+def _pieces(body: bytes, size: int) -> list[bytes]:
+    return [body[i : i + size] for i in range(0, len(body), size)]
 
 
 def _n(fault: Fault, n: int) -> list[Fault]:
@@ -797,6 +802,36 @@ SCENARIOS: list[Scenario] = [
         call="generate_stream",
     ),
     Scenario(
+        "stream-larger-than-max-response-bytes",
+        "a text-generation stream whose one event is 4 MiB, in 64 KiB pieces; max_response_bytes=1000",
+        "IncompleteStreamError naming the limit once the streamed body passes 1000 bytes; the connection is closed "
+        "before the server has written the event (issue 16, item 5)",
+        lambda s: [EventStream(pieces=_pieces(b"data:" + b"x" * (4 << 20) + b"\n\n", 1 << 16))],
+        ti.IncompleteStreamError,
+        r"text-generation: the stream broke before its final event: the response is larger than "
+        r"max_response_bytes=1000",
+        1,
+        call="generate_stream",
+        client={"max_response_bytes": 1000},
+        cut_short=True,
+    ),
+    Scenario(
+        "stream-keepalive-past-total-timeout",
+        "one event, then a keep-alive comment every 50 ms for 3 s; total_timeout=0.5 s",
+        "IncompleteStreamError once total_timeout has passed: keep-alive comments do not extend a stream's life; "
+        "the client closes before the server has finished (issue 16, item 5)",
+        lambda s: [
+            EventStream(pieces=[STREAM.split(b"\n\n")[0] + b"\n\n", *[b": keep-alive\n\n"] * 60], interval=0.05)
+        ],
+        ti.IncompleteStreamError,
+        r"text-generation: the stream broke before its final event: total_timeout of 0\.5 s passed while the "
+        r"stream was arriving",
+        1,
+        call="generate_stream",
+        client={"total_timeout": 0.5},
+        cut_short=True,
+    ),
+    Scenario(
         "stream-event-wrong-shape",
         'a stream event of the wrong shape (`data:{"tokens": []}`)',
         "ResponseValidationError naming the stream event; the connection is closed",
@@ -874,6 +909,7 @@ class Outcome:
     wait_header: list[bool] = field(default_factory=list)  # `X-Wait-For-Model: true` present, per request
     methods: list[str] = field(default_factory=list)  # each request's method
     same_body: bool = False  # every request carried the first one's (non-empty) body
+    cut_short: bool = False  # a fault that writes in pieces had not finished when the client closed
     follow_up: bool | None = None  # a plain call on the same client afterwards succeeded
     log_records: int = 0
     texts: list[tuple[str, str]] = field(default_factory=list, repr=False)  # the exception chain's texts
@@ -914,6 +950,8 @@ class Outcome:
             found.append(f"methods {self.methods}, expected {list(s.methods)}")
         if s.same_body and not self.same_body:
             found.append("a request did not carry the first one's body")
+        if s.cut_short is not None and self.cut_short != s.cut_short:
+            found.append("the server finished writing" if s.cut_short else "the server was cut short")
         if self.follow_up is False:
             found.append("the client failed a plain call after the fault")
         return found
@@ -1046,12 +1084,14 @@ def measure(scenario: Scenario, mode: str) -> Outcome:
     with contextlib.ExitStack() as stack:
         stack.enter_context(no_proxies())
         servers = Servers(stack.enter_context(FaultServer()), stack.enter_context(FaultServer()))
+        script: list[Fault] = []
         if scenario.refused:
             base = f"http://127.0.0.1:{stack.enter_context(refused_port())}"
             ports = [int(base.rsplit(":", 1)[1])]
         else:
             base = servers.main.url
-            servers.main.play(*scenario.script(servers))
+            script = scenario.script(servers)
+            servers.main.play(*script)
             ports = [servers.main.port, servers.other.port]
         servers.other.play(_ok())
         outcome = Outcome(scenario, mode, _url(base, scenario.call))
@@ -1072,6 +1112,7 @@ def measure(scenario: Scenario, mode: str) -> Outcome:
             client_repr = asyncio.run(_run_async(scenario, options, servers, clock, outcome, ports))
         gc.collect()  # the closed client is gone; unclosed sockets found by the collector warn (ResourceWarning)
         outcome.connections_left = sum(client_sockets(port) for port in ports)
+        outcome.cut_short = any(getattr(f, "finished", True) is False for f in script)
         outcome.server_open = servers.main.wait_closed(1.0) + servers.other.wait_closed(0.5)
         if any(issubclass(w.category, ResourceWarning) and "unclosed" in str(w.message) for w in caught):
             outcome.connections_left = max(outcome.connections_left, 1)

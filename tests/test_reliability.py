@@ -82,6 +82,8 @@ def test_scenario(scenario: Scenario, mode: str) -> None:
     if scenario.methods is not None:
         assert tuple(outcome.methods) == scenario.methods
     assert outcome.same_body or not scenario.same_body
+    if scenario.cut_short is not None:
+        assert outcome.cut_short is scenario.cut_short  # counted by the server: it stopped before its last piece
     assert outcome.follow_up is (None if scenario.refused else True)  # the client still works after the fault
     assert outcome.problems() == []  # and the report's verdict agrees
 

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
@@ -36,6 +36,7 @@ from typed_inference._version import __version__
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
+    ReadTimeout,
     Request,
     Response,
     ResponseTooLarge,
@@ -390,7 +391,7 @@ class Attempts:
         self.clock = clock
         self.status_error = status_error
         self.per_attempt = request.timeout
-        self.total = round(deadline - clock(), 6)
+        self.total = round(deadline - clock(), 3)
         self.attempt = 0
         self.redirects = 0
         self.holding = False  # the client asked the service to hold the request until the model is loaded
@@ -461,6 +462,13 @@ class Attempts:
         self.attempt += 1
         return Step("resend")
 
+    def check_stream(self, size: int, limit: int | None, *, at_deadline: bool = False) -> None:
+        """Raises when a streamed body of `size` bytes so far breaks a limit: `max_bytes`, or the deadline."""
+        if limit is not None and size > limit:
+            raise ResponseTooLarge(limit)
+        if at_deadline or self.clock() > self.deadline:
+            raise ReadTimeout(f"total_timeout of {self.total:g} s passed while the stream was arriving")
+
     def _after_error(self, error: TransportError) -> Step:
         url = _redact_url(self.request.url)
         kind = APITimeoutError if isinstance(error, TransportTimeout) else APIConnectionError
@@ -478,6 +486,35 @@ class Attempts:
         )
         self.attempt += 1
         return Step("retry", wait)
+
+
+def bounded_chunks(chunks: Iterator[bytes], attempts: Attempts) -> Iterator[bytes]:
+    """A streamed body within the call's limits, whatever the transport: `max_response_bytes` on the whole streamed
+    body, and `total_timeout` on the stream's life (a chunk arriving after it, a keep-alive comment too, ends it)."""
+    limit, size = attempts.request.max_bytes, 0
+    for chunk in chunks:
+        size += len(chunk)
+        attempts.check_stream(size, limit)
+        yield chunk
+
+
+async def async_bounded_chunks(chunks: AsyncIterator[bytes], attempts: Attempts) -> AsyncIterator[bytes]:
+    """`bounded_chunks` for an async stream; a stall is cut at the deadline too (not only at the next chunk)."""
+    import asyncio
+
+    limit, size = attempts.request.max_bytes, 0
+    iterator = aiter(chunks)
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(iterator), max(0.0, attempts.deadline - attempts.clock()))
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            attempts.check_stream(size, limit, at_deadline=True)
+            raise  # pragma: no cover - check_stream raised
+        size += len(chunk)
+        attempts.check_stream(size, limit)
+        yield chunk
 
 
 def _redirected(request: Request, location: str, ambient: str | None = None) -> Request:
