@@ -232,6 +232,41 @@ class ChunkedCut(Fault):
 
 
 @dataclass
+class NotHttp(Fault):
+    """Answers with bytes that are not an HTTP response (`data`: another protocol's banner, a broken status line),
+    then closes: response bytes arrived, so the request is not repeated."""
+
+    data: bytes = b"SSH-2.0-OpenSSH_9.6\r\n"
+    name = "not an HTTP response"
+
+    def __call__(self, conn: Conn, request: Seen) -> bool:
+        conn.send(self.data)
+        time.sleep(POLL)
+        conn.close()
+        return False
+
+
+@dataclass
+class TrickleHead(Fault):
+    """A status line, then header bytes one at a time, `interval` apart (`count` of them), then a complete empty
+    200; `finished` says whether it got that far (a client bounding the headers closes before)."""
+
+    interval: float = 0.05
+    count: int = 200
+    finished: bool = False
+    name = "headers trickled"
+
+    def __call__(self, conn: Conn, request: Seen) -> bool:
+        if not conn.send(b"HTTP/1.1 200 OK\r\nX-Trickle: "):
+            return False
+        for _ in range(self.count):
+            if not conn.pause(self.interval) or not conn.send(b"a"):
+                return False
+        self.finished = conn.send(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]")
+        return False
+
+
+@dataclass
 class HeadersThenSilence(Fault):
     """Sends the status and headers (a 100-byte body announced), then nothing, until the client gives up."""
 

@@ -739,3 +739,37 @@ def test_ambient_token_rule_holds_on_every_hop(mode: str, monkeypatch: pytest.Mo
 
             asyncio.run(go())
         assert ["authorization" in r.headers for r in server.requests] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer"),
+    [
+        ("sync", b"SSH-2.0-OpenSSH_9.6\r\n"),
+        ("sync", b"HTTP/1.1 2OO OK\r\n\r\n"),
+        ("async", b"HTTP/1.1 2OO OK\r\n\r\n"),  # (a banner, then a close: httpx says "without sending a response")
+    ],
+)
+def test_user_session_does_not_retry_a_malformed_answer(mode: str, answer: bytes) -> None:
+    """Issue 16, item 9, with a user's `requests.Session` or httpx client (whose reads the client does not count):
+    response bytes arrived, so no retry."""
+    import requests
+
+    from tests.faults import NotHttp
+    from typed_inference._async_transport import _httpx
+
+    async def go(url: str) -> None:
+        async with (
+            _httpx().AsyncClient() as http,
+            AsyncInferenceClient("m", base_url=url, http_client=http, retry_policy=_no_wait()) as client,
+        ):
+            await client.fill_mask("a [MASK].")
+
+    with FaultServer() as server, requests.Session() as session:
+        server.play(*[NotHttp(answer)] * 3)
+        with pytest.raises(ti.APIConnectionError, match="connection broken while the headers were arriving"):
+            if mode == "sync":
+                with InferenceClient("m", base_url=server.url, session=session, retry_policy=_no_wait()) as client:
+                    client.fill_mask("a [MASK].")
+            else:
+                asyncio.run(go(server.url))
+        assert server.attempts == 1
