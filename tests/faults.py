@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -36,6 +37,7 @@ class Seen:
     target: str
     headers: dict[str, str]
     body: bytes
+    tls: bool = False  # it came over TLS (a server started with `tls=`)
 
     @property
     def path(self) -> str:
@@ -230,6 +232,41 @@ class ChunkedCut(Fault):
 
 
 @dataclass
+class NotHttp(Fault):
+    """Answers with bytes that are not an HTTP response (`data`: another protocol's banner, a broken status line),
+    then closes: response bytes arrived, so the request is not repeated."""
+
+    data: bytes = b"SSH-2.0-OpenSSH_9.6\r\n"
+    name = "not an HTTP response"
+
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
+        conn.send(self.data)
+        time.sleep(POLL)
+        conn.close()
+        return False
+
+
+@dataclass
+class TrickleHead(Fault):
+    """A status line, then header bytes one at a time, `interval` apart (`count` of them), then a complete empty
+    200; `finished` says whether it got that far (a client bounding the headers closes before)."""
+
+    interval: float = 0.05
+    count: int = 200
+    finished: bool = False
+    name = "headers trickled"
+
+    def __call__(self, conn: Conn, _request: Seen) -> bool:
+        if not conn.send(b"HTTP/1.1 200 OK\r\nX-Trickle: "):
+            return False
+        for _ in range(self.count):
+            if not conn.pause(self.interval) or not conn.send(b"a"):
+                return False
+        self.finished = conn.send(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]")
+        return False
+
+
+@dataclass
 class HeadersThenSilence(Fault):
     """Sends the status and headers (a 100-byte body announced), then nothing, until the client gives up."""
 
@@ -285,6 +322,40 @@ class Redirect(Fault):
 
 
 @dataclass
+class LoadingModel(Fault):
+    """A model that loads for `load_time` s from the first request, as hf-inference's cold models do: until then a
+    request gets 503 with `estimated_time`, unless it carries `X-Wait-For-Model: true` and `honour_header` is set
+    (the service then holds it and answers once the model is ready); afterwards 200 with `body`. Script the same
+    instance for every request: it keeps the time the model became ready (`ready_at`, `time.monotonic()`)."""
+
+    body: bytes | str | Any = b""
+    load_time: float = 0.5
+    estimated_time: float = 2.0
+    honour_header: bool = True
+    started: float | None = None
+    held: int = 0  # requests held until the model was ready
+    name = "loading model"
+
+    @property
+    def ready_at(self) -> float:
+        assert self.started is not None
+        return self.started + self.load_time
+
+    def __call__(self, conn: Conn, request: Seen) -> bool:
+        if self.started is None:
+            self.started = time.monotonic()
+        left = self.ready_at - time.monotonic()
+        if left > 0:
+            if not (self.honour_header and request.headers.get("x-wait-for-model") == "true"):
+                error = {"error": "Model org/model is currently loading", "estimated_time": self.estimated_time}
+                return Respond(503, error)(conn, request)
+            self.held += 1
+            if not conn.pause(left):
+                return False
+        return Respond(200, self.body)(conn, request)
+
+
+@dataclass
 class EventStream(Fault):
     """Server-sent events in `pieces`, `interval` apart, chunked; `end`: "complete" (the terminating chunk),
     "close" (a clean close without it), "reset" (a RST) or "stall" (silence until the client gives up)."""
@@ -293,6 +364,8 @@ class EventStream(Fault):
     pieces: Iterable[bytes] | None = None
     interval: float = 0.0
     end: str = "complete"
+    sent: int = 0  # pieces written (a client that closed early makes the server stop before the last one)
+    finished: bool = False  # every piece was written
     name = "event stream"
 
     def __call__(self, conn: Conn, _request: Seen) -> bool:
@@ -303,6 +376,8 @@ class EventStream(Fault):
                 return False
             if not conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n"):
                 return False
+            self.sent += 1
+        self.finished = True
         if self.end == "complete":
             conn.send(b"0\r\n\r\n")
             return True
@@ -319,8 +394,9 @@ class EventStream(Fault):
 class FaultServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 that plays a script of faults, one per request, for `lifetime` s."""
 
-    def __init__(self, *, lifetime: float = 30.0) -> None:
+    def __init__(self, *, lifetime: float = 30.0, tls: ssl.SSLContext | None = None) -> None:
         self.lifetime = lifetime
+        self.tls = tls  # also speak https on the same port: a connection opening with a TLS handshake is wrapped
         self.script: deque[Fault] = deque()
         self.requests: list[Seen] = []
         self.connections = 0  # accepted, in all
@@ -336,6 +412,7 @@ class FaultServer:
         self._listener.settimeout(POLL)
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.https_url = f"https://127.0.0.1:{self.port}"
         self._deadline = 0.0
 
     # -- scripting ------------------------------------------------------------------------------------------------
@@ -413,14 +490,21 @@ class FaultServer:
         with contextlib.suppress(OSError):
             self._listener.close()
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve(self, accepted: socket.socket) -> None:
+        sock = accepted
         conn = Conn(sock, self)
         buffer = b""
         try:
+            tls = self.tls is not None and self._starts_tls(sock)
+            if tls:
+                assert self.tls is not None
+                sock.settimeout(max(POLL, self.remaining()))
+                conn.sock = sock = self.tls.wrap_socket(sock, server_side=True)
             while not conn.closed and not self.stopping.is_set():
                 request, buffer = self._read_request(sock, buffer)
                 if request is None:
                     break
+                request.tls = tls
                 with self._lock:
                     self.requests.append(request)
                     fault: Fault = (
@@ -434,7 +518,19 @@ class FaultServer:
             conn.close()
             with self._lock:
                 self.open_connections -= 1
-                self._socks.discard(sock)
+                self._socks.discard(accepted)
+
+    def _starts_tls(self, sock: socket.socket) -> bool:
+        """Whether the client opens with a TLS handshake record (peeked, not read)."""
+        sock.settimeout(POLL)
+        while not self.stopping.is_set():
+            try:
+                return sock.recv(1, socket.MSG_PEEK) == b"\x16"
+            except TimeoutError:
+                continue
+            except OSError:
+                return False
+        return False
 
     def _read_request(self, sock: socket.socket, buffer: bytes) -> tuple[Seen | None, bytes]:
         """The next request on a keep-alive connection; None when the peer closed or the server stops."""
@@ -472,6 +568,24 @@ class FaultServer:
                 return None, b""
             rest += data
         return Seen(method, target, headers, rest[:length]), rest[length:]
+
+
+def self_signed(directory: str) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context for 127.0.0.1 and localhost with a self-signed certificate made by `openssl` in
+    `directory`, and the certificate's path (the CA file a client must trust)."""
+    import subprocess
+
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    names = "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        ["openssl", *request, "-addext", names, "-keyout", key, "-out", cert],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context, cert
 
 
 # -- measuring the client side ------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ from tests.faults import (
     Fault,
     FaultServer,
     HeadersThenSilence,
+    LoadingModel,
+    NotHttp,
     Redirect,
     ResetBeforeResponse,
     ResetMidBody,
@@ -43,6 +45,7 @@ from tests.faults import (
     Respond,
     Silence,
     Trickle,
+    TrickleHead,
     Truncated,
     client_sockets,
     refused_port,
@@ -142,13 +145,17 @@ class Scenario:
     message: str | Mapping[str, str]  # regex the whole message matches ({url}: the request URL); per mode allowed
     attempts: int  # requests the servers counted (connect attempts for a refused port)
     sleeps: tuple[float, ...] = ()  # the waits the client asked for, in order
-    call: str = "fill_mask"  # fill_mask | embed | generate_stream | chat_stream
+    call: str = "fill_mask"  # fill_mask | fill_mask_no_wait | embed | generate_stream | chat_stream
     client: Mapping[str, Any] = field(default_factory=dict)
     min_wall: float = 0.0
     max_wall: float = 3.0
     refused: bool = False
     auth: tuple[bool, ...] | None = None  # whether each request (main server's, then the other's) had Authorization
     attrs: Mapping[str, Any] = field(default_factory=dict)  # attributes the error carries
+    wait_header: tuple[bool, ...] | None = None  # whether each request carried `X-Wait-For-Model: true`
+    methods: tuple[str, ...] | None = None  # each request's method (main server's, then the other's)
+    same_body: bool = False  # every request carried the first one's body
+    cut_short: bool | None = None  # the client closed before the server finished writing (streams)
     bugs: Mapping[str, str] = field(default_factory=dict)  # mode → what the library does wrong (xfail)
     also: tuple[str, ...] = ()  # existing tests proving the same row
 
@@ -169,12 +176,20 @@ class Scenario:
         return "connections"
 
 
+def _pieces(body: bytes, size: int) -> list[bytes]:
+    return [body[i : i + size] for i in range(0, len(body), size)]
+
+
 def _n(fault: Fault, n: int) -> list[Fault]:
     return [fault] * n
 
 
 def _ok() -> Respond:
     return Respond(200, OK)
+
+
+def _redirect_to_other_host(status: int) -> Callable[[Servers], list[Fault]]:
+    return lambda s: [Redirect(s.other_url + "/models/org/model", status)]
 
 
 def _date_in(seconds: float) -> str:
@@ -265,13 +280,39 @@ SCENARIOS: list[Scenario] = [
         "not retried (response bytes had arrived): APIConnectionError after 1 attempt",
         lambda _s: _n(ResetMidHeaders(), 3),
         ti.APIConnectionError,
-        r".+ \({url}, attempt 1\)",
+        r"connection broken while the headers were arriving: .+ \({url}, attempt 1\)",
         1,
         (),
-        bugs={
-            "sync": "a reset after part of the headers is retried as if nothing had arrived (3 attempts)",
-            "async": "a reset after part of the headers is retried as if nothing had arrived (3 attempts)",
-        },
+    ),
+    Scenario(
+        "not-http-answer",
+        "bytes that are not HTTP (an SSH banner), then the connection closes",
+        "not retried (response bytes had arrived): APIConnectionError after 1 attempt (issue 16, item 9)",
+        lambda _s: _n(NotHttp(), 3),
+        ti.APIConnectionError,
+        r"connection broken while the headers were arriving: .+ \({url}, attempt 1\)",
+        1,
+    ),
+    Scenario(
+        "bad-status-line",
+        "a malformed status line (`HTTP/1.1 2OO OK`), then the connection closes",
+        "not retried: APIConnectionError after 1 attempt (issue 16, item 9)",
+        lambda _s: _n(NotHttp(b"HTTP/1.1 2OO OK\r\n\r\n"), 3),
+        ti.APIConnectionError,
+        r"connection broken while the headers were arriving: .+ \({url}, attempt 1\)",
+        1,
+    ),
+    Scenario(
+        "headers-trickle-past-total-timeout",
+        "status line, then a header byte every 50 ms for 10 s (each read within timeout=0.3 s); total_timeout=1 s",
+        "APITimeoutError once total_timeout has passed, 1 attempt; the client closes before the server has finished "
+        "the headers (issue 16, item 6)",
+        lambda _s: [TrickleHead()],
+        ti.APITimeoutError,
+        r"read timeout: total_timeout passed while the headers were arriving \({url}, attempt 1\)",
+        1,
+        client={"total_timeout": 1.0},
+        cut_short=True,
     ),
     Scenario(
         "reset-during-body",
@@ -437,24 +478,41 @@ SCENARIOS: list[Scenario] = [
     # -- the retry rule ------------------------------------------------------------------------------------------
     Scenario(
         "loading-then-ok",
-        "503 model loading (estimated_time 20) twice, then 200",
-        "waits estimated_time each time (20 s, 20 s, injected); typed result after 3 attempts",
+        "503 model loading (estimated_time 20), then 200",
+        "retried at once with `X-Wait-For-Model: true` (the service holds it until the model is ready), no wait; "
+        "typed result after 2 attempts",
+        lambda _s: [Respond(503, LOADING), _ok()],
+        None,
+        "",
+        2,
+        (),
+        wait_header=(False, True),
+        also=(ER + "test_model_loading_503_is_retried_at_once_waiting_for_the_model",),
+    ),
+    Scenario(
+        "loading-header-ignored-then-ok",
+        "503 model loading twice (the server ignores `X-Wait-For-Model`, as an endpoint scaling from zero), then 200",
+        "at once with the header, then the backoff rule with estimated_time as the wait (20 s, injected); typed "
+        "result after 3 attempts",
         lambda _s: [*_n(Respond(503, LOADING), 2), _ok()],
         None,
         "",
         3,
-        (20.0, 20.0),
-        also=(ER + "test_model_loading_503_is_retried_after_estimated_time",),
+        (20.0,),
+        wait_header=(False, True, True),
+        also=(ER + "test_model_loading_header_ignored_falls_back_to_estimated_time",),
     ),
     Scenario(
         "loading-exhausted",
         "503 model loading on every attempt",
-        "ModelLoadingError (estimated_time 20) after max_retries=2: 3 attempts, 40 s waited",
+        "ModelLoadingError (estimated_time 20) after max_retries=2: 3 attempts (the second at once with the "
+        "header), 20 s waited",
         lambda _s: _n(Respond(503, LOADING), 3),
         ti.ModelLoadingError,
         r"503 from {url}: Model org/model is currently loading",
         3,
-        (20.0, 20.0),
+        (20.0,),
+        wait_header=(False, True, True),
         also=(
             ER + "test_model_loading_error_when_retries_run_out",
             AS + "test_async_errors_and_retry_with_injected_sleep",
@@ -464,15 +522,40 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "loading-past-total-timeout",
         "503 model loading on every attempt, total_timeout=30 s, max_retries=10",
-        "stops when the next wait (20 s at t=20 s) would pass total_timeout: ModelLoadingError after 2 attempts",
+        "at once with the header, then 20 s; stops when the next wait (20 s at t=20 s) would pass total_timeout: "
+        "ModelLoadingError after 3 attempts",
+        lambda _s: _n(Respond(503, LOADING), 3),
+        ti.ModelLoadingError,
+        r"503 from {url}: Model org/model is currently loading",
+        3,
+        (20.0,),
+        client={"max_retries": 10, "total_timeout": 30.0},
+        wait_header=(False, True, True),
+        also=(ER + "test_wait_past_total_timeout_fails_at_once",),
+        attrs={"estimated_time": 20.0},
+    ),
+    Scenario(
+        "loading-max-retries-0",
+        "503 model loading, max_retries=0",
+        "ModelLoadingError (estimated_time 20) at once: the retry with the header counts as a retry; 1 attempt",
         lambda _s: _n(Respond(503, LOADING), 2),
         ti.ModelLoadingError,
         r"503 from {url}: Model org/model is currently loading",
-        2,
-        (20.0,),
-        client={"max_retries": 10, "total_timeout": 30.0},
-        also=(ER + "test_wait_past_total_timeout_fails_at_once",),
+        1,
+        client={"max_retries": 0},
         attrs={"estimated_time": 20.0},
+    ),
+    Scenario(
+        "loading-wait-for-model-false",
+        "503 model loading, the call made with `wait_for_model=False`",
+        "ModelLoadingError (estimated_time 20) at once, 1 attempt (sent with `X-Wait-For-Model: false`)",
+        lambda _s: _n(Respond(503, LOADING), 2),
+        ti.ModelLoadingError,
+        r"503 from {url}: Model org/model is currently loading",
+        1,
+        call="fill_mask_no_wait",
+        attrs={"estimated_time": 20.0},
+        also=(ER + "test_wait_for_model_false_raises_at_once",),
     ),
     Scenario(
         "429-retry-after-seconds",
@@ -596,12 +679,44 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario(
         "redirect-loop",
-        "302 to itself, forever",
-        "APIConnectionError 'too many redirects' after 6 requests",
-        lambda _s: _n(Redirect("/models/org/model", 302), 6),
+        "307 to itself, forever",
+        "APIConnectionError 'too many redirects' after 6 requests (5 hops)",
+        lambda _s: _n(Redirect("/models/org/model"), 6),
         ti.APIConnectionError,
         r"too many redirects \({url}\)",
         6,
+    ),
+    Scenario(
+        "redirect-308-repeats-post",
+        "308 to another path on the same host",
+        "followed with the same method and body (POST), Authorization kept",
+        lambda _s: [Redirect("/models/org/renamed", 308), _ok()],
+        None,
+        "",
+        2,
+        auth=(True, True),
+        methods=("POST", "POST"),
+        same_body=True,
+        also=("tests/test_reliability.py::test_user_session_follows_no_redirect_itself",),
+    ),
+    *(
+        Scenario(
+            f"redirect-{status}-post-refused",
+            f"{status} answering the POST, to another host",
+            "RedirectError naming the Location, 1 attempt: a POST is never re-sent as a GET (nothing reaches the "
+            "target)",
+            _redirect_to_other_host(status),
+            ti.RedirectError,
+            rf"{status} from {{url}}: redirected to http://localhost:\d+/models/org/model, which would turn this "
+            r"POST into a GET: not followed \(call that URL directly\)",
+            1,
+            attrs={"status_code": status},
+            also=(
+                "tests/test_reliability.py::test_user_session_follows_no_redirect_itself",
+                "tests/test_reliability.py::test_user_http_client_follows_no_redirect_itself",
+            ),
+        )
+        for status in (301, 302, 303)
     ),
     Scenario(
         "token-echoed-by-server",
@@ -694,13 +809,14 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "stream-loading-then-ok",
         "503 model loading, then the stream",
-        "the request is retried before the stream starts (20 s, injected); every event",
+        "the request is retried at once with `X-Wait-For-Model: true` before the stream starts; every event",
         lambda _s: [Respond(503, LOADING), EventStream(STREAM)],
         None,
         "",
         2,
-        (20.0,),
+        (),
         call="generate_stream",
+        wait_header=(False, True),
     ),
     Scenario(
         "stream-reset-before-response-then-ok",
@@ -712,6 +828,36 @@ SCENARIOS: list[Scenario] = [
         2,
         (0.5,),
         call="generate_stream",
+    ),
+    Scenario(
+        "stream-larger-than-max-response-bytes",
+        "a text-generation stream whose one event is 4 MiB, in 64 KiB pieces; max_response_bytes=1000",
+        "IncompleteStreamError naming the limit once the streamed body passes 1000 bytes; the connection is closed "
+        "before the server has written the event (issue 16, item 5)",
+        lambda _s: [EventStream(pieces=_pieces(b"data:" + b"x" * (4 << 20) + b"\n\n", 1 << 16))],
+        ti.IncompleteStreamError,
+        r"text-generation: the stream broke before its final event: the response is larger than "
+        r"max_response_bytes=1000",
+        1,
+        call="generate_stream",
+        client={"max_response_bytes": 1000},
+        cut_short=True,
+    ),
+    Scenario(
+        "stream-keepalive-past-total-timeout",
+        "one event, then a keep-alive comment every 50 ms for 3 s; total_timeout=0.5 s",
+        "IncompleteStreamError once total_timeout has passed: keep-alive comments do not extend a stream's life; "
+        "the client closes before the server has finished (issue 16, item 5)",
+        lambda _s: [
+            EventStream(pieces=[STREAM.split(b"\n\n")[0] + b"\n\n", *[b": keep-alive\n\n"] * 60], interval=0.05)
+        ],
+        ti.IncompleteStreamError,
+        r"text-generation: the stream broke before its final event: total_timeout (of 0\.5 s )?passed while the "
+        r"stream was arriving",
+        1,
+        call="generate_stream",
+        client={"total_timeout": 0.5},
+        cut_short=True,
     ),
     Scenario(
         "stream-event-wrong-shape",
@@ -788,6 +934,10 @@ class Outcome:
     server_open: int = 0  # connections the servers still saw open by then
     token_leaks: list[str] = field(default_factory=list)
     auth: list[bool] = field(default_factory=list)  # Authorization present, per request (main, then other)
+    wait_header: list[bool] = field(default_factory=list)  # `X-Wait-For-Model: true` present, per request
+    methods: list[str] = field(default_factory=list)  # each request's method
+    same_body: bool = False  # every request carried the first one's (non-empty) body
+    cut_short: bool = False  # a fault that writes in pieces had not finished when the client closed
     follow_up: bool | None = None  # a plain call on the same client afterwards succeeded
     log_records: int = 0
     texts: list[tuple[str, str]] = field(default_factory=list, repr=False)  # the exception chain's texts
@@ -822,6 +972,14 @@ class Outcome:
             found.append(f"token leaked in {', '.join(self.token_leaks)}")
         if s.auth is not None and tuple(self.auth) != s.auth:
             found.append(f"Authorization per request {self.auth}, expected {list(s.auth)}")
+        if s.wait_header is not None and tuple(self.wait_header) != s.wait_header:
+            found.append(f"X-Wait-For-Model: true per request {self.wait_header}, expected {list(s.wait_header)}")
+        if s.methods is not None and tuple(self.methods) != s.methods:
+            found.append(f"methods {self.methods}, expected {list(s.methods)}")
+        if s.same_body and not self.same_body:
+            found.append("a request did not carry the first one's body")
+        if s.cut_short is not None and self.cut_short != s.cut_short:
+            found.append("the server finished writing" if s.cut_short else "the server was cut short")
         if self.follow_up is False:
             found.append("the client failed a plain call after the fault")
         return found
@@ -861,6 +1019,8 @@ def _sync_call(client: InferenceClient, call: str) -> Any:
     if call == "chat_stream":
         stream = client.chat_completion([{"role": "user", "content": "hi"}], stream=True)
         return [chunk.choices[0].delta.content for chunk in stream]
+    if call == "fill_mask_no_wait":
+        return [element.token_str for element in client.fill_mask("a [MASK].", wait_for_model=False)]
     return [element.token_str for element in client.fill_mask("a [MASK].")]
 
 
@@ -872,6 +1032,8 @@ async def _async_call(client: AsyncInferenceClient, call: str) -> Any:
     if call == "chat_stream":
         stream = await client.chat_completion([{"role": "user", "content": "hi"}], stream=True)
         return [chunk.choices[0].delta.content async for chunk in stream]
+    if call == "fill_mask_no_wait":
+        return [element.token_str for element in await client.fill_mask("a [MASK].", wait_for_model=False)]
     return [element.token_str for element in await client.fill_mask("a [MASK].")]
 
 
@@ -950,12 +1112,14 @@ def measure(scenario: Scenario, mode: str) -> Outcome:
     with contextlib.ExitStack() as stack:
         stack.enter_context(no_proxies())
         servers = Servers(stack.enter_context(FaultServer()), stack.enter_context(FaultServer()))
+        script: list[Fault] = []
         if scenario.refused:
             base = f"http://127.0.0.1:{stack.enter_context(refused_port())}"
             ports = [int(base.rsplit(":", 1)[1])]
         else:
             base = servers.main.url
-            servers.main.play(*scenario.script(servers))
+            script = scenario.script(servers)
+            servers.main.play(*script)
             ports = [servers.main.port, servers.other.port]
         servers.other.play(_ok())
         outcome = Outcome(scenario, mode, _url(base, scenario.call))
@@ -976,6 +1140,7 @@ def measure(scenario: Scenario, mode: str) -> Outcome:
             client_repr = asyncio.run(_run_async(scenario, options, servers, clock, outcome, ports))
         gc.collect()  # the closed client is gone; unclosed sockets found by the collector warn (ResourceWarning)
         outcome.connections_left = sum(client_sockets(port) for port in ports)
+        outcome.cut_short = any(getattr(f, "finished", True) is False for f in script)
         outcome.server_open = servers.main.wait_closed(1.0) + servers.other.wait_closed(0.5)
         if any(issubclass(w.category, ResourceWarning) and "unclosed" in str(w.message) for w in caught):
             outcome.connections_left = max(outcome.connections_left, 1)
@@ -996,6 +1161,9 @@ def _record_attempts(outcome: Outcome, servers: Servers, scenario: Scenario) -> 
         seen = [*servers.main.requests, *servers.other.requests]
         outcome.attempts = len(seen)
         outcome.auth = [any(k.lower() == "authorization" for k in r.headers) for r in seen]
+        outcome.wait_header = [r.headers.get("x-wait-for-model") == "true" for r in seen]
+        outcome.methods = [r.method for r in seen]
+        outcome.same_body = bool(seen) and bool(seen[0].body) and all(r.body == seen[0].body for r in seen)
 
 
 def _follow_up(servers: Servers) -> None:
@@ -1065,7 +1233,77 @@ async def _run_async(
 def run(modes: Sequence[str] = MODES) -> list[str]:
     """Runs every scenario with every client and returns the figures as markdown lines (docs/reliability.md)."""
     outcomes = [measure(s, mode) for s in SCENARIOS for mode in modes if mode in MODES]
-    return report(outcomes, modes)
+    return [*report(outcomes, modes), "", *loading_figures(modes)]
+
+
+LOAD_TIME, ESTIMATE = 0.5, 2.0  # the model is ready 0.5 s after the first request; the service estimates 2 s
+
+
+@dataclass
+class LoadingRun:
+    """One call against a loading model, timed for real (nothing injected): requests, holds, ready → answer."""
+
+    rule: str
+    mode: str
+    requests: int
+    held: int
+    after_ready: float  # seconds from the model being ready to the answer in the caller's hands
+
+
+def _old_rule_sync(client: InferenceClient) -> Any:
+    """The rule before issue 15 (sleep the 503's estimated_time, then retry), as a caller would write it."""
+    while True:
+        try:
+            return client.fill_mask("a [MASK].")
+        except ti.ModelLoadingError as exc:
+            time.sleep(exc.estimated_time or 0.0)
+
+
+async def _old_rule_async(client: AsyncInferenceClient) -> Any:
+    while True:
+        try:
+            return await client.fill_mask("a [MASK].")
+        except ti.ModelLoadingError as exc:
+            await asyncio.sleep(exc.estimated_time or 0.0)
+
+
+def time_loading(rule: str, mode: str) -> LoadingRun:
+    """Times one call to a model still loading under a rule: "old" (sleep estimated_time, then retry), "new" (retry
+    at once with `X-Wait-For-Model: true`, held by the server until the model is ready), "new, header ignored"
+    (a server that answers 503 to the header too: the new rule's fallback, estimated_time)."""
+    fault = LoadingModel(OK, LOAD_TIME, ESTIMATE, honour_header=rule != "new, header ignored")
+    options: dict[str, Any] = {"base_url": "", "token": TOKEN, "max_retries": 0 if rule == "old" else 2}
+    with no_proxies(), FaultServer() as server:
+        server.play(*[fault] * 10)
+        options["base_url"] = server.url
+        if mode == "sync":
+            with InferenceClient(MODEL, **options) as client:
+                _old_rule_sync(client) if rule == "old" else client.fill_mask("a [MASK].")
+        else:
+
+            async def go() -> None:
+                async with AsyncInferenceClient(MODEL, **options) as client:
+                    await (_old_rule_async(client) if rule == "old" else client.fill_mask("a [MASK]."))
+
+            asyncio.run(go())
+        answered = time.monotonic()
+        return LoadingRun(rule, mode, server.attempts, fault.held, answered - fault.ready_at)
+
+
+def loading_figures(modes: Sequence[str] = MODES) -> list[str]:
+    """The time from "model ready" to the answer under the old and the new loading rule, as markdown lines."""
+    runs = [time_loading(rule, mode) for rule in ("old", "new", "new, header ignored") for mode in modes]
+    lines = [
+        f"A model that becomes ready {LOAD_TIME:g} s after the first request, whose 503s say `estimated_time: "
+        f"{ESTIMATE:g}` (`LoadingModel` in tests/faults.py holds a request carrying `X-Wait-For-Model: true` until "
+        "then); real time, nothing injected.",
+        "",
+        "| rule | client | requests | held by the server | model ready → answer |",
+        "|---|---|---|---|---|",
+    ]
+    for r in runs:
+        lines.append(f"| {r.rule} | {r.mode} | {r.requests} | {r.held} | {r.after_ready * 1e3:.0f} ms |")
+    return lines
 
 
 def report(outcomes: Sequence[Outcome], modes: Sequence[str] = MODES) -> list[str]:

@@ -54,6 +54,7 @@ def test_async_errors_and_retry_with_injected_sleep(server: ScriptedServer) -> N
 
     policy = RetryPolicy(clock=clock, sleep=clock.sleep, async_sleep=fake_sleep, jitter=lambda: 1.0)
     server.json({"error": "Model m is currently loading", "estimated_time": 3.0}, 503)
+    server.json({"error": "Model m is currently loading", "estimated_time": 3.0}, 503)  # X-Wait-For-Model ignored
     server.json(FILL)
     server.json({"error": "nope"}, 404)
 
@@ -64,7 +65,8 @@ def test_async_errors_and_retry_with_injected_sleep(server: ScriptedServer) -> N
                 await client.fill_mask("a [MASK].")
 
     run(go())
-    assert slept == [3.0]
+    assert slept == [3.0]  # at once with X-Wait-For-Model: true, then estimated_time (the async sleep, injected)
+    assert [r.headers.get("x-wait-for-model") for r in server.received] == [None, "true", "true", None]
 
 
 def test_async_raw_response(server: ScriptedServer) -> None:

@@ -67,14 +67,25 @@ def test_html_error_page_from_a_proxy(server: ScriptedServer, clock: FakeClock) 
     assert len(server.received) == 3  # 502 is retried, max_retries=2
 
 
-def test_model_loading_503_is_retried_after_estimated_time(server: ScriptedServer, clock: FakeClock) -> None:
+def test_model_loading_503_is_retried_at_once_waiting_for_the_model(server: ScriptedServer, clock: FakeClock) -> None:
     server.json({"error": "Model org/model is currently loading", "estimated_time": 20.0}, 503)
     server.json(OK)
-    with make_client(server, clock) as client:
+    with make_client(server, clock, timeout=5.0, total_timeout=120.0) as client:
         result = client.fill_mask("a [MASK].")
     assert result[0].token_str == "b"
-    assert clock.sleeps == [20.0]
+    assert clock.sleeps == []  # not estimated_time: the service holds the retry until the model is ready
     assert len(server.received) == 2
+    assert [r.headers.get("x-wait-for-model") for r in server.received] == [None, "true"]
+
+
+def test_model_loading_header_ignored_falls_back_to_estimated_time(server: ScriptedServer, clock: FakeClock) -> None:
+    for _ in range(2):
+        server.json({"error": "Model org/model is currently loading", "estimated_time": 20.0}, 503)
+    server.json(OK)
+    with make_client(server, clock) as client:
+        assert client.fill_mask("a [MASK].")[0].token_str == "b"
+    assert clock.sleeps == [20.0]
+    assert [r.headers.get("x-wait-for-model") for r in server.received] == [None, "true", "true"]
 
 
 def test_model_loading_error_when_retries_run_out(server: ScriptedServer, clock: FakeClock) -> None:
@@ -84,17 +95,65 @@ def test_model_loading_error_when_retries_run_out(server: ScriptedServer, clock:
         client.fill_mask("a [MASK].")
     assert err.value.estimated_time == 5.0
     assert isinstance(err.value, ti.ServiceUnavailableError)
-    assert clock.sleeps == [5.0, 5.0]
+    assert clock.sleeps == [5.0]  # the first retry waited for the model at once; the second, estimated_time
     assert len(server.received) == 3
 
 
 def test_wait_past_total_timeout_fails_at_once(server: ScriptedServer, clock: FakeClock) -> None:
-    server.json({"error": "Model org/model is currently loading", "estimated_time": 500.0}, 503)
+    for _ in range(2):
+        server.json({"error": "Model org/model is currently loading", "estimated_time": 500.0}, 503)
     with make_client(server, clock, total_timeout=60.0) as client, pytest.raises(ti.ModelLoadingError) as err:
         client.fill_mask("a [MASK].")
     assert err.value.retry_after == 500.0
     assert clock.sleeps == []
-    assert len(server.received) == 1
+    assert len(server.received) == 2  # the retry that waits for the model, then no wait past total_timeout
+
+
+def test_wait_for_model_false_raises_at_once(server: ScriptedServer, clock: FakeClock) -> None:
+    for _ in range(2):
+        server.json({"error": "Model org/model is currently loading", "estimated_time": 20.0}, 503)
+    with make_client(server, clock) as client, pytest.raises(ti.ModelLoadingError) as err:
+        client.fill_mask("a [MASK].", wait_for_model=False)
+    assert err.value.estimated_time == 20.0
+    assert clock.sleeps == []
+    assert len(server.received) == 1 and server.last.headers["x-wait-for-model"] == "false"
+
+
+def test_max_retries_0_raises_a_loading_error_at_once(server: ScriptedServer, clock: FakeClock) -> None:
+    server.json({"error": "Model org/model is currently loading", "estimated_time": 20.0}, 503)
+    with make_client(server, clock, max_retries=0) as client, pytest.raises(ti.ModelLoadingError):
+        client.fill_mask("a [MASK].")
+    assert len(server.received) == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("url", "holds"),
+    [
+        ("https://router.huggingface.co/hf-inference/models/org/model", True),  # hf-inference, however chosen
+        ("https://ROUTER.huggingface.co/hf-inference/models/org/model/v1/chat/completions", True),
+        ("https://xyz.us-east-1.aws.endpoints.huggingface.cloud", True),  # an Inference Endpoint
+        ("https://api-inference.huggingface.co/models/org/model", True),  # not the router: its own service
+        ("http://my-tgi.internal:8080", True),
+        ("https://router.huggingface.co/together/v1/chat/completions", False),  # another provider
+        ("https://router.huggingface.co/v1/chat/completions", False),  # the auto-router
+        ("https://router.huggingface.co/hf-inferencex/models/org/model", False),
+    ],
+)
+def test_which_routes_wait_for_a_loading_model(url: str, holds: bool, clock: FakeClock) -> None:
+    from typed_inference.testing import MockTransport, json_response
+
+    loading = json_response({"error": "Model org/model is currently loading", "estimated_time": 20.0}, 503)
+    answers = iter([loading, json_response(OK)])
+    mock = MockTransport(lambda _request: next(answers))
+    policy = RetryPolicy(clock=clock, sleep=clock.sleep, jitter=lambda: 1.0)
+    options = {"token": "hf_x", "retry_policy": policy, "transport": mock, "timeout": 5.0, "total_timeout": 120.0}
+    with InferenceClient(url, **options) as client:  # type: ignore[arg-type]
+        assert client.fill_mask("a [MASK].")[0].token_str == "b"
+    first, second = mock.requests
+    assert second.headers.get("X-Wait-For-Model") == ("true" if holds else None)
+    assert clock.sleeps == ([] if holds else [20.0])  # elsewhere: the backoff rule, estimated_time as the wait
+    assert first.timeout == 5.0
+    assert second.timeout == (120.0 if holds else 5.0)  # a held request may take what is left of total_timeout
 
 
 def test_plain_503_is_service_unavailable(server: ScriptedServer, clock: FakeClock) -> None:

@@ -42,6 +42,7 @@ from tests.reliability_report import (
     measure,
     report,
     result_problems,
+    time_loading,
 )
 from typed_inference import AsyncInferenceClient, InferenceClient
 from typed_inference._base_client import ambient_token_allowed
@@ -76,6 +77,13 @@ def test_scenario(scenario: Scenario, mode: str) -> None:
     assert outcome.log_records > 0  # the leak check above looked at real log records
     if scenario.auth is not None:
         assert tuple(outcome.auth) == scenario.auth
+    if scenario.wait_header is not None:
+        assert tuple(outcome.wait_header) == scenario.wait_header
+    if scenario.methods is not None:
+        assert tuple(outcome.methods) == scenario.methods
+    assert outcome.same_body or not scenario.same_body
+    if scenario.cut_short is not None:
+        assert outcome.cut_short is scenario.cut_short  # counted by the server: it stopped before its last piece
     assert outcome.follow_up is (None if scenario.refused else True)  # the client still works after the fault
     assert outcome.problems() == []  # and the report's verdict agrees
 
@@ -91,7 +99,11 @@ def test_every_fault_of_the_issue_has_a_scenario() -> None:
         "a body of the wrong shape": ["wrong-shape", "stream-event-wrong-shape"],
         "valid JSON of the wrong type": ["wrong-type"],
         "Content-Type lies (HTML error page from a proxy with 502)": ["html-502-labelled-json", "html-200"],
-        "503 with estimated_time N times then 200": ["loading-then-ok", "loading-exhausted"],
+        "503 with estimated_time N times then 200": [
+            "loading-then-ok",
+            "loading-header-ignored-then-ok",
+            "loading-exhausted",
+        ],
         "429 with Retry-After (seconds and HTTP date) then 200": ["429-retry-after-seconds", "429-retry-after-date"],
         "500 (not retried)": ["500-not-retried", "stream-500-not-retried"],
         "a 20 MB response": ["large-20mb"],
@@ -283,6 +295,63 @@ def test_user_session_redirect_drops_authorization() -> None:
             assert client.fill_mask("a [MASK].")[0].token_str == "b"
         assert first.last.headers["authorization"] == f"Bearer {TOKEN}"
         assert "authorization" not in other.last.headers  # requests followed it, and stripped the header
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_user_session_follows_no_redirect_itself(status: int) -> None:
+    """A user's `requests.Session` used to follow redirects by requests' rules (a 303 turned the POST into a GET);
+    the client follows them by its own rule, on every path."""
+    import requests
+
+    with FaultServer() as first, FaultServer() as other, requests.Session() as session:
+        first.play(Redirect(other.url + "/models/m", status))
+        other.play(Respond(200, OK))
+        with InferenceClient("m", base_url=first.url, token=TOKEN, session=session, max_retries=0) as client:
+            if status in (307, 308):
+                assert client.fill_mask("a [MASK].")[0].token_str == "b"
+                assert (other.last.method, other.last.body) == ("POST", first.last.body)  # the same method and body
+            else:
+                with pytest.raises(ti.RedirectError) as err:
+                    client.fill_mask("a [MASK].")
+                assert err.value.location == other.url + "/models/m" and err.value.status_code == status
+                assert other.attempts == 0  # never re-sent, as a GET or otherwise
+
+
+def test_user_session_redirects_stop_after_five_hops() -> None:
+    import requests
+
+    with FaultServer() as server, requests.Session() as session:
+        server.play(*[Redirect("/models/m")] * 31)
+        with (
+            InferenceClient("m", base_url=server.url, session=session) as client,
+            pytest.raises(ti.APIConnectionError, match="too many redirects"),
+        ):
+            client.fill_mask("a [MASK].")
+        assert server.attempts == 6  # not requests' 30
+
+
+@pytest.mark.parametrize("status", [303, 308])
+def test_user_http_client_follows_no_redirect_itself(status: int) -> None:
+    """The same rule for a user's httpx client that follows redirects by default."""
+    from typed_inference._async_transport import _httpx
+
+    async def go(first: FaultServer) -> list[str]:
+        async with (
+            _httpx().AsyncClient(follow_redirects=True) as http,
+            AsyncInferenceClient("m", base_url=first.url, http_client=http, max_retries=0) as client,
+        ):
+            return [element.token_str for element in await client.fill_mask("a [MASK].")]
+
+    with FaultServer() as first, FaultServer() as other:
+        first.play(Redirect(other.url + "/models/m", status))
+        other.play(Respond(200, OK))
+        if status == 308:
+            assert asyncio.run(go(first)) == ["b"]
+            assert (other.last.method, other.last.body) == ("POST", first.last.body)
+        else:
+            with pytest.raises(ti.RedirectError, match=f"redirected to {re.escape(other.url)}/models/m"):
+                asyncio.run(go(first))
+            assert other.attempts == 0
 
 
 # -- where an ambient token may go ---------------------------------------------------------------------------------
@@ -607,3 +676,101 @@ def test_text_that_names_a_file_is_sent_as_text(decoys: dict[str, Path], watch: 
         assert sent["question"] == secret
         assert base64.b64decode(sent["image"]) == PNG  # the image travelled as base64
     assert watch.files() == {os.path.realpath(decoys["given"])}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_loading_model_holds_the_retry(mode: str) -> None:
+    """The figure's runs, counted: the new rule's retry is held by the server until the model is ready, once."""
+    run = time_loading("new", mode)
+    assert (run.requests, run.held) == (2, 1)
+
+
+# -- redirects: the origin rule ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
+    """A TLS context for the fault server (self-signed for 127.0.0.1) and the CA file the clients trust."""
+    from tests.faults import self_signed
+
+    return self_signed(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_https_to_http_redirect_on_the_same_host_drops_authorization(
+    mode: str, tls: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 2: the same host and port, but http: another origin, and the token would travel in clear."""
+    context, cafile = tls
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cafile)  # the sync client's pool trusts the test certificate
+    monkeypatch.setenv("SSL_CERT_FILE", cafile)  # and httpx2's
+    with FaultServer(tls=context) as server:
+        server.play(Redirect(f"{server.url}/models/m"), Respond(200, OK))
+        if mode == "sync":
+            with InferenceClient("m", base_url=server.https_url, token=TOKEN) as client:
+                assert client.fill_mask("a [MASK].")[0].token_str == "b"
+        else:
+
+            async def go() -> None:
+                async with AsyncInferenceClient("m", base_url=server.https_url, token=TOKEN) as client:
+                    assert (await client.fill_mask("a [MASK]."))[0].token_str == "b"
+
+            asyncio.run(go())
+        first, second = server.requests
+        assert (first.tls, second.tls) == (True, False)
+        assert first.headers["authorization"] == f"Bearer {TOKEN}"
+        assert "authorization" not in second.headers
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ambient_token_rule_holds_on_every_hop(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A same-origin hop to a URL the ambient rule refuses (a backslash: parsers disagree on its host) drops the
+    ambient token; a same-origin hop it allows keeps it."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with FaultServer() as server:
+        server.play(Redirect("/models/renamed"), Redirect("/models\\x"), Respond(200, OK))
+        if mode == "sync":
+            with InferenceClient("m", base_url=server.url) as client:
+                client.fill_mask("a [MASK].")
+        else:
+
+            async def go() -> None:
+                async with AsyncInferenceClient("m", base_url=server.url) as client:
+                    await client.fill_mask("a [MASK].")
+
+            asyncio.run(go())
+        assert ["authorization" in r.headers for r in server.requests] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("mode", "answer"),
+    [
+        ("sync", b"SSH-2.0-OpenSSH_9.6\r\n"),
+        ("sync", b"HTTP/1.1 2OO OK\r\n\r\n"),
+        ("async", b"HTTP/1.1 2OO OK\r\n\r\n"),  # (a banner, then a close: httpx says "without sending a response")
+    ],
+)
+def test_user_session_does_not_retry_a_malformed_answer(mode: str, answer: bytes) -> None:
+    """Issue 16, item 9, with a user's `requests.Session` or httpx client (whose reads the client does not count):
+    response bytes arrived, so no retry."""
+    import requests
+
+    from tests.faults import NotHttp
+    from typed_inference._async_transport import _httpx
+
+    async def go(url: str) -> None:
+        async with (
+            _httpx().AsyncClient() as http,
+            AsyncInferenceClient("m", base_url=url, http_client=http, retry_policy=_no_wait()) as client,
+        ):
+            await client.fill_mask("a [MASK].")
+
+    with FaultServer() as server, requests.Session() as session:
+        server.play(*[NotHttp(answer)] * 3)
+        with pytest.raises(ti.APIConnectionError, match="connection broken while the headers were arriving"):
+            if mode == "sync":
+                with InferenceClient("m", base_url=server.url, session=session, retry_policy=_no_wait()) as client:
+                    client.fill_mask("a [MASK].")
+            else:
+                asyncio.run(go(server.url))
+        assert server.attempts == 1

@@ -312,7 +312,7 @@ def test_loading_model_answers_503_then_serves(live: LiveServer) -> None:
         assert caught.value.estimated_time is not None and caught.value.estimated_time > 0
         assert "currently loading" in caught.value.server_message
         assert impatient.text_classification("hi", model="local/cached-a", wait_for_model=True)
-    with InferenceClient(base_url=live.url, max_retries=4) as patient:  # retries, sleeping estimated_time
+    with InferenceClient(base_url=live.url, max_retries=4) as patient:  # retried at once with X-Wait-For-Model
         assert patient.text_classification("hi", model="local/cached-b")
 
 

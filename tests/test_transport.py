@@ -183,6 +183,44 @@ def test_mock_chunks_are_read_whole_when_not_streaming(clock: FakeClock) -> None
         assert c.fill_mask("a [MASK].")[0].token_str == "b"
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("limit", ["max_response_bytes", "total_timeout"])
+def test_stream_limits_hold_whatever_the_transport(clock: FakeClock, mode: str, limit: str) -> None:
+    """Issue 16, item 5: the whole streamed body within max_response_bytes, the stream's life within total_timeout."""
+    comment = b": keep-alive\n\n"
+    first = b'data: {"token": {"id": 1, "text": "hi", "logprob": -0.1, "special": false}}\n\n'
+    pulled: list[int] = []
+
+    def chunks() -> typing.Iterator[bytes]:
+        yield first
+        for i in range(100):
+            pulled.append(i)
+            clock.now += 1.0  # a keep-alive comment every second
+            yield comment
+
+    options: dict[str, Any] = {"max_response_bytes": 500} if limit == "max_response_bytes" else {"total_timeout": 10.0}
+    message = "max_response_bytes=500" if limit == "max_response_bytes" else "total_timeout of 10 s passed"
+    with pytest.raises(ti.IncompleteStreamError, match=message):
+        if mode == "sync":
+            mock = MockTransport(lambda _request: Response(200, {}, chunks=chunks()))
+            with InferenceClient("m", base_url=URL, transport=mock, retry_policy=no_wait(clock), **options) as c:
+                list(c.text_generation("x", stream=True))
+        else:
+            amock = AsyncMockTransport(lambda _request: Response(200, {}, chunks=chunks()))
+
+            async def go() -> None:
+                async with AsyncInferenceClient(
+                    "m", base_url=URL, transport=amock, retry_policy=no_wait(clock), **options
+                ) as c:
+                    [e async for e in await c.text_generation("x", stream=True)]
+
+            asyncio.run(go())
+    if limit == "max_response_bytes":  # stopped at the chunk that took the streamed body past 500 bytes
+        assert len(first) + (len(pulled) - 1) * len(comment) <= 500 < len(first) + len(pulled) * len(comment)
+    else:
+        assert 10 <= len(pulled) <= 11  # the stream ended at the deadline (async), or at the first comment after it
+
+
 @pytest.mark.parametrize("kind", ["sync", "async", "async-response"])
 def test_async_mock_transport(kind: str) -> None:
     event = {"token": {"id": 1, "text": "hi", "logprob": -0.1, "special": False}, "generated_text": "hi"}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -37,6 +38,63 @@ def _httpx() -> Any:
 
 logger = logging.getLogger("typed_inference")
 
+# the response bytes the attempt being sent has received (a one-item list), when its client's reads are counted
+_received: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("typed_inference_received", default=None)
+
+
+class _CountedStream:
+    """An httpcore2 network stream counting the bytes it reads for the attempt in progress."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = await self._stream.read(max_bytes, timeout)
+        counter = _received.get()
+        if counter is not None:
+            counter[0] += len(data)
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> _CountedStream:
+        return _CountedStream(await self._stream.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _CountedBackend:
+    """An httpcore2 network backend whose streams count what they read (`_CountedStream`)."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> _CountedStream:
+        return _CountedStream(await self._backend.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _CountedStream:
+        return _CountedStream(await self._backend.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def _count_reads(client: Any) -> bool:
+    """Makes the connection pools of our own httpx client count response bytes; False when its layout is not the
+    one known (then a failure is judged by the error alone)."""
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    pools: list[Any] = [getattr(t, "_pool", None) for t in transports if t is not None]
+    if not pools or any(pool is None or not hasattr(pool, "_network_backend") for pool in pools):
+        return False
+    for pool in pools:
+        pool._network_backend = _CountedBackend(pool._network_backend)
+    return True
+
 
 class HttpxTransport:
     """An AsyncTransport over an httpx2 / httpx `AsyncClient`; streams hand back async chunks and an async close."""
@@ -53,6 +111,7 @@ class HttpxTransport:
         self._client = client or httpx.AsyncClient(
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=True
         )
+        self._counted = self._own and _count_reads(self._client)
 
     async def send(self, request: Request) -> AsyncResponse:
         httpx = self._httpx
@@ -62,8 +121,16 @@ class HttpxTransport:
         built = self._client.build_request(
             request.method, request.url, headers=request.headers, content=request.body, timeout=timeout
         )
+        received = [0]
+        counting = _received.set(received if self._counted else None)
         try:
-            raw = await self._client.send(built, stream=True)
+            sending = self._client.send(built, stream=True, follow_redirects=False)  # the client follows redirects
+            if request.deadline is None:
+                raw = await sending
+            else:  # total_timeout bounds connecting and the headers too (a server may trickle them)
+                raw = await asyncio.wait_for(sending, max(0.0, request.deadline - time.monotonic()))
+        except (asyncio.TimeoutError, TimeoutError):
+            raise ReadTimeout("read timeout: total_timeout passed while the headers were arriving") from None
         except httpx.ConnectTimeout as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except httpx.ReadTimeout as exc:
@@ -71,9 +138,13 @@ class HttpxTransport:
         except (httpx.WriteTimeout, httpx.PoolTimeout) as exc:
             raise TransportTimeout(f"read timeout: {_reason(exc)}") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if received[0] or _answered(exc, httpx):  # response bytes had arrived: the server may have acted on it
+                raise ReadError(f"connection broken while the headers were arriving: {_reason(exc)}") from None
             raise ConnectError(_reason(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
             raise TransportError(_reason(exc) or type(exc).__name__) from None
+        finally:
+            _received.reset(counting)
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
             return AsyncResponse(raw.status_code, headers, chunks=_chunks(raw, httpx), close=raw.aclose)
@@ -115,6 +186,12 @@ class HttpxTransport:
     async def aclose(self) -> None:
         if self._own:
             await self._client.aclose()
+
+
+def _answered(exc: BaseException, httpx: Any) -> bool:
+    """Whether an httpx error says the server sent something that is not a response (a malformed status line or
+    headers), as opposed to nothing at all: a user's client, whose reads are not counted, is judged by this."""
+    return isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" not in str(exc)
 
 
 async def _chunks(raw: Any, httpx: Any) -> AsyncIterator[bytes]:

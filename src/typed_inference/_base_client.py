@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
@@ -24,6 +24,8 @@ from typed_inference._errors import (
     APIStatusError,
     APITimeoutError,
     InferenceError,
+    ModelLoadingError,
+    RedirectError,
     RequestValidationError,
     status_error_class,
 )
@@ -34,6 +36,7 @@ from typed_inference._version import __version__
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
+    ReadTimeout,
     Request,
     Response,
     ResponseTooLarge,
@@ -293,6 +296,14 @@ class BaseClient:
         cls = status_error_class(response.status_code, loading=loading)
         request_id = response.headers.get("x-request-id")
         text = f"{response.status_code} from {_redact_url(url)}: {message}"
+        if cls is RedirectError:
+            from urllib.parse import urljoin
+
+            target = self.redact(_redact_url(urljoin(url, response.headers.get("location", ""))))
+            text = (
+                f"{response.status_code} from {_redact_url(url)}: redirected to {target}, which would turn this POST"
+                " into a GET: not followed (call that URL directly)"
+            )
         if request_id:
             text += f" (request id {request_id})"
         return cls(
@@ -314,21 +325,43 @@ class BaseClient:
             deadline=clock() + self.total_timeout,
             clock=clock,
             status_error=self.status_error,
+            ambient=f"Bearer {self._ambient_token}" if self._ambient_token else None,
         )
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_METHOD_CHANGING = frozenset({301, 302, 303})  # clients re-send these as GET: never an inference call's POST
 MAX_REDIRECTS = 5
+ROUTER_HOST = "router.huggingface.co"
+WAIT_FOR_MODEL = "X-Wait-For-Model"
+
+
+def waits_for_model(url: str) -> bool:
+    """Whether a loading 503 from `url` is retried at once with `X-Wait-For-Model: true`: hf-inference's route on
+    the router (`/hf-inference/...`), or a custom endpoint (any other host: `base_url`, a URL model). Other
+    providers' routes and the auto-router do not take the header."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower().rstrip(".") == ROUTER_HOST:
+        return parts.path.startswith("/hf-inference/")
+    return True
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, whatever the letter case of its name."""
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
+
 
 StatusErrorFactory = Callable[[Response | AsyncResponse, str], APIStatusError]
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """What the client does after an attempt: return the response, sleep `wait` and retry, follow a redirect, or
-    raise `error` (closing the response first, in every case but "done")."""
+    """What the client does after an attempt: return the response, sleep `wait` and retry, retry at once
+    ("resend": a loading model's request, now asking the service to hold it), follow a redirect, or raise `error`
+    (closing the response first, in every case but "done")."""
 
-    action: Literal["done", "retry", "redirect", "fail"]
+    action: Literal["done", "retry", "resend", "redirect", "fail"]
     wait: float = 0.0
     error: InferenceError | None = None
 
@@ -336,8 +369,9 @@ class Step:
 class Attempts:
     """The retry rule applied to one call, I/O-free: sync and async clients run the same plan with their own I/O.
 
-    It owns its inputs: the request, the retry policy, the deadline (on `clock`), and a factory for the typed error
-    of an error response. Each attempt gets a copy of the request; nothing handed in is changed.
+    It owns its inputs: the request, the retry policy, the deadline (on `clock`), a factory for the typed error
+    of an error response, and the Authorization value of an ambient token (`ambient`, None for an explicit token).
+    Each attempt gets a copy of the request; nothing handed in is changed.
     """
 
     def __init__(
@@ -348,23 +382,27 @@ class Attempts:
         deadline: float,
         clock: Callable[[], float],
         status_error: StatusErrorFactory,
+        ambient: str | None = None,
     ) -> None:
         self.request = request
+        self.ambient = ambient  # the Authorization value an ambient token gives: its host rule holds on every hop
         self.policy = policy
         self.deadline = deadline
         self.clock = clock
         self.status_error = status_error
         self.per_attempt = request.timeout
-        self.total = round(deadline - clock(), 6)
+        self.total = round(deadline - clock(), 3)
         self.attempt = 0
         self.redirects = 0
+        self.holding = False  # the client asked the service to hold the request until the model is loaded
 
     def next_request(self) -> Request:
-        """The request for the next attempt, its socket timeout capped by what is left of `total_timeout`."""
+        """The request for the next attempt, its socket timeout capped by what is left of `total_timeout` (and
+        that whole time when the service holds the request while the model loads)."""
         remaining = self.deadline - self.clock()
         if remaining <= 0:
             raise APITimeoutError(f"total_timeout of {self.total:g} s passed after {self.attempt} attempt(s)")
-        timeout = min(self.per_attempt, remaining) if self.per_attempt is not None else remaining
+        timeout = min(self.per_attempt, remaining) if self.per_attempt is not None and not self.holding else remaining
         return dataclasses.replace(self.request, timeout=timeout, deadline=time.monotonic() + remaining)
 
     def outcome(self, response: Response | AsyncResponse | None, error: TransportError | None) -> Step:
@@ -381,10 +419,12 @@ class Attempts:
             assert error is not None
             return self._after_error(error)
         if response.status_code in _REDIRECTS and "location" in response.headers:
+            if response.status_code in _METHOD_CHANGING and self.request.method not in ("GET", "HEAD"):
+                return Step("fail", error=self.status_error(response, self.request.url))
             self.redirects += 1
             if self.redirects > MAX_REDIRECTS:
                 return Step("fail", error=APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})"))
-            self.request = _redirected(self.request, response.headers["location"])
+            self.request = _redirected(self.request, response.headers["location"], self.ambient)
             return Step("redirect")
         if response.status_code < 400:
             if self.clock() > self.deadline:
@@ -399,8 +439,35 @@ class Attempts:
         exc = self.status_error(response, self.request.url)
         if response.status_code not in RETRY_STATUSES or self.attempt >= self.policy.max_retries:
             return Step("fail", error=exc)
+        if isinstance(exc, ModelLoadingError):
+            wait_for_model = (_header(self.request.headers, WAIT_FOR_MODEL) or "").strip().lower()
+            if wait_for_model == "false":  # the caller asked not to wait for the model
+                return Step("fail", error=exc)
+            if wait_for_model != "true" and waits_for_model(self.request.url):
+                return self._hold()
         wait = exc.retry_after if exc.retry_after is not None else self.policy.backoff(self.attempt)
         return self._retry(wait, exc)
+
+    def _hold(self) -> Step:
+        """The loading model's request again, at once, asking the service to hold it until the model is ready."""
+        logger.debug(
+            "retrying %s at once with %s: true (attempt %d: the model is loading)",
+            _redact_url(self.request.url),
+            WAIT_FOR_MODEL,
+            self.attempt + 1,
+        )
+        headers = {k: v for k, v in self.request.headers.items() if k.lower() != WAIT_FOR_MODEL.lower()}
+        self.request = dataclasses.replace(self.request, headers={**headers, WAIT_FOR_MODEL: "true"})
+        self.holding = True
+        self.attempt += 1
+        return Step("resend")
+
+    def check_stream(self, size: int, limit: int | None, *, at_deadline: bool = False) -> None:
+        """Raises when a streamed body of `size` bytes so far breaks a limit: `max_bytes`, or the deadline."""
+        if limit is not None and size > limit:
+            raise ResponseTooLarge(limit)
+        if at_deadline or self.clock() > self.deadline:
+            raise ReadTimeout(f"total_timeout of {self.total:g} s passed while the stream was arriving")
 
     def _after_error(self, error: TransportError) -> Step:
         url = _redact_url(self.request.url)
@@ -421,15 +488,66 @@ class Attempts:
         return Step("retry", wait)
 
 
-def _redirected(request: Request, location: str) -> Request:
-    """The request to follow a redirect with; Authorization is dropped when the host changes."""
+def bounded_chunks(chunks: Iterator[bytes], attempts: Attempts) -> Iterator[bytes]:
+    """A streamed body within the call's limits, whatever the transport: `max_response_bytes` on the whole streamed
+    body, and `total_timeout` on the stream's life (a chunk arriving after it, a keep-alive comment too, ends it)."""
+    limit, size = attempts.request.max_bytes, 0
+    for chunk in chunks:
+        size += len(chunk)
+        attempts.check_stream(size, limit)
+        yield chunk
+
+
+async def async_bounded_chunks(chunks: AsyncIterator[bytes], attempts: Attempts) -> AsyncIterator[bytes]:
+    """`bounded_chunks` for an async stream; a stall is cut at the deadline too (not only at the next chunk)."""
+    import asyncio
+
+    limit, size = attempts.request.max_bytes, 0
+    iterator = aiter(chunks)
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(iterator), max(0.0, attempts.deadline - attempts.clock()))
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            attempts.check_stream(size, limit, at_deadline=True)
+            raise  # pragma: no cover - check_stream raised
+        size += len(chunk)
+        attempts.check_stream(size, limit)
+        yield chunk
+
+
+def _redirected(request: Request, location: str, ambient: str | None = None) -> Request:
+    """The request to follow a redirect with, the one rule of every path (pool, user session, async): the same
+    method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Authorization is
+    dropped when the origin (scheme, host, port) changes, and an ambient token (`ambient`) also when its host rule
+    refuses the new URL."""
     from urllib.parse import urljoin
 
     url = urljoin(request.url, location)
     headers = request.headers
-    if urlsplit(url).netloc != urlsplit(request.url).netloc:
-        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    same = _same_origin(url, request.url) and urlsplit(url).netloc == urlsplit(request.url).netloc  # and userinfo
+    if not same or (ambient is not None and not ambient_token_allowed(url)):
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization" or (same and v != ambient)}
     return dataclasses.replace(request, url=url, headers=dict(headers))
+
+
+def _same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host (any letter case) and port (the scheme's default when absent); a URL
+    without a readable origin shares it with nothing."""
+    origins = []
+    for url in (a, b):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        if not host:
+            return False
+        origins.append((scheme, host.lower(), port if port is not None else {"http": 80, "https": 443}.get(scheme)))
+    return origins[0] == origins[1]
 
 
 def _merge(body: dict[str, Any], extra: Mapping[str, Any]) -> None:

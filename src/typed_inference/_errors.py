@@ -19,6 +19,7 @@ __all__ = [
     "ModelNotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestValidationError",
     "ResponseValidationError",
     "ServiceUnavailableError",
@@ -220,6 +221,18 @@ class ModelLoadingError(ServiceUnavailableError):
         return self.retry_after
 
 
+class RedirectError(APIStatusError):
+    """301, 302 or 303 answering a POST: following it would turn the inference call into a GET, so the client
+    refuses; `location` is where the server pointed (call that URL directly). 307 and 308 are followed."""
+
+    __module__ = "typed_inference"
+
+    @property
+    def location(self) -> str | None:
+        """The redirect's target, as the server sent it in `Location`."""
+        return self.headers.get("location")
+
+
 class InternalServerError(APIStatusError):
     """5xx other than 503."""
 
@@ -240,6 +253,8 @@ def status_error_class(status: int, *, loading: bool) -> type[APIStatusError]:
     """The error class for an HTTP status (a 503 with `estimated_time` or a loading message is ModelLoadingError)."""
     if status == 503:
         return ModelLoadingError if loading else ServiceUnavailableError
+    if status in (301, 302, 303):
+        return RedirectError
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     if status >= 500:

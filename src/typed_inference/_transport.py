@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import io
 import logging
 import threading
 import time
@@ -24,6 +26,76 @@ if TYPE_CHECKING:
     import requests
 
 logger = logging.getLogger("typed_inference")
+
+_attempt = threading.local()  # the `_Watch` of the attempt this thread is making on a pooled connection
+
+
+class _Watch:
+    """One attempt's reads, seen from below http.client: the deadline they must end by (`Request.deadline`), the
+    per-read timeout, and the response bytes received (none: nothing was answered, so a failure may be retried)."""
+
+    def __init__(self, deadline: float | None, timeout: float | None) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+        self.received = 0
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+class _WatchedIO(io.RawIOBase):
+    """A connection's socket reader that counts the bytes it receives and never waits past the attempt's deadline:
+    each read's timeout is the per-read timeout capped by what is left, so `total_timeout` bounds the headers (a
+    server trickling them byte by byte) and the body alike."""
+
+    def __init__(self, raw: Any, sock: Any, watch: _Watch) -> None:
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._watch = watch
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        watch = self._watch
+        if watch.deadline is not None:
+            remaining = watch.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("total_timeout passed")
+            self._sock.settimeout(remaining if watch.timeout is None else min(watch.timeout, remaining))
+        count: int | None = self._raw.readinto(buffer)
+        watch.received += count or 0
+        return count
+
+    def fileno(self) -> int:
+        return int(self._raw.fileno())
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _WatchedResponse(http.client.HTTPResponse):
+    """http.client's response, reading through `_WatchedIO` when the attempt being made has a `_Watch`."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        watch = getattr(_attempt, "watch", None)
+        if watch is not None:
+            self.fp = io.BufferedReader(_WatchedIO(self.fp.detach(), sock, watch))
+
+
+_WATCHED: dict[type, type] = {}
+
+
+def _watched(connection_class: type) -> type:
+    """The pool's connection class, reading its responses through `_WatchedResponse`."""
+    if connection_class not in _WATCHED:
+        name = f"Watched{connection_class.__name__}"
+        _WATCHED[connection_class] = type(name, (connection_class,), {"response_class": _WatchedResponse})
+    return _WATCHED[connection_class]
 
 
 class RequestsTransport:
@@ -54,6 +126,7 @@ class RequestsTransport:
             probe = requests.Request("GET", key + "/").prepare()
             adapter: Any = s.get_adapter(key + "/")
             pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
+            pool.ConnectionCls = _watched(pool.ConnectionCls)  # a new pool, no connection made yet: all are watched
             found = (pool, {str(k): str(v) for k, v in s.headers.items()})
             with self._lock:
                 self._hosts[key] = found
@@ -84,6 +157,7 @@ class RequestsTransport:
         headers = {**defaults, **request.headers}
         if request.body is not None:
             headers["Content-Length"] = str(len(request.body))
+        watch = _attempt.watch = _Watch(request.deadline, request.timeout)
         try:
             raw = pool.urlopen(
                 request.method,
@@ -102,14 +176,20 @@ class RequestsTransport:
         except u3.ConnectTimeoutError as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except (u3.ReadTimeoutError, TimeoutError) as exc:
+            if watch.expired():
+                raise ReadTimeout("read timeout: total_timeout passed while the headers were arriving") from None
             raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
         except u3.SSLError as exc:
             raise TLSError(f"TLS error: {_reason(exc)}") from None
         except (u3.HTTPError, OSError) as exc:
+            if watch.received:  # response bytes had arrived: the server may have acted on the request
+                raise ReadError(f"connection broken while the headers were arriving: {_reason(exc)}") from None
             raise ConnectError(_reason(exc)) from None
+        finally:
+            _attempt.watch = None
         headers_out = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status < 400:
-            chunks = _stream(raw)
+            chunks = _stream(raw, request.deadline)
             return Response(raw.status, headers_out, chunks=chunks, close=chunks.close)
         content = _read_body(raw, request)
         raw.release_conn()
@@ -127,7 +207,7 @@ class RequestsTransport:
                 data=request.body,
                 timeout=request.timeout,
                 stream=True,
-                allow_redirects=True,
+                allow_redirects=False,  # the client follows redirects, by the one rule of every path
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
@@ -136,12 +216,14 @@ class RequestsTransport:
         except requests.exceptions.SSLError as exc:
             raise TLSError(f"TLS error: {_reason(exc)}") from None
         except requests.exceptions.ConnectionError as exc:
+            if _answered(exc):  # not an HTTP response, but response bytes: the server may have acted on it
+                raise ReadError(f"connection broken while the headers were arriving: {_reason(exc)}") from None
             raise ConnectError(_reason(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(_reason(exc)) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
         if request.stream and raw.status_code < 400:
-            chunks = _stream(raw.raw)
+            chunks = _stream(raw.raw, request.deadline)
             return Response(raw.status_code, headers, chunks=chunks, close=chunks.close)
         try:
             content = _read_body(raw.raw, request) if raw.raw is not None else b""
@@ -192,7 +274,7 @@ def _read_until(raw: Any, deadline: float | None, max_bytes: int | None = None) 
     return b"".join(parts)
 
 
-def _stream(raw: Any) -> Generator[bytes, None, None]:
+def _stream(raw: Any, deadline: float | None = None) -> Generator[bytes, None, None]:
     """The body of a urllib3 response in chunks as they arrive; drops the connection when abandoned early."""
     complete = False
     try:
@@ -205,11 +287,31 @@ def _stream(raw: Any) -> Generator[bytes, None, None]:
                 yield chunk
         complete = True
     except Exception as exc:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise ReadTimeout("total_timeout passed while the stream was arriving") from None
         raise ReadError(f"connection broken during the stream: {_reason(exc)}") from None
     finally:
         if not complete:
             raw.close()
         raw.release_conn()
+
+
+def _answered(exc: BaseException) -> bool:
+    """Whether a failure wraps http.client's word that bytes arrived which are not a valid response (a bad status
+    line, a header line too long): a user's session, whose reads are not counted, is judged by this. A reset is
+    ambiguous there (before the first byte, or in the middle of the headers) and stays retryable."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if any(item is s for s in seen):
+            continue
+        seen.append(item)
+        if isinstance(item, http.client.HTTPException) and not isinstance(item, http.client.RemoteDisconnected):
+            return True
+        todo += [arg for arg in item.args if isinstance(arg, BaseException)]
+        todo += [e for e in (item.__cause__, item.__context__) if e is not None]
+    return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from typed_inference._async_transport import HttpxTransport
-from typed_inference._base_client import BaseClient
+from typed_inference._base_client import BaseClient, async_bounded_chunks
 from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
@@ -90,6 +90,8 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             step = attempts.outcome(response, error)
             if step.action == "done":
                 assert response is not None
+                if response.chunks is not None:  # the call's limits hold on a stream too, whatever the transport
+                    response.chunks = async_bounded_chunks(response.chunks, attempts)
                 return response
             if response is not None and response.close is not None:
                 await response.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from typed_inference._base_client import BaseClient
+from typed_inference._base_client import BaseClient, bounded_chunks
 from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
@@ -130,6 +130,8 @@ class InferenceClient(BaseClient, TaskMethods):
             step = attempts.outcome(response, error)
             if step.action == "done":
                 assert response is not None
+                if response.chunks is not None:  # the call's limits hold on a stream too, whatever the transport
+                    response.chunks = bounded_chunks(response.chunks, attempts)
                 return response
             if response is not None and response.close is not None:
                 response.close()

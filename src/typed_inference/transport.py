@@ -18,9 +18,10 @@ A transport must honour:
   attempt may be repeated; `ConnectTimeout`, `ReadTimeout`, `TLSError`, `ReadError`, `ResponseTooLarge`).
 
 The client enforces itself, whatever transport is plugged in: `max_response_bytes` on whole bodies (a larger
-body is an `APIConnectionError`), `total_timeout` when `send` returns (a response arriving after it is an
-`APITimeoutError`), the retry rule (`RetryPolicy`), the token rules (which hosts get `Authorization`) and
-redirects. Limits on streamed bodies and a `send` that blocks past the deadline are the transport's own business.
+body is an `APIConnectionError`) and on the whole of a streamed body, `total_timeout` when `send` returns (a
+response arriving after it is an `APITimeoutError`) and on a stream's life (chunks arriving after it end the
+stream with `IncompleteStreamError`), the retry rule (`RetryPolicy`), the token rules (which hosts get
+`Authorization`) and redirects. A `send` that blocks past the deadline is the transport's own business.
 """
 
 from __future__ import annotations
