@@ -74,16 +74,40 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _ambiguous(url: str) -> bool:
+    """Whether HTTP stacks may read another host in a URL than urlsplit does (a backslash, a user-info part)."""
+    parts = urlsplit(url)
+    return "\\" in url or parts.username is not None or parts.password is not None
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL unambiguously names this machine (such requests never go through a proxy)."""
+    return not _ambiguous(url) and is_loopback((urlsplit(url).hostname or "").lower())
+
+
 def ambient_token_allowed(url: str) -> bool:
     """An ambient token goes only to Hugging Face hosts over https, and to loopback."""
     parts = urlsplit(url)
-    if "\\" in url or parts.username is not None or parts.password is not None:
+    if _ambiguous(url):
         return False  # parsers disagree on such URLs' host (requests may connect elsewhere than urlsplit says)
     host = (parts.hostname or "").lower()
     if is_loopback(host):
         return True
     hf = host in ("huggingface.co", "hf.co") or host.endswith(_HF_SUFFIXES)
     return hf and parts.scheme == "https"
+
+
+def environment_proxied(url: str) -> bool:
+    """Whether the proxy environment variables (`HTTP_PROXY`, `ALL_PROXY`, … less `NO_PROXY`) name a proxy for `url`:
+    what requests and httpx do by default, assumed for a transport that does not say (`proxied`)."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, missing from typeshed
+    return not bypass(parts.netloc.rpartition("@")[2], proxies)
 
 
 def server_message(body: bytes, content_type: str) -> tuple[str, str | None]:
@@ -168,12 +192,20 @@ class BaseClient:
         return f"{self.base_url}/models/{quoted}"
 
     def auth_headers(self, url: str) -> dict[str, str]:
-        """The Authorization header for a URL, by the token rules (explicit: any host; ambient: HF and loopback)."""
+        """The Authorization header for a URL, by the token rules (explicit: any host; ambient: HF over https and
+        loopback, and never in a request a proxy would carry over plain http: judged by the host contacted)."""
         if self._explicit_token:
             return {"Authorization": f"Bearer {self._explicit_token}"}
         if self._ambient_token and ambient_token_allowed(url):
+            if urlsplit(url).scheme != "https" and self._proxied(url):
+                return {}
             return {"Authorization": f"Bearer {self._ambient_token}"}
         return {}
+
+    def _proxied(self, url: str) -> bool:
+        """Whether the transport sends `url` through a proxy: its `proxied(url)`, else the environment's rule."""
+        check = getattr(getattr(self, "_transport", None), "proxied", None)
+        return bool(check(url)) if callable(check) else environment_proxied(url)
 
     def redact(self, text: str) -> str:
         """The text with this client's tokens masked (a server may echo a request back in its error)."""

@@ -17,6 +17,11 @@ A transport must honour:
 - failures before a response as `TransportError` subclasses (`ConnectError` when nothing was answered and the
   attempt may be repeated; `ConnectTimeout`, `ReadTimeout`, `TLSError`, `ReadError`, `ResponseTooLarge`).
 
+A transport may also define `proxied(url) -> bool`: whether it sends `url` through a proxy. The client withholds an
+ambient token from a plain-http request a proxy would carry (the proxy would read it); a transport without the
+method is assumed to follow the proxy environment variables (`HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`). The built-in
+transports never send a loopback URL through a proxy; the mock transports say False.
+
 The client enforces itself, whatever transport is plugged in: `max_response_bytes` on whole bodies (a larger
 body is an `APIConnectionError`), `total_timeout` when `send` returns (a response arriving after it is an
 `APITimeoutError`), the retry rule (`RetryPolicy`), the token rules (which hosts get `Authorization`) and
