@@ -97,6 +97,52 @@ def ambient_token_allowed(url: str) -> bool:
     return hf and parts.scheme == "https"
 
 
+_HUB_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+_HUB_ID = re.compile(rf"{_HUB_NAME}(?:/{_HUB_NAME})?(?::{_HUB_NAME})?")
+
+
+def is_hub_url(url: str) -> bool:
+    """Whether a base URL is Hugging Face's (the router, the Inference API, the Hub), where model ids are Hub ids."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("huggingface.co", "hf.co") or host.endswith((".huggingface.co", ".hf.co"))
+
+
+def hub_model_path(model_id: str) -> str:
+    """A Hub model id as a URL path: one or two names (`model`, `org/model`) of letters, digits, `.`, `_` and `-`,
+    each starting with a letter or digit, and an optional `:suffix` (`org/model:provider`, `:fastest`); anything
+    else could retarget the request (`../../api/whoami-v2`), so it is a RequestValidationError before sending."""
+    if not _HUB_ID.fullmatch(model_id):
+        raise RequestValidationError(
+            f"invalid model id {model_id!r}: a Hub model id is 'name' or 'org/name' (letters, digits, '.', '_', '-', "
+            "each part starting with a letter or digit), optionally followed by ':suffix'"
+        )
+    return quote(model_id, safe="/")
+
+
+def _segments(model_id: str, kind: str) -> None:
+    """Rejects ids with an empty, `.` or `..` path segment (they would move the request to another path)."""
+    bad = [part for part in model_id.split("/") if part in ("", ".", "..")]
+    if bad:
+        found = "an empty segment" if "" in bad else f"a {bad[0]!r} segment"
+        raise RequestValidationError(
+            f"invalid {kind} {model_id!r}: it has {found} (it would send the request to another path)"
+        )
+
+
+def endpoint_model_path(model_id: str) -> str:
+    """A model id for a `base_url` endpoint (the local server, TGI) as a URL path: any non-empty segments but
+    `.` and `..`, percent-quoted but for `/`."""
+    _segments(model_id, "model id")
+    return quote(model_id, safe="/")
+
+
+def provider_model_path(model_id: str) -> str:
+    """A provider's model id (from a provider mapping) as a URL path: any number of non-empty segments, none `.` or
+    `..`; characters other than `A-Za-z0-9._~-`, `/` and `:` are percent-quoted."""
+    _segments(model_id, "provider model id")
+    return quote(model_id, safe="/:")
+
+
 def environment_proxied(url: str) -> bool:
     """Whether the proxy environment variables (`HTTP_PROXY`, `ALL_PROXY`, … less `NO_PROXY`) name a proxy for `url`:
     what requests and httpx do by default, assumed for a transport that does not say (`proxied`)."""
@@ -182,7 +228,7 @@ class BaseClient:
             if spec.route == "chat" and not url.endswith("/v1/chat/completions"):
                 url += "/v1/chat/completions"
             return url
-        quoted = quote(model, safe="/")
+        quoted = hub_model_path(model) if is_hub_url(self.base_url) else endpoint_model_path(model)
         if spec.route == "pipeline":
             if "api-inference.huggingface.co" in self.base_url:
                 return f"{self.base_url}/pipeline/{spec.task}/{quoted}"

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from typed_inference._base_client import hub_model_path
 from typed_inference._errors import RequestValidationError
 from typed_inference._generated.registry import TASKS
 from typed_inference.client import InferenceClient
@@ -48,7 +49,7 @@ class InferenceApi:
                 if cached is None:
                     raise ValueError(f"model {self.repo_id!r} declares no task: pass task= to InferenceApi")
                 return cached
-        url = f"{hub}/api/models/{self.repo_id}"
+        url = f"{hub}/api/models/{hub_model_path(self.repo_id)}"
         headers = self.client.base_headers(url)
         response = self.client.send(Request("GET", url, headers, None, self.client.timeout))
         try:

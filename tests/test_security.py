@@ -1,0 +1,151 @@
+"""Issue 16: model ids that cannot retarget a request, tokens masked wherever a server echoes them, redacted
+reprs, waits that stay finite, and hostile answers that end in typed errors, all on real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import typed_inference as ti
+from tests.faults import FaultServer, Respond
+from tests.reliability_report import MODES, OK, PROXY_VARIABLES
+from typed_inference import AsyncInferenceClient, InferenceClient
+from typed_inference._base_client import endpoint_model_path, hub_model_path, provider_model_path
+from typed_inference._generated.registry import TASKS
+from typed_inference.inference_api import InferenceApi
+
+TOKEN = "hf_hostileSECRET0123456789abcdefXYZ"
+HUB = "https://router.huggingface.co/hf-inference"
+
+
+def call(mode: str, make: Callable[[], Any], use: Callable[[Any], Any]) -> Any:
+    """`use(client)` with a client from `make`, sync or async (`use` returns a coroutine for the async client)."""
+    if mode == "sync":
+        with make() as client:
+            return use(client)
+
+    async def go() -> Any:
+        async with make() as client:
+            return await use(client)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def catch_all(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultServer]:
+    """A fault server standing in as every proxy: any request that leaves the process for any host reaches it."""
+    for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with FaultServer() as server:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            monkeypatch.setenv(name, server.url)
+        yield server
+
+
+# -- 10. model ids -------------------------------------------------------------------------------------------------
+
+RETARGETING = ["../../api/whoami-v2", "org/../../api/whoami-v2", "./m", "org/..", "org//m", "/api/whoami-v2", "m/"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("model", RETARGETING)
+def test_endpoint_model_ids_cannot_retarget_the_request(mode: str, model: str) -> None:
+    with FaultServer() as server:
+        server.play(Respond(200, OK))
+        with pytest.raises(ti.RequestValidationError, match=r"^invalid model id .*: it has (an empty|a '\.\.?') "):
+            call(
+                mode,
+                lambda: (InferenceClient if mode == "sync" else AsyncInferenceClient)(base_url=server.url, token=TOKEN),
+                lambda c: c.fill_mask("a [MASK].", model=model),
+            )
+        assert (server.connections, server.attempts) == (0, 0)  # nothing was sent
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("model", "target"),
+    [
+        ("my model/v1.0", "/models/my%20model/v1.0"),  # a local server's name: quoted, never refused
+        ("...", "/models/..."),  # not a dot segment
+        ("org/model:tag", "/models/org/model%3Atag"),
+        ("%2e%2e/x", "/models/%252e%252e/x"),  # a percent sign is quoted: no second decoding makes it `..`
+    ],
+)
+def test_endpoint_model_ids_are_quoted(mode: str, model: str, target: str) -> None:
+    with FaultServer() as server:
+        server.play(Respond(200, OK))
+        call(
+            mode,
+            lambda: (InferenceClient if mode == "sync" else AsyncInferenceClient)(base_url=server.url),
+            lambda c: c.fill_mask("a [MASK].", model=model),
+        )
+        assert server.last.target == target
+
+
+HUB_REFUSED = [
+    *RETARGETING,
+    "a/b/c",  # three segments
+    "-org/model",
+    "org/.model",
+    "org/mo del",
+    "org/model:",
+    "org/model:a:b",
+    ":fastest",
+    "org/model\r\nX-Evil: 1",
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("model", HUB_REFUSED)
+def test_hub_model_ids_are_checked_before_sending(mode: str, model: str, catch_all: FaultServer) -> None:
+    with pytest.raises(ti.RequestValidationError, match=r"^invalid model id .*: a Hub model id is 'name' or"):
+        call(
+            mode,
+            lambda: (InferenceClient if mode == "sync" else AsyncInferenceClient)(base_url=HUB, token=TOKEN),
+            lambda c: c.fill_mask("a [MASK].", model=model),
+        )
+    assert catch_all.connections == 0  # not even a CONNECT to a proxy
+
+
+@pytest.mark.parametrize(
+    ("model", "path"),
+    [
+        ("gpt2", "gpt2"),
+        ("google-bert/bert-base-uncased", "google-bert/bert-base-uncased"),
+        ("org/model.v2_final", "org/model.v2_final"),
+        ("meta-llama/Llama-3.1-8B-Instruct:fastest", "meta-llama/Llama-3.1-8B-Instruct%3Afastest"),
+        ("org/model:together", "org/model%3Atogether"),
+    ],
+)
+def test_hub_model_ids_accepted(model: str, path: str) -> None:
+    assert hub_model_path(model) == path
+    with InferenceClient(base_url=HUB) as client:
+        assert client.url_for(TASKS["fill-mask"], model) == f"{HUB}/models/{path}"
+
+
+def test_model_id_path_helpers() -> None:
+    assert endpoint_model_path("a b/c") == "a%20b/c"
+    assert provider_model_path("org/model:v1~x") == "org/model:v1~x"
+    assert provider_model_path("a/b/c d?#") == "a/b/c%20d%3F%23"
+    for bad in ("", "a//b", "../x", "a/./b", "a/"):
+        with pytest.raises(ti.RequestValidationError, match="^invalid provider model id"):
+            provider_model_path(bad)
+
+
+@pytest.mark.parametrize("repo_id", ["../../api/whoami-v2", "org/../x", "org/model?x=1"])
+def test_inference_api_checks_the_repo_id(repo_id: str) -> None:
+    with FaultServer() as hub:
+        hub.play(Respond(200, {"pipeline_tag": "fill-mask"}))
+        with pytest.raises(ti.RequestValidationError, match="^invalid model id"):
+            InferenceApi(repo_id, token=TOKEN, hub_url=hub.url, base_url=hub.url)
+        assert hub.connections == 0
+
+
+def test_inference_api_quotes_the_repo_id() -> None:
+    with FaultServer() as hub:
+        hub.play(Respond(200, {"pipeline_tag": "fill-mask"}))
+        api = InferenceApi("org/model.v2", hub_url=hub.url, base_url=hub.url)
+        assert (api.task, hub.last.target) == ("fill-mask", "/api/models/org/model.v2")
