@@ -131,7 +131,7 @@ def test_model_id_path_helpers() -> None:
     assert provider_model_path("org/model:v1~x") == "org/model:v1~x"
     assert provider_model_path("a/b/c d?#") == "a/b/c%20d%3F%23"
     for bad in ("", "a//b", "../x", "a/./b", "a/"):
-        with pytest.raises(ti.RequestValidationError, match="^invalid provider model id"):
+        with pytest.raises(ti.RequestValidationError, match=r"^invalid provider model id"):
             provider_model_path(bad)
 
 
@@ -139,7 +139,7 @@ def test_model_id_path_helpers() -> None:
 def test_inference_api_checks_the_repo_id(repo_id: str) -> None:
     with FaultServer() as hub:
         hub.play(Respond(200, {"pipeline_tag": "fill-mask"}))
-        with pytest.raises(ti.RequestValidationError, match="^invalid model id"):
+        with pytest.raises(ti.RequestValidationError, match=r"^invalid model id"):
             InferenceApi(repo_id, token=TOKEN, hub_url=hub.url, base_url=hub.url)
         assert hub.connections == 0
 
