@@ -612,7 +612,74 @@ SCENARIOS: list[Scenario] = [
         r"401 from {url}: Invalid credentials in Authorization: .+",
         1,
     ),
+    Scenario(
+        "token-echoed-in-request-id",
+        "503 on every attempt whose `x-request-id` echoes the token",
+        "ServiceUnavailableError after 3 attempts; the token masked in its text, args, headers and request_id, and in "
+        "the DEBUG retry log lines (issue 16.3)",
+        lambda s: _n(Respond(503, {"error": "busy"}, {"x-request-id": TOKEN}), 3),
+        ti.ServiceUnavailableError,
+        r"503 from {url}: busy \(request id \*\*\*\)",
+        3,
+        (0.5, 1.0),
+        attrs={"request_id": "***"},
+    ),
+    Scenario(
+        "token-echoed-in-200-body",
+        "200 whose body (of the wrong shape) echoes the token",
+        "ResponseValidationError; the token masked in its text, args, `.body` and `.errors` (issue 16.3)",
+        lambda s: [Respond(200, {"outputs": f"Bearer {TOKEN}"})],
+        ti.ResponseValidationError,
+        r"fill-mask: the response does not match FillMaskOutput:\n  \(body\): Input should be a valid list; "
+        r"found \{'outputs': 'Bearer \*\*\*'\} \(dict\)",
+        1,
+        attrs={"body": b'{"outputs": "Bearer ***"}'},
+    ),
+    Scenario(
+        "token-echoed-in-invalid-json",
+        "200 whose body is not JSON and echoes the token",
+        "ResponseValidationError 'not valid JSON'; the token masked in `.body` (issue 16.3)",
+        lambda s: [Respond(200, f"echo: Authorization: Bearer {TOKEN}", content_type="text/plain")],
+        ti.ResponseValidationError,
+        r"fill-mask: the response is not valid JSON: Expecting value: line 1 column 1 \(char 0\)",
+        1,
+        attrs={"body": b"echo: Authorization: Bearer ***"},
+    ),
     # -- streams -------------------------------------------------------------------------------------------------
+    Scenario(
+        "stream-error-event-echoes-token",
+        "a stream's error event echoing the token",
+        "StreamError; the token masked in its text and args (issue 16.3)",
+        lambda s: [
+            EventStream(b'data:{"error":"bad credentials: Bearer ' + TOKEN.encode() + b'","error_type":"auth"}\n\n')
+        ],
+        ti.StreamError,
+        r"text-generation: error event in the stream: bad credentials: Bearer \*\*\*",
+        1,
+        call="generate_stream",
+        attrs={"error_type": "auth"},
+    ),
+    Scenario(
+        "stream-event-wrong-shape-echoes-token",
+        "a stream event of the wrong shape echoing the token",
+        "ResponseValidationError; the token masked in its text, args, `.body` and `.errors` (issue 16.3)",
+        lambda s: [EventStream(b'data:{"tokens": "Bearer ' + TOKEN.encode() + b'"}\n\n' + STREAM)],
+        ti.ResponseValidationError,
+        r"text-generation: a stream event does not match the schema:\n  .+",
+        1,
+        call="generate_stream",
+        attrs={"body": b'{"tokens": "Bearer ***"}'},
+    ),
+    Scenario(
+        "stream-ends-inside-event-echoing-token",
+        "a stream whose body ends inside an event that echoes the token",
+        "IncompleteStreamError quoting the event's start, the token masked (issue 16.3)",
+        lambda s: [EventStream(b'data:{"echo": "' + TOKEN.encode() + b'", "index"')],
+        ti.IncompleteStreamError,
+        r"the stream ended inside an event: b'data:\{\"echo\": \"\*\*\*\", .+",
+        1,
+        call="generate_stream",
+    ),
     Scenario(
         "stream-cut-mid-event-reset",
         "text-generation stream reset in the middle of its final event",
@@ -926,6 +993,7 @@ def exception_texts(exc: BaseException | None) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for where, item in _chain(exc):
         found += [(f"{where} text", str(item)), (f"{where} repr", repr(item)), (f"{where} args", repr(item.args))]
+        found.append((f"{where} attributes", repr(getattr(item, "__dict__", {}))))  # body, headers, errors, …
     return found
 
 

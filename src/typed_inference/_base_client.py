@@ -24,6 +24,7 @@ from typed_inference._errors import (
     APIStatusError,
     APITimeoutError,
     InferenceError,
+    Redactor,
     RequestValidationError,
     status_error_class,
 )
@@ -202,6 +203,8 @@ class BaseClient:
         self.hub_url = (hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
         self._explicit_token = token
         self._ambient_token = None if token else ambient_token()
+        self.redactor = Redactor([self._explicit_token, self._ambient_token])
+        self.redactor.watch_logs()
         self.timeout = timeout
         self.total_timeout = total_timeout
         # a copy: clients sharing a policy never change each other's; an explicit max_retries wins over the policy's
@@ -255,17 +258,11 @@ class BaseClient:
 
     def redact(self, text: str) -> str:
         """The text with this client's tokens masked (a server may echo a request back in its error)."""
-        for token in (self._explicit_token, self._ambient_token):
-            if token and token in text:
-                text = text.replace(token, "***")
-        return text
+        return self.redactor.text(text)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """`redact` for a raw body."""
-        for token in (self._explicit_token, self._ambient_token):
-            if token and token.encode() in data:
-                data = data.replace(token.encode(), b"***")
-        return data
+        return self.redactor.data(data)
 
     def base_headers(self, url: str) -> dict[str, str]:
         """Headers sent with every request to `url`."""
@@ -356,14 +353,14 @@ class BaseClient:
         batch = spec.batch and isinstance(primary, list)
         per_attempt = timeout if timeout is not None else self.timeout
         request = Request("POST", url, headers, payload, per_attempt, stream, max_bytes=self.max_response_bytes)
-        return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream)
+        ctx = DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream, self.redactor)
+        return request, ctx
 
     # -- errors and retries ---------------------------------------------------------------------------------------
     def status_error(self, response: Response | AsyncResponse, url: str) -> APIStatusError:
         """The typed error for an error response."""
         content_type = response.headers.get("content-type", "")
         message, error_type = server_message(response.content, content_type)
-        message = self.redact(message)
         wait = self.retry.server_wait(response.headers, response.content)
         loading = response.status_code == 503 and (
             estimated_time(response.content) is not None or "loading" in message.lower()
@@ -373,15 +370,16 @@ class BaseClient:
         text = f"{response.status_code} from {_redact_url(url)}: {message}"
         if request_id:
             text += f" (request id {request_id})"
-        return cls(
+        error = cls(
             text,
             status_code=response.status_code,
             server_message=message,
             headers=response.headers,
-            body=self.redact_bytes(response.content),
+            body=response.content,
             error_type=error_type,
             retry_after=wait,
         )
+        return self.redactor.error(error)  # masked before the retry rule logs it
 
     def attempts(self, request: Request) -> Attempts:
         """The retry plan for one call: this client's policy and clock, `total_timeout` from now, its status errors."""

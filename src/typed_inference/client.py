@@ -132,7 +132,7 @@ class InferenceClient(BaseClient, TaskMethods):
             if response is not None and response.close is not None:
                 response.close()
             if step.error is not None:
-                raise step.error
+                raise self.redactor.error(step.error)
             if step.action == "retry":
                 self.retry.sleep(step.wait)
 
@@ -147,7 +147,7 @@ class InferenceClient(BaseClient, TaskMethods):
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = self.send(request)
         if ctx.stream and response.chunks is not None:
-            stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
+            stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec, ctx.redactor))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)
