@@ -149,3 +149,56 @@ def test_inference_api_quotes_the_repo_id() -> None:
         hub.play(Respond(200, {"pipeline_tag": "fill-mask"}))
         api = InferenceApi("org/model.v2", hub_url=hub.url, base_url=hub.url)
         assert (api.task, hub.last.target) == ("fill-mask", "/api/models/org/model.v2")
+
+
+# -- 4. reprs of objects holding headers ---------------------------------------------------------------------------
+
+
+def _frame_locals(exc: BaseException) -> list[tuple[str, str]]:
+    """(frame:name, repr) of every local of the library's frames in a traceback, as an error reporter records them."""
+    found = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if "typed_inference" in frame.f_code.co_filename:  # the library's frames (the test's own hold the token)
+            found += [(f"{frame.f_code.co_name}:{name}", repr(value)) for name, value in frame.f_locals.items()]
+        tb = tb.tb_next
+    return found
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_repr_shows_the_authorization_header(mode: str) -> None:
+    """Issue 16.4: `Request`, `Response`, a status error's headers, `RawResponse` and every frame local an error
+    reporter would record (Sentry, `pytest -l`) show `Authorization` (and cookies, API keys) as `***`."""
+    with FaultServer() as server:
+        cookie = {"Set-Cookie": f"session={TOKEN}"}
+        server.play(Respond(200, OK, cookie), Respond(401, {"error": "no"}, cookie))
+        make = InferenceClient if mode == "sync" else AsyncInferenceClient
+        headers = {"X-Api-Key": TOKEN, "Cookie": f"a={TOKEN}"}
+        raw = call(
+            mode,
+            lambda: make("m", base_url=server.url, token=TOKEN, headers=headers),
+            lambda c: c.with_raw_response.fill_mask("a [MASK]."),
+        )
+        with pytest.raises(ti.AuthenticationError) as err:
+            call(mode, lambda: make("m", base_url=server.url, token=TOKEN), lambda c: c.fill_mask("a [MASK]."))
+        assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {TOKEN}"] * 2  # sent all the same
+        assert server.requests[0].headers["x-api-key"] == TOKEN
+    assert TOKEN not in repr(raw) and raw.headers["set-cookie"] == f"session={TOKEN}"
+    assert err.value.headers["set-cookie"] == "session=***"  # the client's own token, echoed: masked (16.3)
+    leaks = [where for where, text in _frame_locals(err.value) if TOKEN in text]
+    assert leaks == []
+    assert len(_frame_locals(err.value)) >= 5  # the check looked at real frames
+
+
+def test_request_and_response_reprs_redact_credentials() -> None:
+    from typed_inference.transport import AsyncResponse, Request, Response
+
+    headers = {"Authorization": f"Bearer {TOKEN}", "proxy-authorization": "Basic x", "X-HF-Token": TOKEN, "A": "b"}
+    request = Request("POST", "http://127.0.0.1/models/m", headers, b"{}")
+    assert repr(request).count("'***'") == 3 and "'A': 'b'" in repr(request) and TOKEN not in repr(request)
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"  # only the repr is masked
+    assert TOKEN not in repr(Response(200, {"set-cookie": TOKEN})) + repr(AsyncResponse(200, {"cookie": TOKEN}))
+    import dataclasses
+
+    assert TOKEN not in repr(dataclasses.replace(request, url="http://127.0.0.1/other"))

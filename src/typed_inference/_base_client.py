@@ -35,6 +35,7 @@ from typed_inference._version import __version__
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
+    Headers,
     Request,
     Response,
     ResponseTooLarge,
@@ -211,7 +212,7 @@ class BaseClient:
         self.retry = dataclasses.replace(retry_policy or RetryPolicy())
         if max_retries is not None:
             self.retry.max_retries = max_retries
-        self.headers = dict(headers or {})
+        self.headers = Headers(headers or {})
         self.response_validation: ValidationMode = response_validation
         self.max_response_bytes = max_response_bytes
 
@@ -266,7 +267,7 @@ class BaseClient:
 
     def base_headers(self, url: str) -> dict[str, str]:
         """Headers sent with every request to `url`."""
-        return {"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)}
+        return Headers({"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)})
 
     # -- request building -----------------------------------------------------------------------------------------
     def build_request(

@@ -8,6 +8,8 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from typed_inference.transport import Headers
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -87,7 +89,8 @@ class Redactor:
         if type(value) is tuple:
             return tuple(self.value(item) for item in value)
         if isinstance(value, dict):
-            return {self.value(k): self.value(v) for k, v in value.items()}
+            masked = {self.value(k): self.value(v) for k, v in value.items()}
+            return Headers(masked) if isinstance(value, Headers) else masked
         return value
 
     def watch_logs(self) -> None:
@@ -191,7 +194,7 @@ class ResponseValidationError(InferenceError):
         self.status_code = status_code
         self.body = body
         self.errors = list(errors)
-        self.headers = dict(headers or {})
+        self.headers = Headers(headers or {})
 
 
 class APIConnectionError(InferenceError):
@@ -241,7 +244,7 @@ class APIStatusError(InferenceError):
         super().__init__(message)
         self.status_code = status_code
         self.server_message = server_message
-        self.headers = dict(headers)
+        self.headers = Headers(headers)
         self.request_id = self.headers.get("x-request-id")
         self.body = body
         self.error_type = error_type

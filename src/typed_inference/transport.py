@@ -56,6 +56,23 @@ __all__ = [
 ]
 
 
+_SENSITIVE = ("auth", "token", "secret", "password", "cookie", "api-key", "apikey", "x-api-key", "signature")
+
+
+def sensitive_header(name: str) -> bool:
+    """Whether a header carries a credential (`Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`, …)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SENSITIVE)
+
+
+class Headers(dict[str, str]):
+    """The headers of a request or a response: a plain dict whose repr masks credentials, so a repr (an error
+    reporter capturing frame locals, `pytest -l`, a log line) never shows a token."""
+
+    def __repr__(self) -> str:
+        return repr({name: "***" if sensitive_header(name) else value for name, value in self.items()})
+
+
 @dataclass(frozen=True)
 class Request:
     """One attempt's HTTP request, as the client built it; frozen: the client makes a new one per attempt.
@@ -74,6 +91,10 @@ class Request:
     deadline: float | None = None
     max_bytes: int | None = None
 
+    def __post_init__(self) -> None:
+        if type(self.headers) is not Headers:
+            object.__setattr__(self, "headers", Headers(self.headers))  # its repr masks Authorization
+
 
 @dataclass
 class Response:
@@ -90,6 +111,10 @@ class Response:
     chunks: Iterator[bytes] | None = None
     close: Callable[[], None] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if type(self.headers) is not Headers:
+            self.headers = Headers(self.headers)  # its repr masks credentials (Set-Cookie, an echoed token)
+
 
 @dataclass
 class AsyncResponse:
@@ -100,6 +125,10 @@ class AsyncResponse:
     content: bytes = b""
     chunks: AsyncIterator[bytes] | None = None
     close: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if type(self.headers) is not Headers:
+            self.headers = Headers(self.headers)
 
 
 class TransportError(Exception):
