@@ -59,6 +59,7 @@ MODES = ("sync", "async")
 OK = [{"sequence": "a b.", "score": 0.5, "token": 1, "token_str": "b"}]
 OK_BYTES = json.dumps(OK).encode()
 LOADING = {"error": "Model org/model is currently loading", "estimated_time": 20.0}
+LOADING_WITH = b'{"error": "Model org/model is currently loading", "estimated_time": %s}'  # % a raw JSON number
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 PROXY_TAKEOVER = "<!DOCTYPE html><html><head><title>Sign in to the guest network</title></head></html>"
 
@@ -473,6 +474,58 @@ SCENARIOS: list[Scenario] = [
         client={"max_retries": 10, "total_timeout": 30.0},
         also=(ER + "test_wait_past_total_timeout_fails_at_once",),
         attrs={"estimated_time": 20.0},
+    ),
+    Scenario(
+        "loading-estimated-time-nan",
+        "503 model loading with `estimated_time: NaN`, then 200",
+        "the NaN is no wait: backoff 0.5 s (finite, never sleep(nan)); typed result after 2 attempts (issue 16.7)",
+        lambda s: [Respond(503, LOADING_WITH % b"NaN"), _ok()],
+        None,
+        "",
+        2,
+        (0.5,),
+        also=("tests/test_security.py::test_non_finite_estimated_time_with_real_sleeps",),
+    ),
+    Scenario(
+        "loading-estimated-time-negative",
+        "503 model loading with `estimated_time: -5`, then 200",
+        "a negative wait is 0 s; typed result after 2 attempts (issue 16.7)",
+        lambda s: [Respond(503, LOADING_WITH % b"-5"), _ok()],
+        None,
+        "",
+        2,
+        (0.0,),
+    ),
+    Scenario(
+        "loading-estimated-time-infinite",
+        "503 model loading with `estimated_time: Infinity`, then 200",
+        "no wait taken from it: backoff 0.5 s; typed result after 2 attempts (issue 16.7)",
+        lambda s: [Respond(503, LOADING_WITH % b"Infinity"), _ok()],
+        None,
+        "",
+        2,
+        (0.5,),
+    ),
+    Scenario(
+        "loading-estimated-time-nan-exhausted",
+        "503 model loading with `estimated_time: NaN` on every attempt",
+        "ModelLoadingError (loading, by its message) after 3 attempts, backoff 0.5 s, 1 s; estimated_time None",
+        lambda s: _n(Respond(503, LOADING_WITH % b"NaN"), 3),
+        ti.ModelLoadingError,
+        r"503 from {url}: Model org/model is currently loading",
+        3,
+        (0.5, 1.0),
+        attrs={"estimated_time": None},
+    ),
+    Scenario(
+        "429-retry-after-infinite",
+        "429 with `Retry-After: 1e400` (infinite as a float), then 200",
+        "no wait taken from it: backoff 0.5 s; typed result after 2 attempts (issue 16.7)",
+        lambda s: [Respond(429, {"error": "rate limited"}, {"Retry-After": "1e400"}), _ok()],
+        None,
+        "",
+        2,
+        (0.5,),
     ),
     Scenario(
         "429-retry-after-seconds",

@@ -202,3 +202,33 @@ def test_request_and_response_reprs_redact_credentials() -> None:
     import dataclasses
 
     assert TOKEN not in repr(dataclasses.replace(request, url="http://127.0.0.1/other"))
+
+
+# -- 7. waits a server asks for ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("value", [b"NaN", b"-Infinity", b"-1", b"Infinity", b"1" + b"0" * 400])
+def test_non_finite_estimated_time_with_real_sleeps(mode: str, value: bytes) -> None:
+    """Issue 16.7: with the real sleeps (time.sleep, asyncio.sleep), a 503 whose estimated_time is NaN, infinite,
+    negative or too large for a float is retried after a finite wait: sync raised ValueError, async slept forever
+    (asyncio.sleep(nan)). `asyncio.wait_for` only turns such a hang into a failure."""
+    body = b'{"error": "Model m is currently loading", "estimated_time": ' + value + b"}"
+    with FaultServer() as server:
+        server.play(Respond(503, body), Respond(200, OK))
+        make = InferenceClient if mode == "sync" else AsyncInferenceClient
+        if mode == "sync":
+            with make("m", base_url=server.url, max_retries=1, total_timeout=60) as client:
+                result = client.fill_mask("a [MASK].")
+        else:
+
+            async def go() -> Any:
+                async with make("m", base_url=server.url, max_retries=1, total_timeout=60) as client:
+                    return await client.fill_mask("a [MASK].")
+
+            async def watched() -> Any:
+                return await asyncio.wait_for(go(), 30)
+
+            result = asyncio.run(watched())
+        assert [r.token_str for r in result] == ["b"]
+        assert server.attempts == 2

@@ -31,6 +31,7 @@ redirects. Limits on streamed bodies and a `send` that blocks past the deadline 
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -238,12 +239,23 @@ class RetryPolicy:
         if value:
             value = value.strip()
             try:
-                return max(0.0, float(value))
+                seconds = usable_wait(float(value))
             except ValueError:
                 parsed = _http_date(value)
                 if parsed is not None:
-                    return max(0.0, parsed.timestamp() - self.wall_clock())
+                    return usable_wait(parsed.timestamp() - self.wall_clock())
+            else:
+                if seconds is not None:
+                    return seconds
         return estimated_time(body)
+
+
+def usable_wait(seconds: float) -> float | None:
+    """A wait a server asked for, as the retry rule may use it: finite and at least 0. NaN and infinities are no
+    wait at all (None: the backoff applies); a negative wait is 0. The deadline then bounds it like any other."""
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
 
 
 def _http_date(value: str) -> datetime | None:
@@ -257,12 +269,17 @@ def _http_date(value: str) -> datetime | None:
 
 
 def estimated_time(body: bytes) -> float | None:
-    """`estimated_time` of a model-loading 503 body, when present."""
+    """`estimated_time` of a model-loading 503 body, when present and usable (`usable_wait`)."""
     if b"estimated_time" not in body:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
         return None
     value = data.get("estimated_time") if isinstance(data, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return usable_wait(float(value))  # NaN, -5, Infinity (JSON as Python reads it), 1e400
+    except OverflowError:  # an integer too large for a float
+        return None
