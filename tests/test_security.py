@@ -216,14 +216,13 @@ def test_non_finite_estimated_time_with_real_sleeps(mode: str, value: bytes) -> 
     body = b'{"error": "Model m is currently loading", "estimated_time": ' + value + b"}"
     with FaultServer() as server:
         server.play(Respond(503, body), Respond(200, OK))
-        make = InferenceClient if mode == "sync" else AsyncInferenceClient
         if mode == "sync":
-            with make("m", base_url=server.url, max_retries=1, total_timeout=60) as client:
+            with InferenceClient("m", base_url=server.url, max_retries=1, total_timeout=60) as client:
                 result = client.fill_mask("a [MASK].")
         else:
 
             async def go() -> Any:
-                async with make("m", base_url=server.url, max_retries=1, total_timeout=60) as client:
+                async with AsyncInferenceClient("m", base_url=server.url, max_retries=1, total_timeout=60) as client:
                     return await client.fill_mask("a [MASK].")
 
             async def watched() -> Any:
