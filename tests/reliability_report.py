@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import gzip
 import json
 import logging
 import os
@@ -60,6 +61,9 @@ OK = [{"sequence": "a b.", "score": 0.5, "token": 1, "token_str": "b"}]
 OK_BYTES = json.dumps(OK).encode()
 LOADING = {"error": "Model org/model is currently loading", "estimated_time": 20.0}
 LOADING_WITH = b'{"error": "Model org/model is currently loading", "estimated_time": %s}'  # % a raw JSON number
+GZIP_BOMB = gzip.compress(b"0" * 50_000_000, compresslevel=9)  # about 50 kB
+DEEP = b"[" * 100_000 + b"]" * 100_000  # JSON nested deeper than Python's recursion limit
+DEEP_OBJECT = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 PROXY_TAKEOVER = "<!DOCTYPE html><html><head><title>Sign in to the guest network</title></head></html>"
 
@@ -403,6 +407,36 @@ SCENARIOS: list[Scenario] = [
         1,
     ),
     Scenario(
+        "json-nested-too-deep",
+        "200 whose body is JSON nested 100,000 levels deep",
+        "ResponseValidationError 'nested too deeply to read', not RecursionError (issue 16.8)",
+        lambda s: [Respond(200, DEEP)],
+        ti.ResponseValidationError,
+        r"fill-mask: the response is nested too deeply to read",
+        1,
+        attrs={"status_code": 200},
+    ),
+    Scenario(
+        "json-nested-too-deep-error-body",
+        "400 whose error body is JSON nested 100,000 levels deep",
+        "BadRequestError whose message is the body's first 500 characters, not RecursionError (issue 16.8)",
+        lambda s: [Respond(400, DEEP)],
+        ti.BadRequestError,
+        r"400 from {url}: \[{500}",
+        1,
+        attrs={"status_code": 400},
+    ),
+    Scenario(
+        "json-nested-too-deep-503",
+        "503 on every attempt whose body holds `estimated_time` and JSON nested 100,000 levels deep",
+        "no estimated_time read from it: backoff 0.5 s, 1 s; ServiceUnavailableError after 3 attempts (issue 16.8)",
+        lambda s: _n(Respond(503, b'{"estimated_time": 1, "x": ' + DEEP + b"}"), 3),
+        ti.ServiceUnavailableError,
+        r"503 from {url}: \{\"estimated_time\": 1, \"x\": \[+",
+        3,
+        (0.5, 1.0),
+    ),
+    Scenario(
         "html-502-then-ok",
         "502 HTML page from a proxy, then 200",
         "retried after 0.5 s; typed result",
@@ -614,6 +648,17 @@ SCENARIOS: list[Scenario] = [
         call="embed",
         max_wall=15.0,
     ),
+    Scenario(
+        "large-gzip-bomb",
+        "200 with `Content-Encoding: gzip`: 50 kB on the wire, 50 MB decompressed; max_response_bytes=1000000",
+        "APIConnectionError naming the limit once 1 MB is decompressed (the limit counts decompressed bytes), "
+        "not retried (held in issue 16's review)",
+        lambda s: [Respond(200, GZIP_BOMB, {"Content-Encoding": "gzip"})],
+        ti.APIConnectionError,
+        r"the response is larger than max_response_bytes=1000000 \({url}, attempt 1\)",
+        1,
+        client={"max_response_bytes": 1_000_000},
+    ),
     # -- redirects and the token ---------------------------------------------------------------------------------
     Scenario(
         "redirect-other-host",
@@ -648,6 +693,17 @@ SCENARIOS: list[Scenario] = [
         auth=(True, False),
     ),
     Scenario(
+        "redirect-user-authorization-header-upper-case",
+        "307 to another host; the token passed as `headers={'AUTHORIZATION': ...}` (upper case)",
+        "Authorization (any case) not sent to the other host (held in issue 16's review)",
+        lambda s: [Redirect(s.other_url + "/models/org/model")],
+        None,
+        "",
+        2,
+        client={"token": None, "headers": {"AUTHORIZATION": f"Bearer {TOKEN}"}},
+        auth=(True, False),
+    ),
+    Scenario(
         "redirect-loop",
         "302 to itself, forever",
         "APIConnectionError 'too many redirects' after 6 requests",
@@ -655,6 +711,44 @@ SCENARIOS: list[Scenario] = [
         ti.APIConnectionError,
         r"too many redirects \({url}\)",
         6,
+    ),
+    Scenario(
+        "redirect-location-invalid-ipv6",
+        "307 to `http://[::1` (an IPv6 host never closed)",
+        "APIConnectionError naming the Location, not ValueError; nothing followed (issue 16.8)",
+        lambda s: [Redirect("http://[::1")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'http://\[::1': Invalid IPv6 URL \({url}\)",
+        1,
+    ),
+    Scenario(
+        "redirect-location-port-out-of-range",
+        "307 to `http://127.0.0.1:99999/x`",
+        "APIConnectionError naming the Location, not InvalidURL / ExceptionGroup; nothing followed (issue 16.8)",
+        lambda s: [Redirect("http://127.0.0.1:99999/x")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'http://127\.0\.0\.1:99999/x': Port out of range 0-65535 \({url}\)",
+        1,
+    ),
+    Scenario(
+        "redirect-location-file",
+        "307 to `file:///etc/passwd`",
+        "APIConnectionError: only http and https are followed, not requests.InvalidSchema (issue 16.8)",
+        lambda s: [Redirect("file:///etc/passwd")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'file:///etc/passwd': only http and https are followed, not file: "
+        r"\({url}\)",
+        1,
+    ),
+    Scenario(
+        "redirect-location-ftp",
+        "307 to `ftp://127.0.0.1/x`",
+        "APIConnectionError: only http and https are followed (issue 16.8)",
+        lambda s: [Redirect("ftp://127.0.0.1/x")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'ftp://127\.0\.0\.1/x': only http and https are followed, not ftp: "
+        r"\({url}\)",
+        1,
     ),
     Scenario(
         "token-echoed-by-server",
@@ -843,6 +937,26 @@ SCENARIOS: list[Scenario] = [
         1,
         call="generate_stream",
         attrs={"status_code": 200},
+    ),
+    Scenario(
+        "stream-event-nested-too-deep",
+        "a stream event whose data is JSON nested 100,000 levels deep",
+        "ResponseValidationError 'a stream event is nested too deeply to read', not RecursionError (issue 16.8)",
+        lambda s: [EventStream(b"data:" + DEEP + b"\n\n" + STREAM)],
+        ti.ResponseValidationError,
+        r"text-generation: a stream event is nested too deeply to read",
+        1,
+        call="generate_stream",
+    ),
+    Scenario(
+        "stream-error-event-nested-too-deep",
+        "a stream error event whose error is JSON nested 100,000 levels deep",
+        "ResponseValidationError, not RecursionError (issue 16.8)",
+        lambda s: [EventStream(b'data:{"error": ' + DEEP_OBJECT + b"}\n\n")],
+        ti.ResponseValidationError,
+        r"text-generation: a stream event is nested too deeply to read",
+        1,
+        call="generate_stream",
     ),
     Scenario(
         "stream-500-not-retried",

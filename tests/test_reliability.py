@@ -268,7 +268,7 @@ def test_token_never_in_repr_errors_logs_or_warnings(mode: str, caplog: pytest.L
     assert TOKEN not in client_repr
     assert [where for e in errors for where, text in exception_texts(e) if TOKEN in text] == []
     loggers = {r.name.split(".")[0] for r in caplog.records}
-    assert {"typed_inference", "urllib3" if mode == "sync" else "httpx2"} <= loggers
+    assert {"typed_inference", *(["urllib3"] if mode == "sync" else ["httpx2", "httpcore2"])} <= loggers
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     assert [r.name for r in caplog.records if TOKEN in formatter.format(r) + repr(r.args)] == []
     assert [str(w.message) for w in caught if TOKEN in str(w.message)] == []
@@ -484,6 +484,21 @@ def test_ambient_token_judged_on_the_host_actually_contacted(
         ("https://api.hf.co/x", True),
         ("https://api-inference.huggingface.co/models/x", True),
         ("http://127.0.0.2:8080/x", True),
+        # what held in issue 16's review, kept: look-alike suffixes, trailing dots, IDN dots, other spellings of an IP
+        ("https://huggingface.co.evil.com/x", False),
+        ("https://hf.co.evil.com/x", False),
+        ("https://huggingface.co./x", False),  # a trailing dot: refused rather than guessed
+        ("https://evil.com./.huggingface.co", False),
+        ("http://localhost./x", False),
+        ("https://huggingface\u3002co/x", False),  # an ideographic full stop, which IDNA maps to a dot
+        ("https://evil\u3002huggingface.co/x", False),
+        ("https://huggingface.co\uff0eevil.com/x", False),  # a fullwidth full stop
+        ("http://0.0.0.0/x", False),
+        ("http://2130706433:8080/x", False),  # 127.0.0.1 as a decimal number
+        ("http://0x7f000001/x", False),
+        ("http://127.1/x", False),
+        ("http://017700000001/x", False),  # octal
+        ("http://[::ffff:127.0.0.1]/x", False),
     ],
 )
 def test_ambient_token_host_rule_edge_cases(url: str, allowed: bool) -> None:

@@ -231,3 +231,83 @@ def test_non_finite_estimated_time_with_real_sleeps(mode: str, value: bytes) -> 
             result = asyncio.run(watched())
         assert [r.token_str for r in result] == ["b"]
         assert server.attempts == 2
+
+
+# -- 8. header values that would split a request -------------------------------------------------------------------
+
+BAD_HEADERS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "extra-header-crlf",
+        {"extra_headers": {"X-Note": "a\r\nX-Evil: 1"}},
+        r"header 'X-Note': the value contains a line break \(CR or LF\) at position 1; "
+        r"a header value is one line of printable ASCII",
+    ),
+    (
+        "client-header-lf",
+        {"client": {"headers": {"X-Note": "a\nb"}}},
+        r"header 'X-Note': the value contains a line break \(CR or LF\) at position 1; .+",
+    ),
+    (
+        "token-newline",
+        {"client": {"token": "hf_abc\ndef"}},
+        r"header 'Authorization': the value contains a line break \(CR or LF\) at position 13; a header value is one "
+        r"line of printable ASCII \(is the token, or HF_TOKEN, pasted with a newline\?\)",
+    ),
+    (
+        "token-nul",
+        {"client": {"token": "hf_abc\x00"}},
+        r"header 'Authorization': the value contains the control character '\\x00' at position 13; .+",
+    ),
+    (
+        "non-ascii",
+        {"extra_headers": {"X-Title": "caf\u00e9 \u20ac"}},
+        r"header 'X-Title': the value contains the non-ASCII character 'é' at position 3; .+",
+    ),
+    ("header-name", {"extra_headers": {"X Evil": "1"}}, r"invalid header name 'X Evil': a header name is .+"),
+    ("header-name-colon", {"extra_headers": {"X-A:b": "1"}}, r"invalid header name 'X-A:b': .+"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "options", "message"), BAD_HEADERS, ids=[n for n, _, _ in BAD_HEADERS])
+def test_header_values_that_would_split_the_request_are_refused(
+    mode: str, name: str, options: dict[str, Any], message: str
+) -> None:
+    """Issue 16.8: CR, LF, other control characters (a token pasted with its newline) and characters the HTTP
+    stacks disagree on are a RequestValidationError naming the header, never quoting its value; nothing is sent."""
+    import re
+
+    with FaultServer() as server:
+        server.play(Respond(200, OK))
+        make = InferenceClient if mode == "sync" else AsyncInferenceClient
+        extra = options.get("extra_headers")
+        with pytest.raises(ti.RequestValidationError) as err:
+            call(
+                mode,
+                lambda: make("m", base_url=server.url, **options.get("client", {})),
+                lambda c: c.fill_mask("a [MASK].", extra_headers=extra),
+            )
+        assert re.fullmatch(message, str(err.value)), str(err.value)
+        assert "def" not in str(err.value) and "Evil: 1" not in str(err.value)  # the value is not quoted
+        assert server.connections == 0
+
+
+def test_ambient_token_with_a_newline_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_abc\ndef")
+    with FaultServer() as server, InferenceClient("m", base_url=server.url) as client:
+        with pytest.raises(ti.RequestValidationError, match=r"^header 'Authorization': .* pasted with a newline"):
+            client.fill_mask("a [MASK].")
+        assert server.connections == 0
+
+
+def test_cli_call_reports_a_token_with_a_newline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`typed-inference call` reports the RequestValidationError (exit 1), not an "internal error" (exit 2)."""
+    from tests.test_cli import run
+
+    monkeypatch.setenv("HF_TOKEN", "hf_abc\ndef")
+    with FaultServer() as server:
+        result = run("call", "fill-mask", "--model", "m", "--input", "a [MASK].", "--base-url", server.url)
+        assert server.connections == 0
+    assert result.code == 1, result.err
+    assert result.err.startswith("typed-inference call: RequestValidationError: header 'Authorization': the value ")
+    assert "internal error" not in result.err and "def" not in result.err

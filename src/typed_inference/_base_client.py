@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -145,6 +145,44 @@ def provider_model_path(model_id: str) -> str:
     return quote(model_id, safe="/:")
 
 
+H = TypeVar("H", bound=Mapping[str, str])
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")
+
+
+def checked_headers(headers: H) -> H:
+    """The headers, unchanged, once each is one header: a token name and a value of printable ASCII on one line.
+
+    A CR or LF would end the header (and smuggle others in: a token pasted with its newline); HTTP stacks refuse
+    them with their own untyped errors, and do not agree on characters beyond ASCII. The message never quotes a
+    value (it may be a token)."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise RequestValidationError(
+                f"invalid header name {name!r}: a header name is letters, digits and !#$%&'*+-.^_`|~"
+            )
+        if not isinstance(value, str):
+            raise RequestValidationError(f"header {name!r}: the value must be a string, not {type(value).__name__}")
+        bad = _BAD_VALUE.search(value)
+        if bad is not None:
+            char = bad.group()
+            what = (
+                "a line break (CR or LF)"
+                if char in "\r\n"
+                else (
+                    f"the control character {char!r}"
+                    if char < " " or char == "\x7f"
+                    else f"the non-ASCII character {char!r}"
+                )
+            )
+            hint = " (is the token, or HF_TOKEN, pasted with a newline?)" if name.lower() == "authorization" else ""
+            raise RequestValidationError(
+                f"header {name!r}: the value contains {what} at position {bad.start()}; a header value is one line of "
+                f"printable ASCII{hint}"
+            )
+    return headers
+
+
 def environment_proxied(url: str) -> bool:
     """Whether the proxy environment variables (`HTTP_PROXY`, `ALL_PROXY`, … less `NO_PROXY`) name a proxy for `url`:
     what requests and httpx do by default, assumed for a transport that does not say (`proxied`)."""
@@ -166,7 +204,7 @@ def server_message(body: bytes, content_type: str) -> tuple[str, str | None]:
         return (f"HTML error page: {title.group(1).strip()}" if title else "HTML error page"), None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse: the text itself
         return (text[:500] or "(empty body)"), None
     if isinstance(data, dict):
         error = data.get("error", data.get("message", data.get("detail")))
@@ -266,8 +304,8 @@ class BaseClient:
         return self.redactor.data(data)
 
     def base_headers(self, url: str) -> dict[str, str]:
-        """Headers sent with every request to `url`."""
-        return Headers({"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)})
+        """Headers sent with every request to `url` (checked: `checked_headers`)."""
+        return checked_headers(Headers({"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)}))
 
     # -- request building -----------------------------------------------------------------------------------------
     def build_request(
@@ -350,7 +388,9 @@ class BaseClient:
             headers["X-Use-Cache"] = "true" if use_cache else "false"
         if stream:
             headers["Accept"] = "text/event-stream"
-        headers.update(extra_headers or {})
+        if extra_headers:
+            headers.update(extra_headers)
+            checked_headers(headers)
         batch = spec.batch and isinstance(primary, list)
         per_attempt = timeout if timeout is not None else self.timeout
         request = Request("POST", url, headers, payload, per_attempt, stream, max_bytes=self.max_response_bytes)
@@ -461,7 +501,10 @@ class Attempts:
             self.redirects += 1
             if self.redirects > MAX_REDIRECTS:
                 return Step("fail", error=APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})"))
-            self.request = _redirected(self.request, response.headers["location"])
+            try:
+                self.request = _redirected(self.request, response.headers["location"])
+            except APIConnectionError as refused:
+                return Step("fail", error=refused)
             return Step("redirect")
         if response.status_code < 400:
             if self.clock() > self.deadline:
@@ -498,11 +541,35 @@ class Attempts:
         return Step("retry", wait)
 
 
-def _redirected(request: Request, location: str) -> Request:
-    """The request to follow a redirect with; Authorization is dropped when the host changes."""
+def _validated_location(url: str, location: str) -> str:
+    """The absolute URL a redirect's `Location` names, relative to `url`, once it is one the client can follow: http
+    or https, a host, a port in 1-65535, no whitespace, control character or backslash (HTTP stacks disagree on
+    those). Else an APIConnectionError saying why: a hostile `Location` must not end in an untyped error."""
     from urllib.parse import urljoin
 
-    url = urljoin(request.url, location)
+    def refused(reason: str) -> APIConnectionError:
+        return APIConnectionError(f"redirect to an invalid Location {location[:200]!r}: {reason} ({_redact_url(url)})")
+
+    if re.search(r"[\x00-\x20\x7f\\]", location):
+        raise refused("it contains whitespace, a control character or a backslash")
+    try:
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        raise refused(str(exc)) from None
+    if parts.scheme not in ("http", "https"):
+        raise refused(f"only http and https are followed, not {parts.scheme + ':' if parts.scheme else 'no scheme'}")
+    if not parts.hostname:
+        raise refused("it names no host")
+    if port == 0:
+        raise refused("port 0")
+    return target
+
+
+def _redirected(request: Request, location: str) -> Request:
+    """The request to follow a redirect with; Authorization is dropped when the host changes."""
+    url = _validated_location(request.url, location)
     headers = request.headers
     if urlsplit(url).netloc != urlsplit(request.url).netloc:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}

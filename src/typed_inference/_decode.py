@@ -97,6 +97,9 @@ def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes
         return _decode(ctx, status, headers, body)
     except ResponseValidationError as exc:
         raise ctx.redactor.error(exc) from None
+    except RecursionError:  # JSON nested deeper than Python's recursion limit (a hostile or broken answer)
+        error = _fail(f"{ctx.spec.task}: the response is nested too deeply to read", status, body, headers)
+        raise ctx.redactor.error(error) from None
 
 
 def _decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes) -> Any:

@@ -122,6 +122,8 @@ class SSEParser:
             json.loads(data)
         except ValueError:
             return False
+        except RecursionError:  # too deep to tell: an event (the decoder then refuses it, typed)
+            return True
         return True
 
 
@@ -170,9 +172,14 @@ class EventDecoder(Generic[T]):
         if self.end == "[DONE]" and data.strip() == DONE:
             self.finished = True
             return None
-        if b'"error"' in data:
-            self._raise_if_error(data)
-        event = self._validated(data, shaped_first=any(field in data for field in self._renamed))
+        try:
+            if b'"error"' in data:
+                self._raise_if_error(data)
+            event = self._validated(data, shaped_first=any(field in data for field in self._renamed))
+        except RecursionError:  # JSON nested deeper than Python's recursion limit
+            raise ResponseValidationError(
+                f"{self.task}: a stream event is nested too deeply to read", status_code=200, body=data
+            ) from None
         if self.end != "[DONE]" and _value_at(event, self.end) is not None:
             self.finished = True
         if self.closes_after is not None and _value_at(event, self.closes_after) is not None:
