@@ -26,7 +26,8 @@ class InferenceClient(BaseClient, TaskMethods):
 
     `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
     backoff included. An ambient token (HF_TOKEN or the token file) is sent only to Hugging Face hosts over https
-    and to loopback; a `token=` passed here is sent to whatever host the client talks to. Responses are read
+    and to loopback (which never goes through a proxy), and never in a plain-http request a proxy would carry; a
+    `token=` passed here is sent to whatever host the client talks to. Responses are read
     whole; `max_response_bytes` makes a larger body an `APIConnectionError` instead.
     """
 
