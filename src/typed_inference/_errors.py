@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -97,7 +98,8 @@ class Redactor:
         """Masks these secrets in the log lines of this library and of the HTTP stacks below it, from now on while
         this redactor lives (httpcore2 logs response headers at DEBUG: an echoed token would show there)."""
         if self._secrets:
-            _WATCHING.add(self)
+            with _WATCHING_LOCK:
+                _WATCHING.add(self)
             _install_log_mask()
 
     def error(self, exc: E) -> E:
@@ -126,6 +128,7 @@ class Redactor:
 
 
 _WATCHING: weakref.WeakSet[Redactor] = weakref.WeakSet()
+_WATCHING_LOCK = threading.Lock()
 _LOGGERS = (
     "typed_inference",
     "urllib3.connectionpool",
@@ -146,9 +149,13 @@ class _MaskLogs(logging.Filter):
     """Masks the secrets of every live client in a log record's message (filters run only for enabled levels)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        redactors = list(_WATCHING)
+        with _WATCHING_LOCK:
+            redactors = list(_WATCHING)
         if redactors:
-            message = masked = record.getMessage()
+            try:
+                message = masked = record.getMessage()
+            except Exception:  # a malformed record: the handler reports it, as without this filter
+                return True
             for redactor in redactors:
                 masked = redactor.text(masked)
             if masked != message:
