@@ -1326,7 +1326,7 @@ def report(outcomes: Sequence[Outcome], modes: Sequence[str] = MODES) -> list[st
         f"| connections lost (still open once the closed client is dropped) | "
         f"{sum(o.connections_left + o.server_open for o in outcomes)} | 0 |",
         f"| connections still open right after `close()` | {sum(o.open_after_close for o in outcomes)} | 0 |",
-        f"| tokens leaked (exception text/args/chain, log records at DEBUG, warnings, repr, another host) | "
+        f"| tokens leaked (exception text/args/attributes/chain, log records at DEBUG, warnings, repr, another host) | "
         f"{len(leaky)} runs ({sum(len(o.token_leaks) for o in outcomes)} places) | 0 |",
         f"| injected wait, all runs | {sum(sum(o.sleeps) for o in outcomes):.1f} s | |",
         f"| wall time, all runs | {sum(o.wall for o in outcomes):.2f} s | |",
