@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import gzip
 import json
 import logging
 import os
@@ -62,6 +63,10 @@ MODES = ("sync", "async")
 OK = [{"sequence": "a b.", "score": 0.5, "token": 1, "token_str": "b"}]
 OK_BYTES = json.dumps(OK).encode()
 LOADING = {"error": "Model org/model is currently loading", "estimated_time": 20.0}
+LOADING_WITH = b'{"error": "Model org/model is currently loading", "estimated_time": %s}'  # % a raw JSON number
+GZIP_BOMB = gzip.compress(b"0" * 50_000_000, compresslevel=9)  # about 50 kB
+DEEP = b"[" * 100_000 + b"]" * 100_000  # JSON nested deeper than Python's recursion limit
+DEEP_OBJECT = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 PROXY_TAKEOVER = "<!DOCTYPE html><html><head><title>Sign in to the guest network</title></head></html>"
 
@@ -443,6 +448,36 @@ SCENARIOS: list[Scenario] = [
         1,
     ),
     Scenario(
+        "json-nested-too-deep",
+        "200 whose body is JSON nested 100,000 levels deep",
+        "ResponseValidationError 'nested too deeply to read', not RecursionError (issue 16.8)",
+        lambda _s: [Respond(200, DEEP)],
+        ti.ResponseValidationError,
+        r"fill-mask: the response is nested too deeply to read",
+        1,
+        attrs={"status_code": 200},
+    ),
+    Scenario(
+        "json-nested-too-deep-error-body",
+        "400 whose error body is JSON nested 100,000 levels deep",
+        "BadRequestError whose message is the body's first 500 characters, not RecursionError (issue 16.8)",
+        lambda _s: [Respond(400, DEEP)],
+        ti.BadRequestError,
+        r"400 from {url}: \[{500}",
+        1,
+        attrs={"status_code": 400},
+    ),
+    Scenario(
+        "json-nested-too-deep-503",
+        "503 on every attempt whose body holds `estimated_time` and JSON nested 100,000 levels deep",
+        "no estimated_time read from it: backoff 0.5 s, 1 s; ServiceUnavailableError after 3 attempts (issue 16.8)",
+        lambda _s: _n(Respond(503, b'{"estimated_time": 1, "x": ' + DEEP + b"}"), 3),
+        ti.ServiceUnavailableError,
+        r"503 from {url}: \{\"estimated_time\": 1, \"x\": \[+",
+        3,
+        (0.5, 1.0),
+    ),
+    Scenario(
         "html-502-then-ok",
         "502 HTML page from a proxy, then 200",
         "retried after 0.5 s; typed result",
@@ -558,6 +593,60 @@ SCENARIOS: list[Scenario] = [
         also=(ER + "test_wait_for_model_false_raises_at_once",),
     ),
     Scenario(
+        "loading-estimated-time-nan",
+        "503 model loading with `estimated_time: NaN` twice (the header ignored), then 200",
+        "at once with the header, then the NaN is no wait: backoff 1 s (finite, never sleep(nan)); typed result "
+        "after 3 attempts",
+        lambda _s: [*_n(Respond(503, LOADING_WITH % b"NaN"), 2), _ok()],
+        None,
+        "",
+        3,
+        (1.0,),
+        also=("tests/test_security.py::test_non_finite_estimated_time_with_real_sleeps",),
+    ),
+    Scenario(
+        "loading-estimated-time-negative",
+        "503 model loading with `estimated_time: -5` twice (the header ignored), then 200",
+        "at once with the header, then a negative wait is 0 s; typed result after 3 attempts",
+        lambda _s: [*_n(Respond(503, LOADING_WITH % b"-5"), 2), _ok()],
+        None,
+        "",
+        3,
+        (0.0,),
+    ),
+    Scenario(
+        "loading-estimated-time-infinite",
+        "503 model loading with `estimated_time: Infinity` twice (the header ignored), then 200",
+        "at once with the header, then no wait taken from it: backoff 1 s; typed result after 3 attempts",
+        lambda _s: [*_n(Respond(503, LOADING_WITH % b"Infinity"), 2), _ok()],
+        None,
+        "",
+        3,
+        (1.0,),
+    ),
+    Scenario(
+        "loading-estimated-time-nan-exhausted",
+        "503 model loading with `estimated_time: NaN` on every attempt",
+        "ModelLoadingError (loading, by its message) after 3 attempts: at once with the header, then backoff 1 s; "
+        "estimated_time None",
+        lambda _s: _n(Respond(503, LOADING_WITH % b"NaN"), 3),
+        ti.ModelLoadingError,
+        r"503 from {url}: Model org/model is currently loading",
+        3,
+        (1.0,),
+        attrs={"estimated_time": None},
+    ),
+    Scenario(
+        "429-retry-after-infinite",
+        "429 with `Retry-After: 1e400` (infinite as a float), then 200",
+        "no wait taken from it: backoff 0.5 s; typed result after 2 attempts",
+        lambda _s: [Respond(429, {"error": "rate limited"}, {"Retry-After": "1e400"}), _ok()],
+        None,
+        "",
+        2,
+        (0.5,),
+    ),
+    Scenario(
         "429-retry-after-seconds",
         "429 with `Retry-After: 7`, then 200",
         "waits 7 s (injected); typed result after 2 attempts",
@@ -644,6 +733,17 @@ SCENARIOS: list[Scenario] = [
         call="embed",
         max_wall=15.0,
     ),
+    Scenario(
+        "large-gzip-bomb",
+        "200 with `Content-Encoding: gzip`: 50 kB on the wire, 50 MB decompressed; max_response_bytes=1000000",
+        "APIConnectionError naming the limit once 1 MB is decompressed (the limit counts decompressed bytes), "
+        "not retried (held in issue 16's review)",
+        lambda _s: [Respond(200, GZIP_BOMB, {"Content-Encoding": "gzip"})],
+        ti.APIConnectionError,
+        r"the response is larger than max_response_bytes=1000000 \({url}, attempt 1\)",
+        1,
+        client={"max_response_bytes": 1_000_000},
+    ),
     # -- redirects and the token ---------------------------------------------------------------------------------
     Scenario(
         "redirect-other-host",
@@ -675,6 +775,17 @@ SCENARIOS: list[Scenario] = [
         "",
         2,
         client={"token": None, "headers": {"authorization": f"Bearer {TOKEN}"}},
+        auth=(True, False),
+    ),
+    Scenario(
+        "redirect-user-authorization-header-upper-case",
+        "307 to another host; the token passed as `headers={'AUTHORIZATION': ...}` (upper case)",
+        "Authorization (any case) not sent to the other host (held in issue 16's review)",
+        lambda s: [Redirect(s.other_url + "/models/org/model")],
+        None,
+        "",
+        2,
+        client={"token": None, "headers": {"AUTHORIZATION": f"Bearer {TOKEN}"}},
         auth=(True, False),
     ),
     Scenario(
@@ -719,6 +830,44 @@ SCENARIOS: list[Scenario] = [
         for status in (301, 302, 303)
     ),
     Scenario(
+        "redirect-location-invalid-ipv6",
+        "307 to `http://[::1` (an IPv6 host never closed)",
+        "APIConnectionError naming the Location, not ValueError; nothing followed (issue 16.8)",
+        lambda _s: [Redirect("http://[::1")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'http://\[::1': Invalid IPv6 URL \({url}\)",
+        1,
+    ),
+    Scenario(
+        "redirect-location-port-out-of-range",
+        "307 to `http://127.0.0.1:99999/x`",
+        "APIConnectionError naming the Location, not InvalidURL / ExceptionGroup; nothing followed (issue 16.8)",
+        lambda _s: [Redirect("http://127.0.0.1:99999/x")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'http://127\.0\.0\.1:99999/x': Port out of range 0-65535 \({url}\)",
+        1,
+    ),
+    Scenario(
+        "redirect-location-file",
+        "307 to `file:///etc/passwd`",
+        "APIConnectionError: only http and https are followed, not requests.InvalidSchema (issue 16.8)",
+        lambda _s: [Redirect("file:///etc/passwd")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'file:///etc/passwd': only http and https are followed, not file: "
+        r"\({url}\)",
+        1,
+    ),
+    Scenario(
+        "redirect-location-ftp",
+        "307 to `ftp://127.0.0.1/x`",
+        "APIConnectionError: only http and https are followed (issue 16.8)",
+        lambda _s: [Redirect("ftp://127.0.0.1/x")],
+        ti.APIConnectionError,
+        r"redirect to an invalid Location 'ftp://127\.0\.0\.1/x': only http and https are followed, not ftp: "
+        r"\({url}\)",
+        1,
+    ),
+    Scenario(
         "token-echoed-by-server",
         "401 whose body echoes the request's Authorization header",
         "AuthenticationError; the token is not in its text, args or the log records",
@@ -727,7 +876,74 @@ SCENARIOS: list[Scenario] = [
         r"401 from {url}: Invalid credentials in Authorization: .+",
         1,
     ),
+    Scenario(
+        "token-echoed-in-request-id",
+        "503 on every attempt whose `x-request-id` echoes the token",
+        "ServiceUnavailableError after 3 attempts; the token masked in its text, args, headers and request_id, and in "
+        "the DEBUG retry log lines (issue 16.3)",
+        lambda _s: _n(Respond(503, {"error": "busy"}, {"x-request-id": TOKEN}), 3),
+        ti.ServiceUnavailableError,
+        r"503 from {url}: busy \(request id \*\*\*\)",
+        3,
+        (0.5, 1.0),
+        attrs={"request_id": "***"},
+    ),
+    Scenario(
+        "token-echoed-in-200-body",
+        "200 whose body (of the wrong shape) echoes the token",
+        "ResponseValidationError; the token masked in its text, args, `.body` and `.errors` (issue 16.3)",
+        lambda _s: [Respond(200, {"outputs": f"Bearer {TOKEN}"})],
+        ti.ResponseValidationError,
+        r"fill-mask: the response does not match FillMaskOutput:\n  \(body\): Input should be a valid list; "
+        r"found \{'outputs': 'Bearer \*\*\*'\} \(dict\)",
+        1,
+        attrs={"body": b'{"outputs": "Bearer ***"}'},
+    ),
+    Scenario(
+        "token-echoed-in-invalid-json",
+        "200 whose body is not JSON and echoes the token",
+        "ResponseValidationError 'not valid JSON'; the token masked in `.body` (issue 16.3)",
+        lambda _s: [Respond(200, f"echo: Authorization: Bearer {TOKEN}", content_type="text/plain")],
+        ti.ResponseValidationError,
+        r"fill-mask: the response is not valid JSON: Expecting value: line 1 column 1 \(char 0\)",
+        1,
+        attrs={"body": b"echo: Authorization: Bearer ***"},
+    ),
     # -- streams -------------------------------------------------------------------------------------------------
+    Scenario(
+        "stream-error-event-echoes-token",
+        "a stream's error event echoing the token",
+        "StreamError; the token masked in its text and args (issue 16.3)",
+        lambda _s: [
+            EventStream(b'data:{"error":"bad credentials: Bearer ' + TOKEN.encode() + b'","error_type":"auth"}\n\n')
+        ],
+        ti.StreamError,
+        r"text-generation: error event in the stream: bad credentials: Bearer \*\*\*",
+        1,
+        call="generate_stream",
+        attrs={"error_type": "auth"},
+    ),
+    Scenario(
+        "stream-event-wrong-shape-echoes-token",
+        "a stream event of the wrong shape echoing the token",
+        "ResponseValidationError; the token masked in its text, args, `.body` and `.errors` (issue 16.3)",
+        lambda _s: [EventStream(b'data:{"tokens": "Bearer ' + TOKEN.encode() + b'"}\n\n' + STREAM)],
+        ti.ResponseValidationError,
+        r"text-generation: a stream event does not match the schema:\n  .+",
+        1,
+        call="generate_stream",
+        attrs={"body": b'{"tokens": "Bearer ***"}'},
+    ),
+    Scenario(
+        "stream-ends-inside-event-echoing-token",
+        "a stream whose body ends inside an event that echoes the token",
+        "IncompleteStreamError quoting the event's start, the token masked (issue 16.3)",
+        lambda _s: [EventStream(b'data:{"echo": "' + TOKEN.encode() + b'", "index"')],
+        ti.IncompleteStreamError,
+        r"the stream ended inside an event: b'data:\{\"echo\": \"\*\*\*\", .+",
+        1,
+        call="generate_stream",
+    ),
     Scenario(
         "stream-cut-mid-event-reset",
         "text-generation stream reset in the middle of its final event",
@@ -869,6 +1085,26 @@ SCENARIOS: list[Scenario] = [
         1,
         call="generate_stream",
         attrs={"status_code": 200},
+    ),
+    Scenario(
+        "stream-event-nested-too-deep",
+        "a stream event whose data is JSON nested 100,000 levels deep",
+        "ResponseValidationError 'a stream event is nested too deeply to read', not RecursionError (issue 16.8)",
+        lambda _s: [EventStream(b"data:" + DEEP + b"\n\n" + STREAM)],
+        ti.ResponseValidationError,
+        r"text-generation: a stream event is nested too deeply to read",
+        1,
+        call="generate_stream",
+    ),
+    Scenario(
+        "stream-error-event-nested-too-deep",
+        "a stream error event whose error is JSON nested 100,000 levels deep",
+        "ResponseValidationError, not RecursionError (issue 16.8)",
+        lambda _s: [EventStream(b'data:{"error": ' + DEEP_OBJECT + b"}\n\n")],
+        ti.ResponseValidationError,
+        r"text-generation: a stream event is nested too deeply to read",
+        1,
+        call="generate_stream",
     ),
     Scenario(
         "stream-500-not-retried",
@@ -1088,6 +1324,7 @@ def exception_texts(exc: BaseException | None) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for where, item in _chain(exc):
         found += [(f"{where} text", str(item)), (f"{where} repr", repr(item)), (f"{where} args", repr(item.args))]
+        found.append((f"{where} attributes", repr(getattr(item, "__dict__", {}))))  # body, headers, errors, …
     return found
 
 
@@ -1329,7 +1566,7 @@ def report(outcomes: Sequence[Outcome], modes: Sequence[str] = MODES) -> list[st
         f"| connections lost (still open once the closed client is dropped) | "
         f"{sum(o.connections_left + o.server_open for o in outcomes)} | 0 |",
         f"| connections still open right after `close()` | {sum(o.open_after_close for o in outcomes)} | 0 |",
-        f"| tokens leaked (exception text/args/chain, log records at DEBUG, warnings, repr, another host) | "
+        f"| tokens leaked (exception text/args/attributes/chain, log records at DEBUG, warnings, repr, another host) | "
         f"{len(leaky)} runs ({sum(len(o.token_leaks) for o in outcomes)} places) | 0 |",
         f"| injected wait, all runs | {sum(sum(o.sleeps) for o in outcomes):.1f} s | |",
         f"| wall time, all runs | {sum(o.wall for o in outcomes):.2f} s | |",

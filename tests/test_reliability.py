@@ -34,6 +34,7 @@ from tests.reliability_report import (
     BY_ID,
     MODES,
     OK,
+    PROXY_VARIABLES,
     SCENARIOS,
     STREAM,
     STREAM_CUT,
@@ -46,7 +47,7 @@ from tests.reliability_report import (
 )
 from typed_inference import AsyncInferenceClient, InferenceClient
 from typed_inference._base_client import ambient_token_allowed
-from typed_inference.transport import RetryPolicy
+from typed_inference.transport import Request, Response, RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_securitySECRET9876543210fedcba"
@@ -279,7 +280,7 @@ def test_token_never_in_repr_errors_logs_or_warnings(mode: str, caplog: pytest.L
     assert TOKEN not in client_repr
     assert [where for e in errors for where, text in exception_texts(e) if TOKEN in text] == []
     loggers = {r.name.split(".")[0] for r in caplog.records}
-    assert {"typed_inference", "urllib3" if mode == "sync" else "httpx2"} <= loggers
+    assert {"typed_inference", *(["urllib3"] if mode == "sync" else ["httpx2", "httpcore2"])} <= loggers
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     assert [r.name for r in caplog.records if TOKEN in formatter.format(r) + repr(r.args)] == []
     assert [str(w.message) for w in caught if TOKEN in str(w.message)] == []
@@ -397,7 +398,6 @@ def _one_call(mode: str, model: str, token: str | None) -> None:
         ("http://my-tgi.example.com/generate", False),  # a self-hosted TGI
         ("http://third-party.example.org/v1/models/m", False),
         ("http://router.huggingface.co/hf-inference/models/m", False),  # a Hugging Face host, but not over https
-        ("http://localhost:8080/models/m", True),  # loopback
     ],
 )
 def test_ambient_token_goes_only_to_allowed_hosts(
@@ -417,6 +417,104 @@ def test_ambient_token_goes_only_to_allowed_hosts(
     assert ambient.target == explicit.target == url  # through the proxy, to that host
     assert ambient.headers.get("authorization") == (f"Bearer {TOKEN}" if sent else None)
     assert explicit.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+@pytest.mark.parametrize("variables", [("HTTP_PROXY", "http_proxy"), ("ALL_PROXY", "all_proxy")])
+def test_loopback_never_goes_through_a_proxy(
+    proxy: FaultServer, monkeypatch: pytest.MonkeyPatch, mode: str, host: str, variables: tuple[str, ...]
+) -> None:
+    """Issue 16.1: with a proxy configured (a corporate proxy on another machine), a loopback base_url (what
+    docs/server.md recommends) is contacted directly, and gets the ambient token; the proxy sees nothing."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name)
+    for name in variables:
+        monkeypatch.setenv(name, proxy.url)
+    with FaultServer() as server:
+        server.play(Respond(200, OK))
+        _one_call(mode, server.url.replace("127.0.0.1", host) + "/models/m", None)
+        assert server.attempts == 1
+        assert server.last.target == "/models/m"  # origin form: a direct request, not one relayed by a proxy
+        assert server.last.headers["authorization"] == f"Bearer {TOKEN}"
+    assert proxy.attempts == 0
+
+
+def _user_proxied_call(mode: str, url: str, proxy_url: str, token: str | None) -> None:
+    """One call through a client the user configured with a proxy (a requests session, an httpx2 client)."""
+    if mode == "sync":
+        import requests
+
+        with requests.Session() as session:
+            session.proxies = {"http": proxy_url, "https": proxy_url}
+            with InferenceClient(url, token=token, max_retries=0, session=session) as client:
+                client.fill_mask("a [MASK].")
+        return
+    import httpx2
+
+    async def go() -> None:
+        async with (
+            httpx2.AsyncClient(proxy=proxy_url) as http,
+            AsyncInferenceClient(url, token=token, max_retries=0, http_client=http) as client,
+        ):
+            await client.fill_mask("a [MASK].")
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ambient_token_withheld_when_a_users_client_proxies_loopback(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16.1: a user's requests session is sent to loopback directly all the same; a user's httpx2 client with
+    a proxy relays loopback requests through it, so the ambient token stays home (an explicit token= still goes)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with FaultServer() as proxy, FaultServer() as server:
+        proxy.play(Respond(200, OK), Respond(200, OK))
+        server.play(Respond(200, OK), Respond(200, OK))
+        url = server.url + "/models/m"
+        _user_proxied_call(mode, url, proxy.url, None)
+        _user_proxied_call(mode, url, proxy.url, TOKEN)
+        if mode == "sync":  # the session's proxy is skipped for loopback: the server itself got both
+            assert (proxy.attempts, server.attempts) == (0, 2)
+            seen = server.requests
+            assert [r.headers.get("authorization") for r in seen] == [f"Bearer {TOKEN}"] * 2
+        else:  # the user's client relays through its proxy: the ambient token is withheld, token= is sent
+            assert (proxy.attempts, server.attempts) == (2, 0)
+            assert [r.target for r in proxy.requests] == [url, url]
+            assert [r.headers.get("authorization") for r in proxy.requests] == [None, f"Bearer {TOKEN}"]
+
+
+class _EnvironmentTransport:
+    """A user's transport over requests that does not say whether it proxies (no `proxied`): requests follows
+    the proxy variables, so the client must assume it does."""
+
+    def __init__(self) -> None:
+        import requests
+
+        self.session = requests.Session()
+
+    def send(self, request: Request) -> Response:
+        raw = self.session.request(request.method, request.url, headers=request.headers, data=request.body)
+        return Response(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.content)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def test_ambient_token_withheld_from_a_transport_that_follows_the_proxy_variables(
+    proxy: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    proxy.play(Respond(200, OK), Respond(200, OK))
+    for token in (None, TOKEN):
+        with InferenceClient("m", base_url="http://127.0.0.1:9", token=token, transport=_EnvironmentTransport()) as c:
+            c.fill_mask("a [MASK].")
+    assert [r.target for r in proxy.requests] == ["http://127.0.0.1:9/models/m"] * 2  # relayed by the proxy
+    assert [r.headers.get("authorization") for r in proxy.requests] == [None, f"Bearer {TOKEN}"]
 
 
 @pytest.mark.parametrize(
@@ -455,6 +553,21 @@ def test_ambient_token_judged_on_the_host_actually_contacted(
         ("https://api.hf.co/x", True),
         ("https://api-inference.huggingface.co/models/x", True),
         ("http://127.0.0.2:8080/x", True),
+        # what held in issue 16's review, kept: look-alike suffixes, trailing dots, IDN dots, other spellings of an IP
+        ("https://huggingface.co.evil.com/x", False),
+        ("https://hf.co.evil.com/x", False),
+        ("https://huggingface.co./x", False),  # a trailing dot: refused rather than guessed
+        ("https://evil.com./.huggingface.co", False),
+        ("http://localhost./x", False),
+        ("https://huggingface\u3002co/x", False),  # an ideographic full stop, which IDNA maps to a dot
+        ("https://evil\u3002huggingface.co/x", False),
+        ("https://huggingface.co\uff0eevil.com/x", False),  # a fullwidth full stop
+        ("http://0.0.0.0/x", False),
+        ("http://2130706433:8080/x", False),  # 127.0.0.1 as a decimal number
+        ("http://0x7f000001/x", False),
+        ("http://127.1/x", False),
+        ("http://017700000001/x", False),  # octal
+        ("http://[::ffff:127.0.0.1]/x", False),
     ],
 )
 def test_ambient_token_host_rule_edge_cases(url: str, allowed: bool) -> None:

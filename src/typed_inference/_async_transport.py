@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from typed_inference._transport import _reason
+from typed_inference._transport import _loopback, _reason
 from typed_inference.transport import (
     AsyncResponse,
     ConnectError,
@@ -108,23 +108,43 @@ class HttpxTransport:
             ) from None
         self._httpx = httpx
         self._own = client is None
-        self._client = client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64), trust_env=True
-        )
+        self._limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+        self._client = client or httpx.AsyncClient(limits=self._limits, trust_env=True)
         self._counted = self._own and _count_reads(self._client)
+        self._direct: Any = None  # our client for loopback URLs: no proxy ever (made on first use)
+
+    def proxied(self, url: str) -> bool:
+        """Whether this transport sends `url` through a proxy (never loopback, unless a user's client does)."""
+        if self._own and _loopback(url):
+            return False
+        try:
+            return bool(self._client._transport_for_url(self._httpx.URL(url)) is not self._client._transport)
+        except Exception:  # not an httpx client as we know it: assume the worst
+            return True
+
+    def _client_for(self, url: str) -> Any:
+        """The client for a URL: ours goes straight to loopback, bypassing any proxy the environment names."""
+        if not (self._own and _loopback(url)):
+            return self._client
+        if self._direct is None:
+            httpx = self._httpx
+            self._direct = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(limits=self._limits, trust_env=True))
+            self._counted = self._counted and _count_reads(self._direct)
+        return self._direct
 
     async def send(self, request: Request) -> AsyncResponse:
         httpx = self._httpx
 
         started = time.monotonic()
         timeout = httpx.Timeout(request.timeout)
-        built = self._client.build_request(
+        client = self._client_for(request.url)
+        built = client.build_request(
             request.method, request.url, headers=request.headers, content=request.body, timeout=timeout
         )
         received = [0]
         counting = _received.set(received if self._counted else None)
         try:
-            sending = self._client.send(built, stream=True, follow_redirects=False)  # the client follows redirects
+            sending = client.send(built, stream=True, follow_redirects=False)  # the client follows redirects
             if request.deadline is None:
                 raw = await sending
             else:  # total_timeout bounds connecting and the headers too (a server may trickle them)
@@ -186,6 +206,8 @@ class HttpxTransport:
     async def aclose(self) -> None:
         if self._own:
             await self._client.aclose()
+            if self._direct is not None:
+                await self._direct.aclose()
 
 
 def _answered(exc: BaseException, httpx: Any) -> bool:

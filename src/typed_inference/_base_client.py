@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +25,7 @@ from typed_inference._errors import (
     APITimeoutError,
     InferenceError,
     ModelLoadingError,
+    Redactor,
     RedirectError,
     RequestValidationError,
     status_error_class,
@@ -36,6 +37,7 @@ from typed_inference._version import __version__
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
+    Headers,
     ReadTimeout,
     Request,
     Response,
@@ -77,16 +79,124 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _ambiguous(url: str) -> bool:
+    """Whether HTTP stacks may read another host in a URL than urlsplit does (a backslash, a user-info part)."""
+    parts = urlsplit(url)
+    return "\\" in url or parts.username is not None or parts.password is not None
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a URL unambiguously names this machine (such requests never go through a proxy)."""
+    return not _ambiguous(url) and is_loopback((urlsplit(url).hostname or "").lower())
+
+
 def ambient_token_allowed(url: str) -> bool:
     """An ambient token goes only to Hugging Face hosts over https, and to loopback."""
     parts = urlsplit(url)
-    if "\\" in url or parts.username is not None or parts.password is not None:
+    if _ambiguous(url):
         return False  # parsers disagree on such URLs' host (requests may connect elsewhere than urlsplit says)
     host = (parts.hostname or "").lower()
     if is_loopback(host):
         return True
     hf = host in ("huggingface.co", "hf.co") or host.endswith(_HF_SUFFIXES)
     return hf and parts.scheme == "https"
+
+
+_HUB_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+_HUB_ID = re.compile(rf"{_HUB_NAME}(?:/{_HUB_NAME})?(?::{_HUB_NAME})?")
+
+
+def is_hub_url(url: str) -> bool:
+    """Whether a base URL is Hugging Face's (the router, the Inference API, the Hub), where model ids are Hub ids."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("huggingface.co", "hf.co") or host.endswith((".huggingface.co", ".hf.co"))
+
+
+def hub_model_path(model_id: str) -> str:
+    """A Hub model id as a URL path: one or two names (`model`, `org/model`) of letters, digits, `.`, `_` and `-`,
+    each starting with a letter or digit, and an optional `:suffix` (`org/model:provider`, `:fastest`); anything
+    else could retarget the request (`../../api/whoami-v2`), so it is a RequestValidationError before sending."""
+    if not _HUB_ID.fullmatch(model_id):
+        raise RequestValidationError(
+            f"invalid model id {model_id!r}: a Hub model id is 'name' or 'org/name' (letters, digits, '.', '_', '-', "
+            "each part starting with a letter or digit), optionally followed by ':suffix'"
+        )
+    return quote(model_id, safe="/")
+
+
+def _segments(model_id: str, kind: str) -> None:
+    """Rejects ids with an empty, `.` or `..` path segment (they would move the request to another path)."""
+    bad = [part for part in model_id.split("/") if part in ("", ".", "..")]
+    if bad:
+        found = "an empty segment" if "" in bad else f"a {bad[0]!r} segment"
+        raise RequestValidationError(
+            f"invalid {kind} {model_id!r}: it has {found} (it would send the request to another path)"
+        )
+
+
+def endpoint_model_path(model_id: str) -> str:
+    """A model id for a `base_url` endpoint (the local server, TGI) as a URL path: any non-empty segments but
+    `.` and `..`, percent-quoted but for `/`."""
+    _segments(model_id, "model id")
+    return quote(model_id, safe="/")
+
+
+def provider_model_path(model_id: str) -> str:
+    """A provider's model id (from a provider mapping) as a URL path: any number of non-empty segments, none `.` or
+    `..`; characters other than `A-Za-z0-9._~-`, `/` and `:` are percent-quoted."""
+    _segments(model_id, "provider model id")
+    return quote(model_id, safe="/:")
+
+
+H = TypeVar("H", bound=Mapping[str, str])
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")
+
+
+def checked_headers(headers: H) -> H:
+    """The headers, unchanged, once each is one header: a token name and a value of printable ASCII on one line.
+
+    A CR or LF would end the header (and smuggle others in: a token pasted with its newline); HTTP stacks refuse
+    them with their own untyped errors, and do not agree on characters beyond ASCII. The message never quotes a
+    value (it may be a token)."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise RequestValidationError(
+                f"invalid header name {name!r}: a header name is letters, digits and !#$%&'*+-.^_`|~"
+            )
+        if not isinstance(value, str):
+            raise RequestValidationError(f"header {name!r}: the value must be a string, not {type(value).__name__}")
+        bad = _BAD_VALUE.search(value)
+        if bad is not None:
+            char = bad.group()
+            what = (
+                "a line break (CR or LF)"
+                if char in "\r\n"
+                else (
+                    f"the control character {char!r}"
+                    if char < " " or char == "\x7f"
+                    else f"the non-ASCII character {char!r}"
+                )
+            )
+            hint = " (is the token, or HF_TOKEN, pasted with a newline?)" if name.lower() == "authorization" else ""
+            raise RequestValidationError(
+                f"header {name!r}: the value contains {what} at position {bad.start()}; a header value is one line of "
+                f"printable ASCII{hint}"
+            )
+    return headers
+
+
+def environment_proxied(url: str) -> bool:
+    """Whether the proxy environment variables (`HTTP_PROXY`, `ALL_PROXY`, … less `NO_PROXY`) name a proxy for `url`:
+    what requests and httpx do by default, assumed for a transport that does not say (`proxied`)."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, missing from typeshed
+    return not bypass(parts.netloc.rpartition("@")[2], proxies)
 
 
 def server_message(body: bytes, content_type: str) -> tuple[str, str | None]:
@@ -97,7 +207,7 @@ def server_message(body: bytes, content_type: str) -> tuple[str, str | None]:
         return (f"HTML error page: {title.group(1).strip()}" if title else "HTML error page"), None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse: the text itself
         return (text[:500] or "(empty body)"), None
     if isinstance(data, dict):
         error = data.get("error", data.get("message", data.get("detail")))
@@ -135,13 +245,15 @@ class BaseClient:
         self.hub_url = (hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
         self._explicit_token = token
         self._ambient_token = None if token else ambient_token()
+        self.redactor = Redactor([self._explicit_token, self._ambient_token])
+        self.redactor.watch_logs()
         self.timeout = timeout
         self.total_timeout = total_timeout
         # a copy: clients sharing a policy never change each other's; an explicit max_retries wins over the policy's
         self.retry = dataclasses.replace(retry_policy or RetryPolicy())
         if max_retries is not None:
             self.retry.max_retries = max_retries
-        self.headers = dict(headers or {})
+        self.headers = Headers(headers or {})
         self.response_validation: ValidationMode = response_validation
         self.max_response_bytes = max_response_bytes
 
@@ -161,7 +273,7 @@ class BaseClient:
             if spec.route == "chat" and not url.endswith("/v1/chat/completions"):
                 url += "/v1/chat/completions"
             return url
-        quoted = quote(model, safe="/")
+        quoted = hub_model_path(model) if is_hub_url(self.base_url) else endpoint_model_path(model)
         if spec.route == "pipeline":
             if "api-inference.huggingface.co" in self.base_url:
                 return f"{self.base_url}/pipeline/{spec.task}/{quoted}"
@@ -171,30 +283,32 @@ class BaseClient:
         return f"{self.base_url}/models/{quoted}"
 
     def auth_headers(self, url: str) -> dict[str, str]:
-        """The Authorization header for a URL, by the token rules (explicit: any host; ambient: HF and loopback)."""
+        """The Authorization header for a URL, by the token rules (explicit: any host; ambient: HF over https and
+        loopback, and never in a request a proxy would carry over plain http: judged by the host contacted)."""
         if self._explicit_token:
             return {"Authorization": f"Bearer {self._explicit_token}"}
         if self._ambient_token and ambient_token_allowed(url):
+            if urlsplit(url).scheme != "https" and self._proxied(url):
+                return {}
             return {"Authorization": f"Bearer {self._ambient_token}"}
         return {}
 
+    def _proxied(self, url: str) -> bool:
+        """Whether the transport sends `url` through a proxy: its `proxied(url)`, else the environment's rule."""
+        check = getattr(getattr(self, "_transport", None), "proxied", None)
+        return bool(check(url)) if callable(check) else environment_proxied(url)
+
     def redact(self, text: str) -> str:
         """The text with this client's tokens masked (a server may echo a request back in its error)."""
-        for token in (self._explicit_token, self._ambient_token):
-            if token and token in text:
-                text = text.replace(token, "***")
-        return text
+        return self.redactor.text(text)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """`redact` for a raw body."""
-        for token in (self._explicit_token, self._ambient_token):
-            if token and token.encode() in data:
-                data = data.replace(token.encode(), b"***")
-        return data
+        return self.redactor.data(data)
 
     def base_headers(self, url: str) -> dict[str, str]:
-        """Headers sent with every request to `url`."""
-        return {"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)}
+        """Headers sent with every request to `url` (checked: `checked_headers`)."""
+        return checked_headers(Headers({"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)}))
 
     # -- request building -----------------------------------------------------------------------------------------
     def build_request(
@@ -277,18 +391,20 @@ class BaseClient:
             headers["X-Use-Cache"] = "true" if use_cache else "false"
         if stream:
             headers["Accept"] = "text/event-stream"
-        headers.update(extra_headers or {})
+        if extra_headers:
+            headers.update(extra_headers)
+            checked_headers(headers)
         batch = spec.batch and isinstance(primary, list)
         per_attempt = timeout if timeout is not None else self.timeout
         request = Request("POST", url, headers, payload, per_attempt, stream, max_bytes=self.max_response_bytes)
-        return request, DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream)
+        ctx = DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream, self.redactor)
+        return request, ctx
 
     # -- errors and retries ---------------------------------------------------------------------------------------
     def status_error(self, response: Response | AsyncResponse, url: str) -> APIStatusError:
         """The typed error for an error response."""
         content_type = response.headers.get("content-type", "")
         message, error_type = server_message(response.content, content_type)
-        message = self.redact(message)
         wait = self.retry.server_wait(response.headers, response.content)
         loading = response.status_code == 503 and (
             estimated_time(response.content) is not None or "loading" in message.lower()
@@ -306,15 +422,16 @@ class BaseClient:
             )
         if request_id:
             text += f" (request id {request_id})"
-        return cls(
+        error = cls(
             text,
             status_code=response.status_code,
             server_message=message,
             headers=response.headers,
-            body=self.redact_bytes(response.content),
+            body=response.content,
             error_type=error_type,
             retry_after=wait,
         )
+        return self.redactor.error(error)  # masked before the retry rule logs it
 
     def attempts(self, request: Request) -> Attempts:
         """The retry plan for one call: this client's policy and clock, `total_timeout` from now, its status errors."""
@@ -424,7 +541,10 @@ class Attempts:
             self.redirects += 1
             if self.redirects > MAX_REDIRECTS:
                 return Step("fail", error=APIConnectionError(f"too many redirects ({_redact_url(self.request.url)})"))
-            self.request = _redirected(self.request, response.headers["location"], self.ambient)
+            try:
+                self.request = _redirected(self.request, response.headers["location"], self.ambient)
+            except APIConnectionError as refused:
+                return Step("fail", error=refused)
             return Step("redirect")
         if response.status_code < 400:
             if self.clock() > self.deadline:
@@ -517,14 +637,38 @@ async def async_bounded_chunks(chunks: AsyncIterator[bytes], attempts: Attempts)
         yield chunk
 
 
+def _validated_location(url: str, location: str) -> str:
+    """The absolute URL a redirect's `Location` names, relative to `url`, once it is one the client can follow: http
+    or https, a host, a port in 1-65535, no whitespace, control character or backslash (HTTP stacks disagree on
+    those). Else an APIConnectionError saying why: a hostile `Location` must not end in an untyped error."""
+    from urllib.parse import urljoin
+
+    def refused(reason: str) -> APIConnectionError:
+        return APIConnectionError(f"redirect to an invalid Location {location[:200]!r}: {reason} ({_redact_url(url)})")
+
+    if re.search(r"[\x00-\x20\x7f\\]", location):
+        raise refused("it contains whitespace, a control character or a backslash")
+    try:
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        raise refused(str(exc)) from None
+    if parts.scheme not in ("http", "https"):
+        raise refused(f"only http and https are followed, not {parts.scheme + ':' if parts.scheme else 'no scheme'}")
+    if not parts.hostname:
+        raise refused("it names no host")
+    if port == 0:
+        raise refused("port 0")
+    return target
+
+
 def _redirected(request: Request, location: str, ambient: str | None = None) -> Request:
     """The request to follow a redirect with, the one rule of every path (pool, user session, async): the same
     method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Authorization is
     dropped when the origin (scheme, host, port) changes, and an ambient token (`ambient`) also when its host rule
-    refuses the new URL."""
-    from urllib.parse import urljoin
-
-    url = urljoin(request.url, location)
+    refuses the new URL. A `Location` the client cannot follow is an APIConnectionError (`_validated_location`)."""
+    url = _validated_location(request.url, location)
     headers = request.headers
     same = _same_origin(url, request.url) and urlsplit(url).netloc == urlsplit(request.url).netloc  # and userinfo
     if not same or (ambient is not None and not ambient_token_allowed(url)):

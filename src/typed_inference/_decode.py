@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from typed_inference._binary import BinaryOutput
-from typed_inference._errors import ResponseValidationError
+from typed_inference._errors import Redactor, ResponseValidationError
 from typed_inference._task import TaskSpec
 from typed_inference._validation import describe
 from typed_inference._wire import WireShapeError, normalise
@@ -28,6 +28,7 @@ class DecodeContext:
     flags: dict[str, Any] = field(default_factory=dict)
     mode: ValidationMode = "lenient"
     stream: bool = False
+    redactor: Redactor = field(default_factory=Redactor, repr=False)  # masks the client's tokens in errors
 
 
 _ADAPTERS: dict[tuple[str, int], TypeAdapter[Any]] = {}
@@ -90,7 +91,18 @@ def _fail(message: str, status: int, body: bytes, headers: dict[str, str], error
 
 
 def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes) -> Any:
-    """The canonical typed result of a successful response, or a ResponseValidationError saying what is wrong."""
+    """The canonical typed result of a successful response, or a ResponseValidationError saying what is wrong
+    (with the client's tokens masked: a server may echo them in a body)."""
+    try:
+        return _decode(ctx, status, headers, body)
+    except ResponseValidationError as exc:
+        raise ctx.redactor.error(exc) from None
+    except RecursionError:  # JSON nested deeper than Python's recursion limit (a hostile or broken answer)
+        error = _fail(f"{ctx.spec.task}: the response is nested too deeply to read", status, body, headers)
+        raise ctx.redactor.error(error) from None
+
+
+def _decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes) -> Any:
     spec = ctx.spec
     content_type = headers.get("content-type", "")
     if spec.output_kind == "binary":

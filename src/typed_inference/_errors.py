@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from typed_inference.transport import Headers
 
 __all__ = [
     "APIConnectionError",
@@ -41,6 +46,134 @@ class InferenceError(Exception):
         return self.message
 
 
+E = TypeVar("E", bound=BaseException)
+
+
+class Redactor:
+    """Masks secrets (a client's tokens) in everything an error or a log line carries: the one place that does.
+
+    A server may echo a request back (an `Authorization` header in an error body, a request id, a stream event);
+    every error the client raises goes through `error`, which masks its text, `args` and every attribute (bodies,
+    headers, validation details), so the token shows nowhere, whichever part of the answer it came back in.
+    """
+
+    MASK = "***"
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secret(s))"
+
+    def text(self, text: str) -> str:
+        """The text with every secret masked."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, self.MASK)
+        return text
+
+    def data(self, data: bytes) -> bytes:
+        """`text` for raw bytes (a body)."""
+        for secret in self._secrets:
+            raw = secret.encode("utf-8", "replace")
+            if raw in data:
+                data = data.replace(raw, self.MASK.encode())
+        return data
+
+    def value(self, value: Any) -> Any:
+        """Any value an error holds, masked: strings, bytes, and the lists, tuples and dicts holding them."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, (bytes, bytearray)):
+            return self.data(bytes(value))
+        if type(value) is list:
+            return [self.value(item) for item in value]
+        if type(value) is tuple:
+            return tuple(self.value(item) for item in value)
+        if isinstance(value, dict):
+            masked = {self.value(k): self.value(v) for k, v in value.items()}
+            return Headers(masked) if isinstance(value, Headers) else masked
+        return value
+
+    def watch_logs(self) -> None:
+        """Masks these secrets in the log lines of this library and of the HTTP stacks below it, from now on while
+        this redactor lives (httpcore2 logs response headers at DEBUG: an echoed token would show there)."""
+        if self._secrets:
+            with _WATCHING_LOCK:
+                _WATCHING.add(self)
+            _install_log_mask()
+
+    def error(self, exc: E) -> E:
+        """The error with every secret masked in its text, args and attributes (changed in place, and returned).
+
+        A context the error suppresses (`raise ... from None`: a parser's or pydantic's error quoting the raw
+        answer) is dropped, and a cause is masked the same way."""
+        if self._secrets:
+            seen: list[BaseException] = []
+            item: BaseException | None = exc
+            while item is not None and all(item is not other for other in seen):
+                seen.append(item)
+                self._mask(item)
+                if item.__suppress_context__:
+                    item.__context__ = None
+                item = item.__cause__ or item.__context__
+        return exc
+
+    def _mask(self, exc: BaseException) -> None:
+        try:
+            for name, item in list(vars(exc).items()):
+                setattr(exc, name, self.value(item))
+            exc.args = tuple(self.value(arg) for arg in exc.args)
+        except (AttributeError, TypeError):  # an exception type that keeps its text elsewhere: left as it is
+            pass
+
+
+_WATCHING: weakref.WeakSet[Redactor] = weakref.WeakSet()
+_WATCHING_LOCK = threading.Lock()
+_LOGGERS = (
+    "typed_inference",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "httpx2",
+    "httpx",
+    *(
+        f"{core}.{part}"
+        for core in ("httpcore2", "httpcore")
+        for part in ("connection", "http11", "http2", "proxy", "socks")
+    ),
+)
+
+
+class _MaskLogs(logging.Filter):
+    """Masks the secrets of every live client in a log record's message (filters run only for enabled levels)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with _WATCHING_LOCK:
+            redactors = list(_WATCHING)
+        if redactors:
+            try:
+                message = masked = record.getMessage()
+            except Exception:  # a malformed record: the handler reports it, as without this filter
+                return True
+            for redactor in redactors:
+                masked = redactor.text(masked)
+            if masked != message:
+                record.msg, record.args = masked, ()
+        return True
+
+
+_LOG_MASK = _MaskLogs()
+
+
+def _install_log_mask() -> None:
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_MASK not in logger.filters:
+            logger.addFilter(_LOG_MASK)
+
+
 class RequestValidationError(InferenceError, ValueError):
     """The request does not match the task's input schema; raised before any network I/O."""
 
@@ -69,7 +202,7 @@ class ResponseValidationError(InferenceError):
         self.status_code = status_code
         self.body = body
         self.errors = list(errors)
-        self.headers = dict(headers or {})
+        self.headers = Headers(headers or {})
 
 
 class APIConnectionError(InferenceError):
@@ -119,7 +252,7 @@ class APIStatusError(InferenceError):
         super().__init__(message)
         self.status_code = status_code
         self.server_message = server_message
-        self.headers = dict(headers)
+        self.headers = Headers(headers)
         self.request_id = self.headers.get("x-request-id")
         self.body = body
         self.error_type = error_type

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
+from typed_inference.transport import sensitive_header
+
 T = TypeVar("T", covariant=True)
 R = TypeVar("R")
 P = ParamSpec("P")
@@ -19,6 +21,10 @@ class RawResponse(Generic[T]):
     status_code: int
     headers: Mapping[str, str]
     parsed: T
+
+    def __repr__(self) -> str:
+        headers = {name: "***" if sensitive_header(name) else value for name, value in self.headers.items()}
+        return f"RawResponse(status_code={self.status_code!r}, headers={headers!r}, parsed={self.parsed!r})"
 
     @property
     def request_id(self) -> str | None:

@@ -12,7 +12,13 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from typed_inference._errors import IncompleteStreamError, ResponseValidationError, StreamError
+from typed_inference._errors import (
+    IncompleteStreamError,
+    InferenceError,
+    Redactor,
+    ResponseValidationError,
+    StreamError,
+)
 from typed_inference._task import TaskSpec
 from typed_inference._validation import describe
 from typed_inference.transport import TransportError
@@ -116,6 +122,8 @@ class SSEParser:
             json.loads(data)
         except ValueError:
             return False
+        except RecursionError:  # too deep to tell: an event (the decoder then refuses it, typed)
+            return True
         return True
 
 
@@ -130,8 +138,10 @@ class EventDecoder(Generic[T]):
         task: str,
         closes_after: str | None = None,
         spec: TaskSpec | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.adapter = adapter
+        self.redactor = redactor or Redactor()  # masks the client's tokens in every error the stream raises
         self.end = end
         self.task = task
         self.closes_after = closes_after
@@ -143,13 +153,18 @@ class EventDecoder(Generic[T]):
         self._renamed = tuple(f'"{v.args["from"]}"'.encode() for v in variants if v.op == "rename")
 
     @classmethod
-    def for_task(cls, spec: TaskSpec) -> EventDecoder[Any]:
+    def for_task(cls, spec: TaskSpec, redactor: Redactor | None = None) -> EventDecoder[Any]:
         """The decoder of a streaming task's events (its event type and how its stream ends, from the registry)."""
         from typed_inference._decode import stream_adapter
 
         assert spec.stream_end is not None
         return EventDecoder(
-            stream_adapter(spec), end=spec.stream_end, task=spec.task, closes_after=spec.stream_closes_after, spec=spec
+            stream_adapter(spec),
+            end=spec.stream_end,
+            task=spec.task,
+            closes_after=spec.stream_closes_after,
+            spec=spec,
+            redactor=redactor,
         )
 
     def decode(self, data: bytes) -> T | None:
@@ -157,9 +172,14 @@ class EventDecoder(Generic[T]):
         if self.end == "[DONE]" and data.strip() == DONE:
             self.finished = True
             return None
-        if b'"error"' in data:
-            self._raise_if_error(data)
-        event = self._validated(data, shaped_first=any(field in data for field in self._renamed))
+        try:
+            if b'"error"' in data:
+                self._raise_if_error(data)
+            event = self._validated(data, shaped_first=any(field in data for field in self._renamed))
+        except RecursionError:  # JSON nested deeper than Python's recursion limit
+            raise ResponseValidationError(
+                f"{self.task}: a stream event is nested too deeply to read", status_code=200, body=data
+            ) from None
         if self.end != "[DONE]" and _value_at(event, self.end) is not None:
             self.finished = True
         if self.closes_after is not None and _value_at(event, self.closes_after) is not None:
@@ -284,7 +304,11 @@ class Stream(Generic[T]):
                     return event
         except TransportError as exc:
             self.close()
-            raise self._decoder.broken(exc) from None
+            raise self._decoder.redactor.error(self._decoder.broken(exc)) from None
+        except InferenceError as exc:
+            self.close()
+            self._decoder.redactor.error(exc)  # masked in place
+            raise
         except BaseException:
             self.close()
             raise
@@ -351,7 +375,11 @@ class AsyncStream(Generic[T]):
                     return event
         except TransportError as exc:
             await self.aclose()
-            raise self._decoder.broken(exc) from None
+            raise self._decoder.redactor.error(self._decoder.broken(exc)) from None
+        except InferenceError as exc:
+            await self.aclose()
+            self._decoder.redactor.error(exc)  # masked in place
+            raise
         except BaseException:
             await self.aclose()
             raise

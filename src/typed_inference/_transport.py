@@ -9,7 +9,9 @@ import threading
 import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from typed_inference._base_client import is_loopback_url
 from typed_inference.transport import (
     ConnectError,
     ConnectTimeout,
@@ -109,20 +111,29 @@ class RequestsTransport:
         self._hosts: dict[str, tuple[Any, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
-    def _host(self, url: str) -> tuple[Any, dict[str, str]] | None:
-        """The urllib3 pool and default headers for a host, set up once; None when a proxy applies to the host."""
-        from urllib.parse import urlsplit
+    def proxied(self, url: str) -> bool:
+        """Whether this transport sends `url` through a proxy (the session's or the environment's; never loopback)."""
+        if _loopback(url):
+            return False
+        import requests
 
+        s = self._session
+        env = s.merge_environment_settings(url, {}, None, s.verify, s.cert)
+        return bool(env["proxies"]) and requests.utils.select_proxy(url, env["proxies"]) is not None
+
+    def _host(self, url: str) -> tuple[Any, dict[str, str]] | None:
+        """The urllib3 pool and default headers for a host, set up once; None when a proxy applies to the host
+        (loopback never goes through a proxy: its pool connects directly)."""
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         found = self._hosts.get(key)
         if found is None:
             import requests
 
-            s = self._session
-            env = s.merge_environment_settings(key + "/", s.proxies, None, s.verify, s.cert)
-            if env["proxies"] and requests.utils.select_proxy(url, env["proxies"]):
+            if self.proxied(url):
                 return None
+            s = self._session
+            env = s.merge_environment_settings(key + "/", {}, None, s.verify, s.cert)
             probe = requests.Request("GET", key + "/").prepare()
             adapter: Any = s.get_adapter(key + "/")
             pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
@@ -147,8 +158,6 @@ class RequestsTransport:
 
     def _send_pool(self, request: Request, pool: Any, defaults: dict[str, str]) -> Response:
         """One attempt straight on requests' urllib3 pool: the per-call work of `Session.request` done once per host."""
-        from urllib.parse import urlsplit
-
         from urllib3 import Timeout
         from urllib3 import exceptions as u3
 
@@ -208,6 +217,7 @@ class RequestsTransport:
                 timeout=request.timeout,
                 stream=True,
                 allow_redirects=False,  # the client follows redirects, by the one rule of every path
+                proxies=_no_proxies(request.url, self._session.proxies) if _loopback(request.url) else None,
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
@@ -239,6 +249,20 @@ class RequestsTransport:
             pool.close()
         if self._own:
             self._session.close()
+
+
+def _loopback(url: str) -> bool:
+    """Whether a URL names this machine: such requests never go through a proxy (a proxy elsewhere would see
+    them, and the token they may carry, in clear text)."""
+    return is_loopback_url(url)
+
+
+def _no_proxies(url: str, configured: Any) -> dict[str, Any]:
+    """requests' per-call `proxies` that switch off every proxy for `url` (the session's and the environment's)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    keys = {*(configured or {}), "http", "https", "all", f"{parts.scheme}://{host}", f"all://{host}"}
+    return {key: None for key in keys if key != "no_proxy"}
 
 
 def _read_body(raw: Any, request: Request) -> bytes:

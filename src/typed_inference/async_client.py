@@ -96,7 +96,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             if response is not None and response.close is not None:
                 await response.close()
             if step.error is not None:
-                raise step.error
+                raise self.redactor.error(step.error)
             if step.action == "retry":
                 await (self.retry.async_sleep or asyncio.sleep)(step.wait)
 
@@ -153,7 +153,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = await self.send(request)
         if ctx.stream and response.chunks is not None:
-            stream = AsyncStream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
+            stream = AsyncStream(response.chunks, response.close, EventDecoder.for_task(ctx.spec, ctx.redactor))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)

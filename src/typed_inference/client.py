@@ -27,7 +27,8 @@ class InferenceClient(BaseClient, TaskMethods):
 
     `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
     backoff included. An ambient token (HF_TOKEN or the token file) is sent only to Hugging Face hosts over https
-    and to loopback; a `token=` passed here is sent to whatever host the client talks to. Responses are read
+    and to loopback (which never goes through a proxy), and never in a plain-http request a proxy would carry; a
+    `token=` passed here is sent to whatever host the client talks to. Responses are read
     whole; `max_response_bytes` makes a larger body an `APIConnectionError` instead.
     """
 
@@ -136,7 +137,7 @@ class InferenceClient(BaseClient, TaskMethods):
             if response is not None and response.close is not None:
                 response.close()
             if step.error is not None:
-                raise step.error
+                raise self.redactor.error(step.error)
             if step.action == "retry":
                 self.retry.sleep(step.wait)
 
@@ -161,7 +162,7 @@ class InferenceClient(BaseClient, TaskMethods):
         request, ctx = self.build_request(task, primary, inputs, parameters, **options)
         response = self.send(request)
         if ctx.stream and response.chunks is not None:
-            stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec))
+            stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec, ctx.redactor))
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from typed_inference._base_client import DEFAULT_HUB_URL, is_loopback
+from typed_inference._base_client import DEFAULT_HUB_URL, hub_model_path, is_loopback
 from typed_inference._call import unknown_names
 from typed_inference._generated.registry import TASKS
 from typed_inference.client import InferenceClient
@@ -58,7 +58,7 @@ class InferenceApi:
                 if cached is None:
                     raise ValueError(f"model {self.repo_id!r} declares no task: pass task= to InferenceApi")
                 return cached
-        url = f"{hub}/api/models/{self.repo_id}"
+        url = f"{hub}/api/models/{hub_model_path(self.repo_id)}"
         headers = self.client.base_headers(url)
         response = self.client.send(Request("GET", url, headers, None, self.client.timeout))
         try:

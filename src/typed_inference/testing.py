@@ -62,6 +62,10 @@ class MockTransport:
             raise answer
         return _shape(request, answer)
 
+    def proxied(self, url: str) -> bool:  # noqa: ARG002 (the transport protocol names it)
+        """No proxy: nothing leaves the process (the token rules then match the real transports' for loopback)."""
+        return False
+
     def close(self) -> None:
         self.closed = True
 
@@ -89,6 +93,10 @@ class AsyncMockTransport:
             return AsyncResponse(shaped.status_code, shaped.headers, shaped.content)
         chunks = _aiter(shaped.chunks, shaped.close)
         return AsyncResponse(shaped.status_code, shaped.headers, chunks=chunks, close=chunks.aclose)
+
+    def proxied(self, url: str) -> bool:  # noqa: ARG002 (the transport protocol names it)
+        """No proxy, as `MockTransport.proxied`."""
+        return False
 
     async def aclose(self) -> None:
         self.closed = True

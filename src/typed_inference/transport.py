@@ -17,6 +17,11 @@ A transport must honour:
 - failures before a response as `TransportError` subclasses (`ConnectError` when nothing was answered and the
   attempt may be repeated; `ConnectTimeout`, `ReadTimeout`, `TLSError`, `ReadError`, `ResponseTooLarge`).
 
+A transport may also define `proxied(url) -> bool`: whether it sends `url` through a proxy. The client withholds an
+ambient token from a plain-http request a proxy would carry (the proxy would read it); a transport without the
+method is assumed to follow the proxy environment variables (`HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`). The built-in
+transports never send a loopback URL through a proxy; the mock transports say False.
+
 The client enforces itself, whatever transport is plugged in: `max_response_bytes` on whole bodies (a larger
 body is an `APIConnectionError`) and on the whole of a streamed body, `total_timeout` when `send` returns (a
 response arriving after it is an `APITimeoutError`) and on a stream's life (chunks arriving after it end the
@@ -27,6 +32,7 @@ stream with `IncompleteStreamError`), the retry rule (`RetryPolicy`), the token 
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -52,6 +58,23 @@ __all__ = [
 ]
 
 
+_SENSITIVE = ("auth", "token", "secret", "password", "cookie", "api-key", "apikey", "x-api-key", "signature")
+
+
+def sensitive_header(name: str) -> bool:
+    """Whether a header carries a credential (`Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`, …)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SENSITIVE)
+
+
+class Headers(dict[str, str]):
+    """The headers of a request or a response: a plain dict whose repr masks credentials, so a repr (an error
+    reporter capturing frame locals, `pytest -l`, a log line) never shows a token."""
+
+    def __repr__(self) -> str:
+        return repr({name: "***" if sensitive_header(name) else value for name, value in self.items()})
+
+
 @dataclass(frozen=True)
 class Request:
     """One attempt's HTTP request, as the client built it; frozen: the client makes a new one per attempt.
@@ -70,6 +93,10 @@ class Request:
     deadline: float | None = None
     max_bytes: int | None = None
 
+    def __post_init__(self) -> None:
+        if type(self.headers) is not Headers:
+            object.__setattr__(self, "headers", Headers(self.headers))  # its repr masks Authorization
+
 
 @dataclass
 class Response:
@@ -86,6 +113,10 @@ class Response:
     chunks: Iterator[bytes] | None = None
     close: Callable[[], None] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if type(self.headers) is not Headers:
+            self.headers = Headers(self.headers)  # its repr masks credentials (Set-Cookie, an echoed token)
+
 
 @dataclass
 class AsyncResponse:
@@ -96,6 +127,10 @@ class AsyncResponse:
     content: bytes = b""
     chunks: AsyncIterator[bytes] | None = None
     close: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if type(self.headers) is not Headers:
+            self.headers = Headers(self.headers)
 
 
 class TransportError(Exception):
@@ -205,12 +240,23 @@ class RetryPolicy:
         if value:
             value = value.strip()
             try:
-                return max(0.0, float(value))
+                seconds = usable_wait(float(value))
             except ValueError:
                 parsed = _http_date(value)
                 if parsed is not None:
-                    return max(0.0, parsed.timestamp() - self.wall_clock())
+                    return usable_wait(parsed.timestamp() - self.wall_clock())
+            else:
+                if seconds is not None:
+                    return seconds
         return estimated_time(body)
+
+
+def usable_wait(seconds: float) -> float | None:
+    """A wait a server asked for, as the retry rule may use it: finite and at least 0. NaN and infinities are no
+    wait at all (None: the backoff applies); a negative wait is 0. The deadline then bounds it like any other."""
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
 
 
 def _http_date(value: str) -> datetime | None:
@@ -224,12 +270,17 @@ def _http_date(value: str) -> datetime | None:
 
 
 def estimated_time(body: bytes) -> float | None:
-    """`estimated_time` of a model-loading 503 body, when present."""
+    """`estimated_time` of a model-loading 503 body, when present and usable (`usable_wait`)."""
     if b"estimated_time" not in body:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
         return None
     value = data.get("estimated_time") if isinstance(data, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        return usable_wait(float(value))  # NaN, -5, Infinity (JSON as Python reads it), 1e400
+    except OverflowError:  # an integer too large for a float
+        return None
