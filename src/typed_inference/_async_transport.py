@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from typed_inference._transport import _reason
+from typed_inference._transport import _reason, connect_reason
 from typed_inference.transport import (
     AsyncResponse,
     ConnectError,
@@ -70,7 +70,9 @@ class HttpxTransport:
             raise ReadTimeout(f"read timeout: {_reason(exc)}") from None
         except (httpx.WriteTimeout, httpx.PoolTimeout) as exc:
             raise TransportTimeout(f"read timeout: {_reason(exc)}") from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        except httpx.ConnectError as exc:
+            raise ConnectError(connect_reason(exc, request.url)) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise ConnectError(_reason(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
             raise TransportError(_reason(exc) or type(exc).__name__) from None

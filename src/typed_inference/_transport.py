@@ -98,7 +98,7 @@ class RequestsTransport:
                 timeout=Timeout(connect=request.timeout, read=request.timeout),
             )
         except u3.NewConnectionError as exc:
-            raise ConnectError(_reason(exc)) from None
+            raise ConnectError(connect_reason(exc, request.url)) from None
         except u3.ConnectTimeoutError as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except (u3.ReadTimeoutError, TimeoutError) as exc:
@@ -136,7 +136,7 @@ class RequestsTransport:
         except requests.exceptions.SSLError as exc:
             raise TLSError(f"TLS error: {_reason(exc)}") from None
         except requests.exceptions.ConnectionError as exc:
-            raise ConnectError(_reason(exc)) from None
+            raise ConnectError(connect_reason(exc, request.url)) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(_reason(exc)) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
@@ -222,3 +222,42 @@ def _reason(exc: BaseException) -> str:
         inner = reason
     text = str(inner) if inner is not None else str(exc)
     return text or type(exc).__name__
+
+
+def connect_reason(exc: BaseException, url: str) -> str:
+    """The message of a failed connection, from the socket's own error however deep the HTTP stack wrapped it:
+    a refused connection names the address (and, on this machine, asks whether the server is running)."""
+    from urllib.parse import urlsplit
+
+    from typed_inference._base_client import is_loopback
+
+    causes = _causes(exc)
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        hint = ": is the server running?" if is_loopback(host) else ""
+        return f"connection refused by {address}{hint}"
+    text = _reason(exc)
+    errno = next((c for c in causes if isinstance(c, OSError) and c.errno is not None), None)
+    return text if errno is None or str(errno) in text else f"{text}: {errno}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception behind it: its arguments, its `reason`, what it was raised from or during."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        inner = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+        if inner is not None:
+            todo.append(inner)
+    return found

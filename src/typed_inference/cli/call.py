@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typed_inference._jsonable import to_jsonable
 from typed_inference.cli._common import LINE_SUFFIXES, CommandError, Subparsers, guarded
 
 if TYPE_CHECKING:
@@ -66,17 +67,15 @@ def run_call(args: argparse.Namespace) -> int:
         return run_batch(args, spec, params)
     inputs = single_input(spec, args)
     from typed_inference import InferenceError, RequestValidationError
-    from typed_inference._call import is_argument_error
     from typed_inference.client import InferenceClient
 
     with InferenceClient(base_url=args.base_url, timeout=args.timeout) as client:
         try:
             result = invoke(client, spec, inputs, params, args.model)
         except RequestValidationError as exc:
-            if is_argument_error(exc):
-                raise CommandError(str(exc)) from None  # a wrong --param: the command line's fault
-            print(f"typed-inference call: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+            # raised before anything is sent: a misspelt --param, or a value (of --param or --input) the schema
+            # refuses; either way the command line's fault, a usage error
+            raise CommandError(str(exc)) from None
         except InferenceError as exc:
             print(f"typed-inference call: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
@@ -135,19 +134,6 @@ def invoke(client: InferenceClient, spec: TaskSpec, inputs: Any, params: dict[st
     return client.call(spec.task, inputs, **params, model=model)
 
 
-def jsonable(result: Any) -> Any:
-    """A typed result as JSON data (binary results as their content type and base64)."""
-    import base64
-
-    from pydantic import TypeAdapter
-
-    from typed_inference._binary import BinaryOutput
-
-    if isinstance(result, BinaryOutput):
-        return {"content_type": result.content_type, "base64": base64.b64encode(result).decode("ascii")}
-    return TypeAdapter(Any).dump_python(result, mode="json", by_alias=True, exclude_unset=True)
-
-
 def write_result(result: Any, output: str | None) -> None:
     """Prints a single call's result as JSON, or writes it to --output (binary results as raw bytes)."""
     from typed_inference._binary import BinaryOutput
@@ -155,7 +141,7 @@ def write_result(result: Any, output: str | None) -> None:
     if output and isinstance(result, BinaryOutput):
         Path(output).write_bytes(result)
         return
-    text = json.dumps(jsonable(result), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(to_jsonable(result), indent=2, ensure_ascii=False) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
@@ -269,7 +255,7 @@ def call_line(
     """The output record of one batch line: `{"line", "result"}` or `{"line", "error"}`; never raises."""
     try:
         inputs, own = line_request(spec, raw)
-        return {"line": line, "result": jsonable(invoke(client, spec, inputs, {**params, **own}, model))}
+        return {"line": line, "result": to_jsonable(invoke(client, spec, inputs, {**params, **own}, model))}
     except Exception as exc:  # a failed line is reported in its place and does not stop the batch
         error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
         status = getattr(exc, "status_code", None)
