@@ -650,7 +650,7 @@ def test_call_errors(server: ScriptedServer) -> None:
     assert bad.code == 2 and "parameters.top_k: Input should be greater than or equal to 1" in bad.err
     # a value of the wrong type is a usage error too (it exited 1 while a misspelt name exited 2)
     wrong = run("call", "fill-mask", "--model", "m", "--input", "x", "--param", "top_k=abc", "--base-url", server.url)
-    assert wrong.code == 2 and "call: error: fill-mask: invalid request: parameters.top_k:" in wrong.err
+    assert wrong.code == 2 and "parameters.top_k: Input should be a valid integer; found 'abc' (str)" in wrong.err
     no_input = run("call", "fill-mask", "--model", "m", "--base-url", server.url)
     assert no_input.code == 2 and "--input" in no_input.err
     assert len(server.received) == 1  # only the first call reached the server

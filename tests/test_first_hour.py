@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
 from tests.server import Reply, ScriptedServer
 from tests.test_streaming import tgi_events
 from typed_inference import (
+    APIConnectionError,
     AsyncInferenceClient,
     InferenceClient,
     RequestValidationError,
@@ -33,7 +38,7 @@ def test_misspelt_keyword_is_a_type_error_and_bad_value_a_validation_error(
     with pytest.raises(RequestValidationError) as caught:
         client.fill_mask("a [MASK].", model="m", top_k="3")  # type: ignore[call-overload]
     assert str(caught.value) == (
-        "fill-mask: invalid request: parameters.top_k: Input should be a valid integer; found '3' (str)"
+        "fill-mask: invalid request:\n  parameters.top_k: Input should be a valid integer; found '3' (str)"
     )
     assert server.received == []  # neither reached the server
 
@@ -45,7 +50,7 @@ def test_a_wrong_role_is_one_line_without_other_branches_noise(client: Inference
     with pytest.raises(RequestValidationError) as caught:
         client.chat_completion([{"role": "usr", "content": "hi"}], model="m")
     assert str(caught.value) == (
-        "chat-completion: invalid request: messages[0].role: Input should be 'system' or 'user' or 'assistant' or"
+        "chat-completion: invalid request:\n  messages[0].role: Input should be 'system' or 'user' or 'assistant' or"
         " 'tool'; found 'usr' (str)"
     )
     report = validate("chat-completion", {"messages": [{"role": "usr", "content": "hi"}]})
@@ -58,15 +63,17 @@ def test_the_branch_a_role_picks_reports_its_own_errors(client: InferenceClient)
     with pytest.raises(RequestValidationError) as caught:
         client.chat_completion([{"role": "user", "content": 5}], model="m")
     assert str(caught.value) == (
-        "chat-completion: invalid request: messages[0].content: Input should be a valid string or a valid list;"
+        "chat-completion: invalid request:\n  messages[0].content: Input should be a valid string or a valid list;"
         " found 5 (int)"
     )
     with pytest.raises(RequestValidationError) as tool:
         client.chat_completion([{"role": "tool", "content": "42"}], model="m")
-    assert str(tool.value) == "chat-completion: invalid request: messages[0].tool_call_id: required field missing"
+    assert str(tool.value) == "chat-completion: invalid request:\n  messages[0].tool_call_id: required field missing"
     with pytest.raises(RequestValidationError) as scalar:
         client.feature_extraction(3, model="m")  # type: ignore[call-overload]
-    assert "\n" not in str(scalar.value) and "a valid string or a valid list; found 3 (int)" in str(scalar.value)
+    assert str(scalar.value).splitlines()[1:] == [
+        "  inputs: Input should be a valid string or a valid list; found 3 (int)"
+    ]
 
 
 # -- 7. results as JSON, readable streams ---------------------------------------------------------------------------
@@ -104,3 +111,89 @@ def test_streams_have_a_readable_repr(server: ScriptedServer, client: InferenceC
 
     server.reply(Reply(200, chunks=[tgi_events(["a"])], headers={"Content-Type": "text/event-stream"}))
     assert asyncio.run(main()) == "<AsyncStream of text-generation events: open>"
+
+
+# -- 3. retries visible at INFO on the `typed_inference` logger, never a token --------------------------------------
+
+
+def test_each_retry_is_logged_at_info_without_the_token(
+    server: ScriptedServer, client: InferenceClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.reply(
+        Reply(429, {"error": "rate limited (token hf_test_secret_token)"}, {"Retry-After": "1.2"}),
+        Reply(503, {"error": "overloaded"}, {"Retry-After": "2"}),
+        Reply(200, FILL),
+    )
+    with caplog.at_level(logging.DEBUG, logger="typed_inference"):
+        client.fill_mask("a [MASK].", model="x")
+    retries = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert [r.getMessage() for r in retries] == [
+        f"retrying POST {server.url}/models/x in 1.2 s (attempt 2 of 3): 429 rate limited (token ***)",
+        f"retrying POST {server.url}/models/x in 2.0 s (attempt 3 of 3): 503 overloaded",
+    ]
+    assert all(r.name == "typed_inference" for r in retries)
+    assert not any("hf_test_secret_token" in r.getMessage() for r in caplog.records)
+    assert len(server.received) == 3
+
+
+def test_the_environment_switch_prints_retries_on_stderr(server: ScriptedServer) -> None:
+    server.reply(Reply(503, {"error": "busy"}, {"Retry-After": "0"}), Reply(200, FILL))
+    program = (
+        "from typed_inference import InferenceClient\n"
+        f"InferenceClient(base_url={server.url!r}, token='hf_secret_in_env').fill_mask('a [MASK].', model='x')\n"
+    )
+    env = {**os.environ, "TYPED_INFERENCE_LOG": "info"}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, env=env, timeout=60, check=False)
+    err = done.stderr.decode()
+    assert done.returncode == 0, err
+    assert f"typed_inference: INFO: retrying POST {server.url}/models/x in 0.0 s (attempt 2 of 3): 503 busy" in err
+    assert "hf_secret_in_env" not in err
+    quiet = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, env={**os.environ}, timeout=60, check=False
+    )
+    assert len(server.received) == 3 and quiet.returncode == 1  # no reply left: the default 500, not retried
+    assert "retrying" not in quiet.stderr.decode()
+
+
+# -- 4. a refused connection says what to check, on both clients ----------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens there any more: connecting is refused
+
+
+def test_a_refused_loopback_connection_asks_whether_the_server_runs() -> None:
+    port = _closed_port()
+    expected = f"connection refused by 127.0.0.1:{port}: is the server running?"
+    client = InferenceClient(base_url=f"http://127.0.0.1:{port}", max_retries=0)
+    with client, pytest.raises(APIConnectionError) as sync_error:
+        client.fill_mask("a [MASK].", model="x")
+
+    async def main() -> APIConnectionError:
+        async with AsyncInferenceClient(base_url=f"http://127.0.0.1:{port}", max_retries=0) as async_client:
+            try:
+                await async_client.fill_mask("a [MASK].", model="x")
+            except APIConnectionError as exc:
+                return exc
+        raise AssertionError("no error")
+
+    async_error = asyncio.run(main())
+    assert str(sync_error.value) == str(async_error) == f"{expected} (http://127.0.0.1:{port}/models/x, attempt 1)"
+
+
+def test_a_refused_remote_connection_names_the_address_only() -> None:
+    from typed_inference._transport import connect_reason
+
+    refused = OSError("All connection attempts failed")
+    refused.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    assert connect_reason(refused, "https://example.org/models/x") == "connection refused by example.org:443"
+    other = OSError("All connection attempts failed")
+    other.__cause__ = OSError(-2, "Name or service not known")
+    assert connect_reason(other, "https://example.org/models/x") == (
+        "All connection attempts failed: [Errno -2] Name or service not known"
+    )

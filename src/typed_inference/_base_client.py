@@ -256,9 +256,8 @@ class BaseClient:
             spec.input.model_validate(body)
         except ValidationError as exc:
             lines = describe(exc.errors(include_url=False), spec.input, data=body)
-            listed = lines[0] if len(lines) == 1 else "\n  " + "\n  ".join(lines)
             raise RequestValidationError(
-                f"{spec.task}: invalid request: {listed}", exc.errors(include_url=False)
+                f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
             ) from None
         if extra_body:
             _merge(body, extra_body)
