@@ -707,3 +707,46 @@ def test_call_batch_with_concurrency_and_one_failing_line(server: ScriptedServer
     assert len(server.received) == 6  # the invalid request never left
     assert any(r.json().get("parameters") == {"top_k": 1} for r in server.received)
     assert "7/7" in result.err  # progress: a plain counter line, or tqdm's bar where it is installed
+
+
+def test_ctrl_c_stops_a_batch_at_once_and_writes_what_arrived(server: ScriptedServer, tmp_path: Path) -> None:
+    import signal
+
+    texts = [f"{i} [MASK]." for i in range(20)]
+    held = set(texts[3:])  # three answers, then requests that never get one
+
+    def handle(request: Received) -> Reply:
+        return Reply(hold=True) if request.json()["inputs"] in held else Reply(200, FILL)
+
+    server.handler = handle
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(jsonl(*texts))
+    command = ["call", "fill-mask", "--model", "m", "--input-file", str(source), "--output", str(output)]
+    command += ["--concurrency", "2", "--base-url", server.url, "--quiet"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "typed_inference.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(3000):
+            if len(server.received) >= 5 or process.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert len(server.received) == 5
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert len(server.received) == 5  # nothing sent after the signal
+    for _ in range(1000):
+        if server.open_connections == 0:
+            break
+        time.sleep(0.01)
+    assert server.open_connections == 0  # the requests in flight were closed, not left to time out
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["line"] for r in records] == list(range(1, 21))  # every line, in input order
+    assert [r["result"] for r in records[:3]] == [FILL] * 3
+    assert all(r["error"]["type"] == "Interrupted" for r in records[3:])

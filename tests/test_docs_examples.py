@@ -138,3 +138,31 @@ def test_shell_example_uses_real_commands(document: str, line: str) -> None:
     for word in words[2:]:
         if word.startswith("--"):
             assert word.split("=")[0] in known, f"{document}: {command} has no option {word}"
+
+
+def test_pre_commit_example_works_as_written(tmp_path: Path) -> None:
+    """docs/cli.md's pre-commit hooks are `repo: local` (no `rev:` that may not exist) and each hook's command,
+    run as pre-commit runs it (the entry, then the staged files its `files` pattern matches), checks payloads."""
+    import subprocess
+    import sys
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    [config] = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "repos:" in b]
+    assert re.findall(r"- repo: (\S+)", config) == ["local"] and "rev:" not in config
+    hooks = re.findall(r"entry: (.+)\n\s+language: (\S+)\n\s+files: (.+)\n", config)
+    assert len(hooks) == config.count("- id:") == 2
+    valid = {"fill-mask": b'{"inputs": "a [MASK]."}\n', "chat-completion": json.dumps(CHAT).encode() + b"\n"}
+    for entry, language, files in hooks:
+        assert language == "system"
+        words = entry.split()
+        assert words[:2] == ["typed-inference", "validate"]
+        task = words[words.index("--task") + 1]
+        folder = re.sub(r"[\\^]|\.\*.*$", "", files)  # the folder the pattern names
+        staged = tmp_path / folder / "payloads.jsonl"
+        assert re.search(files, str(staged.relative_to(tmp_path)))
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        for payload, code in ((valid[task], 0), (b'{"wrong": 1}\n', 1)):
+            staged.write_bytes(payload)
+            command = [sys.executable, "-m", "typed_inference.cli", *words[1:], str(staged)]
+            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+            assert done.returncode == code, done.stdout + done.stderr

@@ -7,12 +7,15 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
+from typing import Any
 
 import pytest
 
-from tests.server import Reply, ScriptedServer
+from tests.server import Received, Reply, ScriptedServer
 from tests.test_streaming import tgi_events
 from typed_inference import (
     APIConnectionError,
@@ -197,3 +200,93 @@ def test_a_refused_remote_connection_names_the_address_only() -> None:
     assert connect_reason(other, "https://example.org/models/x") == (
         "All connection attempts failed: [Errno -2] Name or service not known"
     )
+
+
+# -- 1. imap, and a map that stops at once ------------------------------------------------------------------------
+
+
+def _answer_or_hold(held: set[str]) -> Any:
+    """A handler answering fill-mask requests at once, except those whose input is in `held` (kept in flight)."""
+
+    def handle(request: Received) -> Reply:
+        if request.json()["inputs"] in held:
+            return Reply(hold=True)
+        return Reply(200, FILL)
+
+    return handle
+
+
+def _interrupt_main_after(server: ScriptedServer, count: int) -> threading.Thread:
+    """Sends SIGINT to the main thread once the server has seen `count` requests (as Ctrl-C would)."""
+
+    def watch() -> None:
+        while len(server.received) < count:
+            threading.Event().wait(0.01)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait_until_closed(server: ScriptedServer) -> None:
+    """Waits (bounded) until the server has no open connection left."""
+    for _ in range(1000):
+        if server.open_connections == 0:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"{server.open_connections} connection(s) still open")
+
+
+def test_imap_yields_each_result_with_its_index_as_it_completes(server: ScriptedServer) -> None:
+    server.handler = _answer_or_hold(set())
+    texts = [f"{i} [MASK]." for i in range(5)]
+    with InferenceClient("m", base_url=server.url) as client:
+        seen = dict(client.imap(client.fill_mask, texts, concurrency=2))
+        assert sorted(seen) == [0, 1, 2, 3, 4]
+        assert all(to_jsonable(result) == FILL for result in seen.values())
+        # a list given as one input stays one input; only batch_size groups are split
+        server.handler = lambda request: Reply(200, [FILL] * len(request.json()["inputs"]))
+        grouped = dict(client.imap(client.fill_mask, [texts[:2], texts[2:]]))
+        assert [len(grouped[0]), len(grouped[1])] == [2, 3]  # type: ignore[arg-type]
+        batched = dict(client.imap(client.fill_mask, texts, batch_size=2))
+        assert sorted(batched) == [0, 1, 2, 3, 4] and len(server.received) == 5 + 2 + 3
+
+
+def test_ctrl_c_stops_map_at_once_and_closes_the_connections_in_flight(server: ScriptedServer) -> None:
+    texts = [f"{i} [MASK]." for i in range(20)]
+    server.handler = _answer_or_hold(set(texts[3:]))  # three answers, then requests that never get one
+    with InferenceClient("m", base_url=server.url, timeout=30) as client:
+        watcher = _interrupt_main_after(server, 5)
+        with pytest.raises(KeyboardInterrupt):
+            client.map(client.fill_mask, texts, concurrency=2)
+        watcher.join(timeout=10)
+        _wait_until_closed(server)
+        assert len(server.received) == 5  # no request after the interrupt
+        # the client still works afterwards
+        server.handler = _answer_or_hold(set())
+        assert to_jsonable(client.fill_mask("a [MASK].")) == FILL
+
+
+def test_cancelling_async_map_closes_the_connections_in_flight(server: ScriptedServer) -> None:
+    texts = [f"{i} [MASK]." for i in range(20)]
+    server.handler = _answer_or_hold(set(texts[3:]))
+    yielded: list[int] = []
+
+    async def main() -> None:
+        async with AsyncInferenceClient("m", base_url=server.url, timeout=30) as client:
+
+            async def consume() -> None:
+                async for index, _ in client.imap(client.fill_mask, texts, concurrency=2):
+                    yielded.append(index)
+
+            task = asyncio.ensure_future(consume())
+            while len(server.received) < 5:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    _wait_until_closed(server)
+    assert len(server.received) == 5 and sorted(yielded) == [0, 1, 2]

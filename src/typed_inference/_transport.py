@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 import threading
 import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from typed_inference._stop import current_scope
 from typed_inference.transport import (
     ConnectError,
     ConnectTimeout,
@@ -54,6 +57,7 @@ class RequestsTransport:
             probe = requests.Request("GET", key + "/").prepare()
             adapter: Any = s.get_adapter(key + "/")
             pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
+            pool.ConnectionCls = _stoppable(pool.ConnectionCls)
             found = (pool, {str(k): str(v) for k, v in s.headers.items()})
             with self._lock:
                 self._hosts[key] = found
@@ -157,6 +161,38 @@ class RequestsTransport:
             pool.close()
         if self._own:
             self._session.close()
+
+
+@functools.cache
+def _stoppable(base: type[Any]) -> type[Any]:
+    """urllib3's connection class, registering each connection that carries a request with the stop scope of the
+    batch it runs in (`client.imap`), so that stopping the batch shuts the sockets its threads are blocked on."""
+    if getattr(base, "_typed_inference_stoppable", False):
+        return base
+
+    class Stoppable(base):  # type: ignore[misc]
+        _typed_inference_stoppable = True
+
+        def connect(self) -> None:
+            super().connect()
+            scope = current_scope()
+            if scope is not None and not scope.enter(self, self._shut):
+                self.close()
+                raise ConnectionAbortedError("the batch was stopped")
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            scope = current_scope()
+            if scope is not None and not scope.enter(self, self._shut):
+                raise ConnectionAbortedError("the batch was stopped")
+            super().request(*args, **kwargs)
+
+        def _shut(self) -> None:
+            sock = self.sock
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    Stoppable.__name__ = Stoppable.__qualname__ = f"Stoppable{base.__name__}"
+    return Stoppable
 
 
 def _read_body(raw: Any, request: Request) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,9 +206,12 @@ class Progress:
 
 
 def run_batch(args: argparse.Namespace, spec: TaskSpec, params: dict[str, Any]) -> int:
-    """Runs one call per line of a JSON Lines file, writing one result or error per line, in input order."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+    """Runs one call per line of a JSON Lines file, writing one result or error per line, in input order.
 
+    Ctrl-C stops it at once (no new request; the ones in flight are closed) and still writes a record for every
+    line, in order: the results received, and an `Interrupted` error for each line whose result never came.
+    """
+    from typed_inference._map import run_threads
     from typed_inference.client import InferenceClient
 
     try:
@@ -219,34 +222,43 @@ def run_batch(args: argparse.Namespace, spec: TaskSpec, params: dict[str, Any]) 
     progress = Progress(len(items), args.quiet)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     failed = 0
-    window: list[Future[dict[str, Any]]] = []
+    received: dict[int, dict[str, Any]] = {}  # results that arrived ahead of an earlier line's
+    written = 0
+
+    def write(record: dict[str, Any]) -> None:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
     try:
-        with (
-            InferenceClient(base_url=args.base_url, timeout=args.timeout) as client,
-            ThreadPoolExecutor(args.concurrency) as pool,
-        ):
+        with InferenceClient(base_url=args.base_url, timeout=args.timeout) as client:
 
-            def one(item: tuple[int, bytes]) -> dict[str, Any]:
-                return call_line(client, spec, params, args.model, *item)
+            def call(item: tuple[int, bytes]) -> Callable[[], dict[str, Any]]:
+                return lambda: call_line(client, spec, params, args.model, *item)
 
-            def flush(future: Future[dict[str, Any]]) -> None:
-                nonlocal failed
-                record = future.result()
-                failed += "error" in record
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                progress.step("error" not in record)
-
-            for item in items:
-                window.append(pool.submit(one, item))
-                if len(window) >= args.concurrency * 4:
-                    flush(window.pop(0))
-            for future in window:
-                flush(future)
+            try:
+                for position, record in run_threads([call(item) for item in items], args.concurrency):
+                    failed += "error" in record
+                    progress.step("error" not in record)
+                    received[position] = record
+                    while written in received:
+                        write(received.pop(written))
+                        written += 1
+            except KeyboardInterrupt:
+                for position in range(written, len(items)):
+                    write(received.get(position) or interrupted(items[position][0]))
+                raise
     finally:
         progress.close()
         if out is not sys.stdout:
             out.close()
+        else:
+            out.flush()
     return 1 if failed else 0
+
+
+def interrupted(line: int) -> dict[str, Any]:
+    """The record of a line whose result never arrived: the batch was interrupted first."""
+    message = "interrupted (Ctrl-C) before its result arrived"
+    return {"line": line, "error": {"type": "Interrupted", "message": message}}
 
 
 def call_line(
