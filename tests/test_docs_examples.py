@@ -166,3 +166,42 @@ def test_pre_commit_example_works_as_written(tmp_path: Path) -> None:
             command = [sys.executable, "-m", "typed_inference.cli", *words[1:], str(staged)]
             done = subprocess.run(command, capture_output=True, timeout=60, check=False)
             assert done.returncode == code, done.stdout + done.stderr
+
+
+def _first_hour() -> list[str]:
+    """The commands of the README's "first hour" section, install line first."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## The first hour, offline", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```console\n(.*?)```", section, re.DOTALL)
+    return [line.removeprefix("$ ").split("  #")[0].strip() for line in block.splitlines() if line.startswith("$ ")]
+
+
+def test_first_hour_is_five_commands_from_install() -> None:
+    commands = _first_hour()
+    assert len(commands) == 5 and commands[0].startswith("pip install ")
+
+
+def test_install_commands_are_real_commands() -> None:
+    """Every `pip install` line of the README parses as pip's own install command would (never run: CI reaches only
+    the package index), and the torch pin is the Makefile's."""
+    from packaging.requirements import Requirement
+    from pip._internal.commands import create_command
+
+    lines = [
+        line.removeprefix("$ ").split("  #")[0].strip()
+        for block in SHELL.findall((ROOT / "README.md").read_text())
+        for line in block.splitlines()
+        if line.removeprefix("$ ").startswith("pip install ")
+    ]
+    assert lines
+    pin = re.search(r"torch==([\d.]+)", (ROOT / "Makefile").read_text())
+    assert pin is not None
+    for line in lines:
+        words = [w.strip("'\"") for w in line.split()[2:]]
+        options, requirements = create_command("install").parse_args(words)
+        for requirement in requirements:
+            parsed = Requirement(requirement)
+            if parsed.name == "torch":
+                assert str(parsed.specifier) == f"=={pin.group(1)}", line
+        if "torch" in line and "--index-url" in line:
+            assert options.index_url == "https://download.pytorch.org/whl/cpu"
