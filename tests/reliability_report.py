@@ -214,8 +214,9 @@ SCENARIOS: list[Scenario] = [
         lambda _s: [],
         ti.APIConnectionError,
         {
-            "sync": r".*Connection refused \({url}, attempt 3\)",
-            "async": r"All connection attempts failed \({url}, attempt 3\)",
+            # the same words on both clients, with what to check on loopback
+            "sync": r"connection refused by 127\.0\.0\.1:\d+: is the server running\? \({url}, attempt 3\)",
+            "async": r"connection refused by 127\.0\.0\.1:\d+: is the server running\? \({url}, attempt 3\)",
         },
         3,
         (0.5, 1.0),
@@ -229,8 +230,9 @@ SCENARIOS: list[Scenario] = [
         lambda _s: [],
         ti.APIConnectionError,
         {
-            "sync": r".*Connection refused \({url}, attempt 2\)",
-            "async": r"All connection attempts failed \({url}, attempt 2\)",
+            # the same words on both clients, with what to check on loopback
+            "sync": r"connection refused by 127\.0\.0\.1:\d+: is the server running\? \({url}, attempt 2\)",
+            "async": r"connection refused by 127\.0\.0\.1:\d+: is the server running\? \({url}, attempt 2\)",
         },
         2,
         (0.5,),

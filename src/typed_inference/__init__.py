@@ -28,6 +28,7 @@ from typed_inference._version import __version__
 
 if TYPE_CHECKING:
     from typed_inference._binary import BinaryOutput
+    from typed_inference._jsonable import to_jsonable
     from typed_inference._response import RawResponse
     from typed_inference._streaming import AsyncStream, Stream
     from typed_inference.async_client import AsyncInferenceClient
@@ -64,6 +65,7 @@ __all__ = [
     "StreamError",
     "UnprocessableEntityError",
     "__version__",
+    "to_jsonable",
     "validate",
 ]
 
@@ -77,6 +79,7 @@ _LAZY = {
     "AsyncStream": "typed_inference._streaming",
     "validate": "typed_inference.validate",
     "RetryPolicy": "typed_inference.transport",
+    "to_jsonable": "typed_inference._jsonable",
 }
 
 

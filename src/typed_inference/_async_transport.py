@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from typed_inference._transport import _loopback, _reason
+from typed_inference._transport import _loopback, _reason, connect_reason
 from typed_inference.transport import (
     AsyncResponse,
     ConnectError,
@@ -160,6 +160,8 @@ class HttpxTransport:
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             if received[0] or _answered(exc, httpx):  # response bytes had arrived: the server may have acted on it
                 raise ReadError(f"connection broken while the headers were arriving: {_reason(exc)}") from None
+            if isinstance(exc, httpx.ConnectError):
+                raise ConnectError(connect_reason(exc, request.url)) from None
             raise ConnectError(_reason(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
             raise TransportError(_reason(exc) or type(exc).__name__) from None

@@ -31,6 +31,7 @@ from typed_inference._errors import (
     status_error_class,
 )
 from typed_inference._generated.registry import TASKS
+from typed_inference._logs import log_from_environment
 from typed_inference._task import TaskSpec
 from typed_inference._validation import describe
 from typed_inference._version import __version__
@@ -256,6 +257,7 @@ class BaseClient:
         self.headers = Headers(headers or {})
         self.response_validation: ValidationMode = response_validation
         self.max_response_bytes = max_response_bytes
+        log_from_environment()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
@@ -601,8 +603,14 @@ class Attempts:
         """A retry after `wait`, unless it would start past the deadline: then `exc`."""
         if self.clock() + wait > self.deadline:
             return Step("fail", error=exc)
-        logger.debug(
-            "retrying %s in %.2f s (attempt %d failed: %s)", _redact_url(self.request.url), wait, self.attempt + 1, exc
+        logger.info(
+            "retrying %s %s in %.1f s (attempt %d of %d): %s",
+            self.request.method,
+            _redact_url(self.request.url),
+            wait,
+            self.attempt + 2,
+            self.policy.max_retries + 1,
+            _retry_reason(exc),
         )
         self.attempt += 1
         return Step("retry", wait)
@@ -635,6 +643,17 @@ async def async_bounded_chunks(chunks: AsyncIterator[bytes], attempts: Attempts)
         size += len(chunk)
         attempts.check_stream(size, limit)
         yield chunk
+
+
+def _retry_reason(exc: InferenceError) -> str:
+    """Why an attempt is retried, for the log line: `429 rate limited`, `connection refused`.
+
+    The status and the server's message (tokens already masked), or a transport error without the URL and attempt
+    number the log line gives anyway.
+    """
+    if isinstance(exc, APIStatusError):
+        return f"{exc.status_code} {exc.server_message[:200]}".strip()
+    return re.sub(r" \([^()]*, attempt \d+\)$", "", str(exc))
 
 
 def _validated_location(url: str, location: str) -> str:

@@ -264,6 +264,12 @@ def _value_at(event: Any, path: str) -> Any:
     return node
 
 
+def _stream_repr(stream: object, decoder: EventDecoder[Any], closed: bool) -> str:
+    """`<Stream of text-generation events: open>`; then `finished` (its final event was read) or `closed`."""
+    state = "finished" if decoder.finished else "closed" if closed else "open"
+    return f"<{type(stream).__name__} of {decoder.task} events: {state}>"
+
+
 class Stream(Generic[T]):
     """Typed events of a streaming call. Iterate it; leaving early, `close()`, `with` or garbage collection
     closes the HTTP response. An error event raises StreamError; a stream cut before its final event raises
@@ -314,6 +320,9 @@ class Stream(Generic[T]):
             raise
         self.close()
         raise StopIteration
+
+    def __repr__(self) -> str:
+        return _stream_repr(self, self._decoder, self._closed)
 
     def close(self) -> None:
         """Closes the HTTP response (the connection is dropped when the body was not read to its end)."""
@@ -385,6 +394,9 @@ class AsyncStream(Generic[T]):
             raise
         await self.aclose()
         raise StopAsyncIteration
+
+    def __repr__(self) -> str:
+        return _stream_repr(self, self._decoder, self._closed)
 
     async def aclose(self) -> None:
         """Closes the HTTP response."""

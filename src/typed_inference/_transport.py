@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import logging
+import socket
 import threading
 import time
 from collections.abc import Generator
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from typed_inference._base_client import is_loopback_url
+from typed_inference._stop import current_scope
 from typed_inference.transport import (
     ConnectError,
     ConnectTimeout,
@@ -137,7 +140,7 @@ class RequestsTransport:
             probe = requests.Request("GET", key + "/").prepare()
             adapter: Any = s.get_adapter(key + "/")
             pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
-            pool.ConnectionCls = _watched(pool.ConnectionCls)  # a new pool, no connection made yet: all are watched
+            pool.ConnectionCls = _stoppable(_watched(pool.ConnectionCls))  # a new pool: all are watched
             found = (pool, {str(k): str(v) for k, v in s.headers.items()})
             with self._lock:
                 self._hosts[key] = found
@@ -181,7 +184,7 @@ class RequestsTransport:
                 timeout=Timeout(connect=request.timeout, read=request.timeout),
             )
         except u3.NewConnectionError as exc:
-            raise ConnectError(_reason(exc)) from None
+            raise ConnectError(connect_reason(exc, request.url)) from None
         except u3.ConnectTimeoutError as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
         except (u3.ReadTimeoutError, TimeoutError) as exc:
@@ -228,7 +231,7 @@ class RequestsTransport:
         except requests.exceptions.ConnectionError as exc:
             if _answered(exc):  # not an HTTP response, but response bytes: the server may have acted on it
                 raise ReadError(f"connection broken while the headers were arriving: {_reason(exc)}") from None
-            raise ConnectError(_reason(exc)) from None
+            raise ConnectError(connect_reason(exc, request.url)) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(_reason(exc)) from None
         headers = {k.lower(): v for k, v in raw.headers.items()}
@@ -263,6 +266,38 @@ def _no_proxies(url: str, configured: Any) -> dict[str, Any]:
     host = parts.hostname or ""
     keys = {*(configured or {}), "http", "https", "all", f"{parts.scheme}://{host}", f"all://{host}"}
     return {key: None for key in keys if key != "no_proxy"}
+
+
+@functools.cache
+def _stoppable(base: type[Any]) -> type[Any]:
+    """urllib3's connection class, registering each connection that carries a request with the stop scope of the
+    batch it runs in (`client.imap`), so that stopping the batch shuts the sockets its threads are blocked on."""
+    if getattr(base, "_typed_inference_stoppable", False):
+        return base
+
+    class Stoppable(base):  # type: ignore[misc]
+        _typed_inference_stoppable = True
+
+        def connect(self) -> None:
+            super().connect()
+            scope = current_scope()
+            if scope is not None and not scope.enter(self, self._shut):
+                self.close()
+                raise ConnectionAbortedError("the batch was stopped")
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            scope = current_scope()
+            if scope is not None and not scope.enter(self, self._shut):
+                raise ConnectionAbortedError("the batch was stopped")
+            super().request(*args, **kwargs)
+
+        def _shut(self) -> None:
+            sock = self.sock
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    Stoppable.__name__ = Stoppable.__qualname__ = f"Stoppable{base.__name__}"
+    return Stoppable
 
 
 def _read_body(raw: Any, request: Request) -> bytes:
@@ -348,3 +383,42 @@ def _reason(exc: BaseException) -> str:
         inner = reason
     text = str(inner) if inner is not None else str(exc)
     return text or type(exc).__name__
+
+
+def connect_reason(exc: BaseException, url: str) -> str:
+    """The message of a failed connection, from the socket's own error however deep the HTTP stack wrapped it:
+    a refused connection names the address (and, on this machine, asks whether the server is running)."""
+    from urllib.parse import urlsplit
+
+    from typed_inference._base_client import is_loopback
+
+    causes = _causes(exc)
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        hint = ": is the server running?" if is_loopback(host) else ""
+        return f"connection refused by {address}{hint}"
+    text = _reason(exc)
+    errno = next((c for c in causes if isinstance(c, OSError) and c.errno is not None), None)
+    return text if errno is None or str(errno) in text else f"{text}: {errno}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception behind it: its arguments, its `reason`, what it was raised from or during."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        inner = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+        if inner is not None:
+            todo.append(inner)
+    return found

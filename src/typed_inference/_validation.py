@@ -73,6 +73,89 @@ def data_path(loc: Sequence[int | str], data: Any, *, missing: bool) -> list[int
     return path
 
 
+def prune_branches(errors: Iterable[Any], data: Any) -> list[Any]:
+    """The errors of the union branches the data was meant for: a branch whose own tag field (a literal, such as a
+    chat message's `role`) does not match is dropped, with everything else it reports (a message with role
+    `'usr'` is not also missing the tool message's `tool_call_id`). When no branch's tag matches, only the tag
+    errors remain, to be merged into one line ("'system' or 'user' or ...")."""
+    errors = list(errors)
+    sites: dict[tuple[Any, ...], dict[Any, list[Any]]] = {}
+    branch_of: list[tuple[tuple[Any, ...], Any] | None] = []
+    for err in errors:
+        at = _branch_label(err["loc"], data)
+        branch_of.append(None if at is None else (tuple(err["loc"][:at]), err["loc"][at]))
+        if at is not None:
+            sites.setdefault(tuple(err["loc"][:at]), {}).setdefault(err["loc"][at], []).append(err)
+    keep: dict[tuple[Any, ...], set[Any]] = {}
+    for site, branches in sites.items():
+        depth = len(site) + 2  # a field of the branch's own model
+        mismatched = {
+            label
+            for label, errs in branches.items()
+            if any(e["type"] == "literal_error" and len(e["loc"]) == depth for e in errs)
+        }
+        keep[site] = set(branches) - mismatched
+    out = []
+    for err, branch in zip(errors, branch_of, strict=True):
+        if branch is None:
+            out.append(err)
+            continue
+        site, label = branch
+        if keep[site]:
+            if label in keep[site]:
+                out.append(err)
+        elif err["type"] == "literal_error" and len(err["loc"]) == len(site) + 2:
+            out.append(err)
+    return out
+
+
+def _branch_label(loc: Sequence[int | str], data: Any) -> int | None:
+    """The index in `loc` of the first union member label (a part naming no key or index of the data)."""
+    node = data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            node = node[part]
+        elif i == len(loc) - 1:
+            return None  # the field that is missing or unknown
+        else:
+            return i
+    return None
+
+
+def clean_errors(errors: Iterable[Any], value: Any) -> list[dict[str, Any]]:
+    """Errors whose locations name only real keys and indices of the payload (union branch names dropped)."""
+    return [
+        {
+            **err,
+            "loc": tuple(data_path(err["loc"], value, missing=err["type"] == "missing")),
+            "msg": str(err["msg"]).removeprefix("Value error, "),
+        }
+        for err in errors
+    ]
+
+
+def merge_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One error per location for the branches of a union ("a valid string or a valid array")."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for err in errors:
+        if err["type"] in ("missing", "extra_forbidden"):
+            out.append(err)
+            continue
+        key = tuple(err["loc"])
+        first = merged.get(key)
+        if first is None:
+            merged[key] = err = dict(err)
+            out.append(err)
+            continue
+        wanted = str(err["msg"]).removeprefix("Input should be ")
+        if wanted not in first["msg"]:
+            joiner = " or " if first["msg"].startswith("Input should be ") and wanted != err["msg"] else "; "
+            first["msg"] = f"{first['msg']}{joiner}{wanted}"
+    return out
+
+
 def _label_free(loc: Sequence[int | str]) -> list[int | str]:
     return [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
 
@@ -87,6 +170,8 @@ def describe(
 
     With the validated `data`, paths are exact JSON paths (union member labels dropped).
     """
+    if data is not _MISSING:  # union branches pruned to the one meant, and merged into one line per field
+        errors = merge_branches(clean_errors(prune_branches(errors, data), data))
     lines = []
     for err in errors:
         if data is _MISSING:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from typed_inference._async_transport import HttpxTransport
@@ -12,7 +12,7 @@ from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
-from typed_inference._map import Job, Progress, check, map_target, plan, spread
+from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
 from typed_inference._streaming import AsyncStream, EventDecoder
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
@@ -100,6 +100,37 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             if step.action == "retry":
                 await (self.retry.async_sleep or asyncio.sleep)(step.wait)
 
+    def imap(
+        self,
+        method: Callable[..., Awaitable[R]],
+        inputs: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        progress: bool = False,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, R | InferenceError]]:
+        """Awaits a task method once per input, at most `concurrency` at a time, yielding `(index, result or
+        error)` as each call completes (`async for`). The inputs and keywords are `map`'s.
+
+        Cancellation (Ctrl-C under `asyncio.run`) or KeyboardInterrupt stops it at once: no new request starts, the
+        requests in flight are cancelled (closing their connections), and the stop propagates unchanged.
+        """
+        spec, target = map_target(self, method)
+        jobs = plan(spec, inputs, kwargs, batch_size)
+        counter = Progress(sum(job.size for job in jobs), progress)
+
+        def call(job: Job) -> Callable[[], Awaitable[Any]]:
+            async def one() -> Any:
+                try:
+                    return await target(*job.args, **job.kwargs)
+                except InferenceError as exc:
+                    return exc
+
+            return one
+
+        return per_input_async(jobs, run_tasks([call(job) for job in jobs], concurrency), counter)
+
     async def map(
         self,
         method: Callable[..., Awaitable[R]],
@@ -114,23 +145,16 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         """Awaits a task method once per input, at most `concurrency` at a time; results in input order.
 
         The same rules as `InferenceClient.map`: one result or error per input, `batch_size` for batch tasks.
+        Built on `imap`: cancelling it cancels the requests in flight.
         """
-        spec, target = map_target(self, method)
-        jobs = plan(spec, inputs, kwargs, batch_size)
-        counter = Progress(sum(job.size for job in jobs), progress)
-        limit = asyncio.Semaphore(max(1, concurrency))
-
-        async def run(job: Job) -> Any:
-            async with limit:
-                try:
-                    return await target(*job.args, **job.kwargs)
-                except InferenceError as exc:
-                    return exc
-                finally:
-                    counter.advance(job.size)
-
-        outcomes = await asyncio.gather(*(run(job) for job in jobs))
-        return check(spread(jobs, outcomes), return_exceptions)
+        results: list[Any] = []
+        outcomes = self.imap(
+            method, inputs, concurrency=concurrency, progress=progress, batch_size=batch_size, **kwargs
+        )
+        async for index, outcome in outcomes:
+            results.extend([None] * (index + 1 - len(results)))
+            results[index] = outcome
+        return check(results, return_exceptions)
 
     async def call(self, task: str, primary: Any = None, /, **params: Any) -> Any:
         """Calls a task by name: `primary` is what its method takes first (a mapping of the input's fields for

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typed_inference._base_client import BaseClient, bounded_chunks
@@ -10,8 +11,9 @@ from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
-from typed_inference._map import Job, Progress, check, map_target, plan, spread
+from typed_inference._map import Job, Progress, check, map_target, per_input, plan, run_threads
 from typed_inference._response import RawResponse
+from typed_inference._stop import current_scope
 from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import RequestsTransport
 from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
@@ -74,6 +76,37 @@ class InferenceClient(BaseClient, TaskMethods):
         """Releases pooled connections (a user-supplied session is left open)."""
         self._transport.close()
 
+    def imap(
+        self,
+        method: Callable[..., R],
+        inputs: Iterable[Any],
+        *,
+        concurrency: int = 8,
+        progress: bool = False,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, R | InferenceError]]:
+        """Calls a task method once per input on `concurrency` threads, yielding `(index, result or error)` as each
+        call completes (index: the input's position). The inputs and keywords are `map`'s.
+
+        KeyboardInterrupt (or closing the iterator) stops it at once: no new request or retry starts, the
+        connections in flight are closed, and the interrupt is re-raised unchanged; what was yielded is yours.
+        """
+        spec, target = map_target(self, method)
+        jobs = plan(spec, inputs, kwargs, batch_size)
+        counter = Progress(sum(job.size for job in jobs), progress)
+
+        def call(job: Job) -> Callable[[], Any]:
+            def one() -> Any:
+                try:
+                    return target(*job.args, **job.kwargs)
+                except InferenceError as exc:
+                    return exc
+
+            return one
+
+        return per_input(jobs, run_threads([call(job) for job in jobs], concurrency), counter)
+
     def map(
         self,
         method: Callable[..., R],
@@ -90,24 +123,15 @@ class InferenceClient(BaseClient, TaskMethods):
         Each input is the method's first argument (a dict of keywords for object-input tasks); `kwargs` go to every
         call. `batch_size` sends lists of that many inputs per request (batch tasks such as feature-extraction).
         Errors are returned in place of results, or raised (the first one) with `return_exceptions=False`.
+        Built on `imap`: KeyboardInterrupt stops it at once, closing the connections in flight.
         """
-        from concurrent.futures import ThreadPoolExecutor
-
-        spec, target = map_target(self, method)
-        jobs = plan(spec, inputs, kwargs, batch_size)
-        counter = Progress(sum(job.size for job in jobs), progress)
-
-        def run(job: Job) -> Any:
-            try:
-                return target(*job.args, **job.kwargs)
-            except InferenceError as exc:
-                return exc
-            finally:
-                counter.advance(job.size)
-
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="typed-inference-map") as pool:
-            outcomes = list(pool.map(run, jobs))
-        return check(spread(jobs, outcomes), return_exceptions)
+        results: list[Any] = []
+        for index, outcome in self.imap(
+            method, inputs, concurrency=concurrency, progress=progress, batch_size=batch_size, **kwargs
+        ):
+            results.extend([None] * (index + 1 - len(results)))
+            results[index] = outcome
+        return check(results, return_exceptions)
 
     @property
     def with_raw_response(self) -> RawTaskMethods:
@@ -121,12 +145,17 @@ class InferenceClient(BaseClient, TaskMethods):
         `total_timeout` are errors here (`APIConnectionError`, `APITimeoutError`).
         """
         attempts = self.attempts(request)
+        scope = current_scope()  # set when the call runs in a batch (`imap`), which may be stopped
         while True:
+            if scope is not None:
+                scope.check()
             response: Response | None = None
             error: TransportError | None = None
             try:
                 response = self._transport.send(attempts.next_request())
             except TransportError as exc:
+                if scope is not None:
+                    scope.check()  # its connection was shut by the stop: not a failure to retry
                 error = exc
             step = attempts.outcome(response, error)
             if step.action == "done":
@@ -139,7 +168,8 @@ class InferenceClient(BaseClient, TaskMethods):
             if step.error is not None:
                 raise self.redactor.error(step.error)
             if step.action == "retry":
-                self.retry.sleep(step.wait)
+                sleep = self.retry.sleep
+                (scope.sleep if scope is not None and sleep is time.sleep else sleep)(step.wait)
 
     def call(self, task: str, primary: Any = None, /, **params: Any) -> Any:
         """Calls a task by name: `primary` is what its method takes first (a mapping of the input's fields for

@@ -6,6 +6,8 @@ import argparse
 import importlib
 from collections.abc import Sequence
 
+from typed_inference._version import __version__
+
 # Modules providing `add_commands(subparsers)`; each imports its heavy dependencies only when its command runs.
 # The server's commands (serve, demo-models) live with the server, an optional extra.
 COMMAND_MODULES = (
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="typed-inference", description="Typed Hugging Face Inference API: validate, call, serve."
     )
+    parser.add_argument("--version", action="version", version=f"typed-inference {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:

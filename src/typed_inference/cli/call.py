@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typed_inference._jsonable import to_jsonable
 from typed_inference.cli._common import LINE_SUFFIXES, CommandError, Subparsers, guarded
 
 if TYPE_CHECKING:
@@ -66,17 +67,15 @@ def run_call(args: argparse.Namespace) -> int:
         return run_batch(args, spec, params)
     inputs = single_input(spec, args)
     from typed_inference import InferenceError, RequestValidationError
-    from typed_inference._call import is_argument_error
     from typed_inference.client import InferenceClient
 
     with InferenceClient(base_url=args.base_url, timeout=args.timeout) as client:
         try:
             result = invoke(client, spec, inputs, params, args.model)
         except RequestValidationError as exc:
-            if is_argument_error(exc):
-                raise CommandError(str(exc)) from None  # a wrong --param: the command line's fault
-            print(f"typed-inference call: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+            # raised before anything is sent: a misspelt --param, or a value (of --param or --input) the schema
+            # refuses; either way the command line's fault, a usage error
+            raise CommandError(str(exc)) from None
         except InferenceError as exc:
             print(f"typed-inference call: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
@@ -135,19 +134,6 @@ def invoke(client: InferenceClient, spec: TaskSpec, inputs: Any, params: dict[st
     return client.call(spec.task, inputs, **params, model=model)
 
 
-def jsonable(result: Any) -> Any:
-    """A typed result as JSON data (binary results as their content type and base64)."""
-    import base64
-
-    from pydantic import TypeAdapter
-
-    from typed_inference._binary import BinaryOutput
-
-    if isinstance(result, BinaryOutput):
-        return {"content_type": result.content_type, "base64": base64.b64encode(result).decode("ascii")}
-    return TypeAdapter(Any).dump_python(result, mode="json", by_alias=True, exclude_unset=True)
-
-
 def write_result(result: Any, output: str | None) -> None:
     """Prints a single call's result as JSON, or writes it to --output (binary results as raw bytes)."""
     from typed_inference._binary import BinaryOutput
@@ -155,7 +141,7 @@ def write_result(result: Any, output: str | None) -> None:
     if output and isinstance(result, BinaryOutput):
         Path(output).write_bytes(result)
         return
-    text = json.dumps(jsonable(result), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(to_jsonable(result), indent=2, ensure_ascii=False) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
@@ -220,9 +206,12 @@ class Progress:
 
 
 def run_batch(args: argparse.Namespace, spec: TaskSpec, params: dict[str, Any]) -> int:
-    """Runs one call per line of a JSON Lines file, writing one result or error per line, in input order."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+    """Runs one call per line of a JSON Lines file, writing one result or error per line, in input order.
 
+    Ctrl-C stops it at once (no new request; the ones in flight are closed) and still writes a record for every
+    line, in order: the results received, and an `Interrupted` error for each line whose result never came.
+    """
+    from typed_inference._map import run_threads
     from typed_inference.client import InferenceClient
 
     try:
@@ -233,34 +222,43 @@ def run_batch(args: argparse.Namespace, spec: TaskSpec, params: dict[str, Any]) 
     progress = Progress(len(items), args.quiet)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     failed = 0
-    window: list[Future[dict[str, Any]]] = []
+    received: dict[int, dict[str, Any]] = {}  # results that arrived ahead of an earlier line's
+    written = 0
+
+    def write(record: dict[str, Any]) -> None:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
     try:
-        with (
-            InferenceClient(base_url=args.base_url, timeout=args.timeout) as client,
-            ThreadPoolExecutor(args.concurrency) as pool,
-        ):
+        with InferenceClient(base_url=args.base_url, timeout=args.timeout) as client:
 
-            def one(item: tuple[int, bytes]) -> dict[str, Any]:
-                return call_line(client, spec, params, args.model, *item)
+            def call(item: tuple[int, bytes]) -> Callable[[], dict[str, Any]]:
+                return lambda: call_line(client, spec, params, args.model, *item)
 
-            def flush(future: Future[dict[str, Any]]) -> None:
-                nonlocal failed
-                record = future.result()
-                failed += "error" in record
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                progress.step("error" not in record)
-
-            for item in items:
-                window.append(pool.submit(one, item))
-                if len(window) >= args.concurrency * 4:
-                    flush(window.pop(0))
-            for future in window:
-                flush(future)
+            try:
+                for position, record in run_threads([call(item) for item in items], args.concurrency):
+                    failed += "error" in record
+                    progress.step("error" not in record)
+                    received[position] = record
+                    while written in received:
+                        write(received.pop(written))
+                        written += 1
+            except KeyboardInterrupt:
+                for position in range(written, len(items)):
+                    write(received.get(position) or interrupted(items[position][0]))
+                raise
     finally:
         progress.close()
         if out is not sys.stdout:
             out.close()
+        else:
+            out.flush()
     return 1 if failed else 0
+
+
+def interrupted(line: int) -> dict[str, Any]:
+    """The record of a line whose result never arrived: the batch was interrupted first."""
+    message = "interrupted (Ctrl-C) before its result arrived"
+    return {"line": line, "error": {"type": "Interrupted", "message": message}}
 
 
 def call_line(
@@ -269,7 +267,7 @@ def call_line(
     """The output record of one batch line: `{"line", "result"}` or `{"line", "error"}`; never raises."""
     try:
         inputs, own = line_request(spec, raw)
-        return {"line": line, "result": jsonable(invoke(client, spec, inputs, {**params, **own}, model))}
+        return {"line": line, "result": to_jsonable(invoke(client, spec, inputs, {**params, **own}, model))}
     except Exception as exc:  # a failed line is reported in its place and does not stop the batch
         error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
         status = getattr(exc, "status_code", None)

@@ -91,14 +91,26 @@ _SCALARS: dict[str, Callable[[dict[str, Any], dict[str, Any], str, int], Any]] =
 }
 
 
+def binary_example(schema: dict[str, Any]) -> Any:
+    """A binary output (raw bytes on the wire) as `typed-inference call` prints one: its content type and base64.
+
+    Images get a 1×1 PNG and audio a short silent WAV; a video has no sample small enough, so its bytes are empty.
+    """
+    media = str(schema.get("contentMediaType", ""))
+    samples = {"image": ("image/png", _PNG), "audio": ("audio/wav", _WAV)}
+    content_type, data = samples.get(media.split("/")[0], (media.replace("*", "mp4"), ""))
+    return {"content_type": content_type, "base64": data}
+
+
 def run_example(args: argparse.Namespace) -> int:
     """`typed-inference example TASK`: prints a minimal valid payload of the kind asked."""
-    from typed_inference.validation import resolve_kind, resolve_task
+    from typed_inference.validation import resolve_task
 
     spec = resolve_task(args.task)
-    resolve_kind(spec, args.kind)
     bundle = task_bundle(spec.task)
     title = schema_title(spec, args.kind)
     value = example_value(bundle["$defs"][title], bundle["$defs"])
+    if args.kind == "output" and spec.output_kind == "binary":
+        value = binary_example(bundle["$defs"][title])
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
     return 0

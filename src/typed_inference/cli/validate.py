@@ -23,14 +23,17 @@ def add_commands(subparsers: Subparsers) -> None:
         "validate",
         help="check JSON / JSONL payloads against a task's schema (exit 0 valid, 1 invalid, 2 usage error)",
         description="Check payloads against a task's schema: .json files (one payload, or an array with --each), "
-        ".jsonl files (one payload a line), directories (recursed) or - for stdin.",
+        ".jsonl and .ndjson files (one payload a line), directories (recursed) or - for stdin.",
     )
     parser.add_argument("--task", required=True, help="task id, e.g. fill-mask (`typed-inference tasks` lists them)")
     parser.add_argument("--kind", default="input", help=f"what the payloads are: {', '.join(KIND_CHOICES)}")
     parser.add_argument("--each", action="store_true", help="a .json file (or stdin) holds an array of payloads")
     parser.add_argument("--jsonl", action="store_true", help="read every file and stdin as JSON Lines")
     parser.add_argument(
-        "--glob", action="append", metavar="PATTERN", help="files to take from directories (default: *.json, *.jsonl)"
+        "--glob",
+        action="append",
+        metavar="PATTERN",
+        help=f"files to take from directories (default: {', '.join(DEFAULT_GLOBS)})",
     )
     parser.add_argument("--strict", action="store_true", help="outputs: reject fields the schema does not know")
     parser.add_argument("--canonical-only", action="store_true", help="outputs: reject the real wire variants")
@@ -259,6 +262,8 @@ def format_github(outcomes: Sequence[Outcome], unreadable: Sequence[str], task: 
             for p in report.errors:
                 where = f"file={name},line={p.line or 1}" + (f",col={p.column}" if p.column else "")
                 out.append(f"::error {where},title={title}::{_escape(f'{p.path}: {p.message}')}\n")
+        for note in outcome.notes:
+            out.append(f"::notice file={name},title={title}::{_escape(note)}\n")
     for message in unreadable:
         out.append(f"::error title={title}::{_escape(message)}\n")
     out.append(summary(outcomes, unreadable, task, kind))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from typed_inference.validation.files import binary_problem, malformed_problem, 
 from typed_inference.validation.positions import iter_array, locate, position, rebase, split_array, text_position
 from typed_inference.validation.report import BATCH_VARIANT, BatchReport, Entry, Kind, Problem, Report
 from typed_inference.validation.tasks import resolve_kind, resolve_task, target
-from typed_inference.validation.wording import clean_errors, expected_found, merge_branches, show
+from typed_inference.validation.wording import clean_errors, expected_found, merge_branches, prune_branches, show
 
 
 class Validator:
@@ -265,21 +266,28 @@ class Validator:
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
         else:
-            return self._strict_report(result, None)
+            return self._strict_report(result, None, text)
         if self.kind == "output":
             found = self._variant(value)
             if found is not None:
                 name, result = found
                 if not self.canonical_only:
-                    return self._strict_report(result, name)
+                    return self._strict_report(result, name, text)
                 return self._report(errors, value, text, hint=f"it arrives as the wire variant {name!r}")
         return self._report(errors, value, text)
 
-    def _strict_report(self, result: Any, variant: str | None) -> Report:
-        """The report on a payload the models accepted: valid, unless strict and it carries unknown fields."""
+    def _strict_report(self, result: Any, variant: str | None, text: str | None = None) -> Report:
+        """The report on a payload the models accepted: valid, unless strict and it carries unknown fields (placed
+        at their key in `text`, or at the nearest parent a wire variant kept)."""
         if self.strict:
             problems = tuple(
-                Problem(path, f"unknown field {path.rsplit('.', 1)[-1]!r} (strict)", "no such field", "a value")
+                Problem(
+                    path,
+                    f"unknown field {path.rsplit('.', 1)[-1]!r} (strict)",
+                    "no such field",
+                    "a value",
+                    *((locate(text, _path_parts(path), key=True) if text is not None else None) or (None, None)),
+                )
                 for path in extra_paths(result)
             )
             if problems:
@@ -309,7 +317,7 @@ class Validator:
     def _report(self, errors: list[Any], value: Any, text: str | None, hint: str = "") -> Report:
         """An invalid report from pydantic's errors: union branches merged, positions found, suggestions made."""
         problems: list[Problem] = []
-        for err in merge_branches(clean_errors(errors, value)):
+        for err in merge_branches(clean_errors(prune_branches(errors, value), value)):
             line = describe([err], self.model)[0]
             path = json_path(err["loc"])
             message = line[len(path) + 2 :] if line.startswith(path + ": ") else line
@@ -323,6 +331,11 @@ class Validator:
     def _invalid(self, problem: Problem) -> Report:
         """An invalid report with one problem."""
         return Report(self.spec.task, self.kind, False, (problem,))
+
+
+def _path_parts(path: str) -> list[int | str]:
+    """`choices[0].message.extra` → `["choices", 0, "message", "extra"]`."""
+    return [int(part[1:-1]) if part.startswith("[") else part for part in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
 
 
 _VALIDATORS: dict[tuple[str, str, bool, bool], Validator] = {}

@@ -3,43 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
-from typed_inference._validation import data_path
+from typed_inference._validation import clean_errors, merge_branches, prune_branches
 
-
-def clean_errors(errors: Iterable[Any], value: Any) -> list[dict[str, Any]]:
-    """Errors whose locations name only real keys and indices of the payload (union branch names dropped)."""
-    return [
-        {
-            **err,
-            "loc": tuple(data_path(err["loc"], value, missing=err["type"] == "missing")),
-            "msg": str(err["msg"]).removeprefix("Value error, "),
-        }
-        for err in errors
-    ]
-
-
-def merge_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One error per location for the branches of a union ("a valid string or a valid array")."""
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    out: list[dict[str, Any]] = []
-    for err in errors:
-        if err["type"] in ("missing", "extra_forbidden"):
-            out.append(err)
-            continue
-        key = tuple(err["loc"])
-        first = merged.get(key)
-        if first is None:
-            merged[key] = err = dict(err)
-            out.append(err)
-            continue
-        wanted = str(err["msg"]).removeprefix("Input should be ")
-        if wanted not in first["msg"]:
-            joiner = " or " if first["msg"].startswith("Input should be ") and wanted != err["msg"] else "; "
-            first["msg"] = f"{first['msg']}{joiner}{wanted}"
-    return out
+__all__ = ["clean_errors", "expected_found", "merge_branches", "prune_branches", "show"]
 
 
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean"}
