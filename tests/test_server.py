@@ -693,3 +693,34 @@ def test_audio_and_image_bombs_are_400(live: LiveServer, monkeypatch: pytest.Mon
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 16)  # the in-process server's Pillow: sample_png is a bomb now
     big = requests.post(f"{live.url}/models/demo/image-classification", data=sample_png(), timeout=30)
     assert big.status_code == 400 and "too large" in big.json()["error"]
+
+
+def test_a_manifest_cannot_name_a_folder_outside_its_own(tmp_path: Path) -> None:
+    (tmp_path / "inside").mkdir()
+    manifest = {
+        "models": {"ok": {"path": "inside", "task": "fill-mask"}, "bad": {"path": "../..", "task": "fill-mask"}}
+    }
+    (tmp_path / "typed-inference-models.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="outside"):
+        read_manifest(tmp_path)
+    del manifest["models"]["bad"]
+    (tmp_path / "typed-inference-models.json").write_text(json.dumps(manifest))
+    assert read_manifest(tmp_path) == {"ok": ((tmp_path / "inside").resolve(), "fill-mask")}
+
+
+def test_cache_models_past_max_loaded_models_are_unloaded(hf_cache: Path) -> None:
+    server = start_server(ServerConfig(embedded=False, hf_cache=hf_cache, max_loaded_models=1))
+
+    def states() -> dict[str, str]:
+        return {m["id"]: m["state"] for m in requests.get(f"{server.url}/models", timeout=30).json()}
+
+    try:
+        for model in ("local/cached-a", "local/cached-b", "local/cached-a"):
+            answer = requests.post(
+                f"{server.url}/models/{model}", json={"inputs": "hi"}, headers={"X-Wait-For-Model": "true"}, timeout=60
+            )
+            assert answer.status_code == 200
+            other = "local/cached-b" if model == "local/cached-a" else "local/cached-a"
+            assert states()[model] == "ready" and states().get(other, "idle") == "idle"
+    finally:
+        server.stop()

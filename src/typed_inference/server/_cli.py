@@ -51,6 +51,12 @@ def add_commands(subparsers: Any) -> None:
         "--max-audio-seconds", type=float, default=600.0, help="longer audio inputs get 400 (default 600)"
     )
     serve.add_argument(
+        "--max-loaded-models",
+        type=int,
+        default=4,
+        help="models from the Hugging Face cache kept loaded; the least recently used idle one goes (default 4)",
+    )
+    serve.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -139,6 +145,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         max_body_bytes=args.max_body_bytes,
         max_audio_seconds=args.max_audio_seconds,
+        max_loaded_models=args.max_loaded_models,
         host=args.host,
         allow_hosts=args.allow_host,
         allow_origins=args.allow_origin,

@@ -48,7 +48,16 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        seen: dict[str, Any] = {"status": 500, "model": None}
+        seen: dict[str, Any] = {"status": 500, "model": None, "logged": False}
+
+        def log() -> None:
+            seen["logged"] = True
+            route = getattr(scope.get("route"), "path", None) or "-"
+            model = seen["model"] or scope.get("path_params", {}).get("model_id") or "-"
+            elapsed = (time.perf_counter() - started) * 1000
+            access_logger.info(
+                "%s %s model=%s status=%s %.1f ms", scope["method"], route, model, seen["status"], elapsed
+            )
 
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -56,17 +65,15 @@ class AccessLog:
                 for key, value in message.get("headers", ()):
                     if key.lower() == b"x-model-id":
                         seen["model"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log()  # before the last byte goes out, so the line is written when the client has its answer
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "-"
-            model = seen["model"] or scope.get("path_params", {}).get("model_id") or "-"
-            elapsed = (time.perf_counter() - started) * 1000
-            access_logger.info(
-                "%s %s model=%s status=%s %.1f ms", scope["method"], route, model, seen["status"], elapsed
-            )
+            if not seen["logged"]:
+                log()
 
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -29,4 +29,5 @@ class ServerConfig:
     host: str = "127.0.0.1"  # the address the server is bound to: decides which Host headers are answered
     allow_hosts: list[str] = field(default_factory=list)  # more Host names answered ("*": any, no check)
     allow_origins: list[str] = field(default_factory=list)  # browser origins allowed to call the server
+    max_loaded_models: int = 4  # models from the Hugging Face cache kept loaded; the least recently used idle go
     max_new_tokens: int = 100  # tokens generated when a request does not say (capped by the model's length)

@@ -103,6 +103,7 @@ class Server:
         first, so an unknown model is a 404 and a full queue a 429 without reading a byte of it."""
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         admitted = False
+        held: ModelEntry | None = None  # the model this request counts as a user of
         try:
             named = None if model_id is None else self.store.get(model_id)
             if named is not None:
@@ -114,6 +115,9 @@ class Server:
                 raw = openai_chat_body(raw)
             entry = named or self._chat_entry(raw)
             task = _check_task(entry, task)
+            entry.users += 1
+            entry.last_used = time.monotonic()
+            held = entry
             spec = TASKS[task]
             body, data = parse_body(spec, raw, headers.get("content-type", ""))
             backend = await self.store.ready(entry, wait=_wants_wait(headers, body))
@@ -121,7 +125,9 @@ class Server:
             try:
                 if getattr(body, "stream", None):
                     admitted = False  # the stream counts itself out when it ends
-                    return await self._stream(spec, backend, serving, body, request_id, openai=openai)
+                    return await self._stream(
+                        spec, backend, serving, body, request_id, partial(self._done, held), openai=openai
+                    )
                 result, seconds = await self._infer(backend, serving, body, data)
             except ServerError as error:
                 if error.status != 400:
@@ -140,8 +146,22 @@ class Server:
             return Reply.error(ServerError(500, f"{type(exc).__name__}: {exc}"), request_id, openai=openai)
         finally:
             if admitted:
-                self.scheduler.leave()
+                self._done(held)
         return Reply(200, content, _headers(request_id, seconds, entry.source.model_id))
+
+    def _done(self, entry: ModelEntry | None) -> None:
+        """Counts an admitted request out, and unloads the idle cache models past `max_loaded_models`."""
+        self.scheduler.leave()
+        if entry is None:
+            return
+        entry.users -= 1
+        loaded = [e for e in self.store.entries() if e.source.origin == "cache" and e.state == "ready"]
+        idle = sorted((e for e in loaded if e.users == 0), key=lambda e: e.last_used)
+        for evicted in idle[: max(0, len(loaded) - self.config.max_loaded_models)]:
+            batcher = self.batchers.pop(evicted.source.model_id, None)
+            if batcher is not None:
+                batcher.close()
+            self.store.unload(evicted)
 
     async def read_body(self, chunks: Callable[[], AsyncIterator[bytes]], headers: dict[str, str]) -> bytes:
         """The request body, read chunk by chunk and refused with 413 as soon as it passes `max_body_bytes`."""
@@ -200,14 +220,22 @@ class Server:
         return batching.join(backend, body, outcomes), seconds
 
     async def _stream(
-        self, spec: TaskSpec, backend: Backend, serving: Serving, body: BaseModel, request_id: str, *, openai: bool
+        self,
+        spec: TaskSpec,
+        backend: Backend,
+        serving: Serving,
+        body: BaseModel,
+        request_id: str,
+        done: Callable[[], None],
+        *,
+        openai: bool,
     ) -> Reply:
         """Server-sent events produced on a worker thread; errors found before the first event keep their status.
 
         Called admitted (see `task_call`); the request counts itself out when the stream ends or fails."""
         stream = serving.stream
         if stream is None:
-            self.scheduler.leave()
+            done()
             raise ServerError(400, f"{spec.task} does not stream")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -233,7 +261,7 @@ class Server:
         self.scheduler.submit(produce)
         first = await queue.get()
         if isinstance(first, ServerError):
-            self.scheduler.leave()
+            done()
             raise first
         adapter = stream_adapter(spec)
 
@@ -252,7 +280,7 @@ class Server:
                     yield b"data: [DONE]\n\n"
             finally:
                 cancelled.set()
-                self.scheduler.leave()
+                done()
 
         headers = {
             "x-request-id": request_id,
