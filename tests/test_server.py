@@ -561,3 +561,166 @@ def test_inference_api_reads_a_loopback_servers_metadata(live: LiveServer, monke
     monkeypatch.setenv("HF_INFERENCE_ENDPOINT", live.url)
     api = InferenceApi("demo/fill-mask")
     assert api.task == "fill-mask" and isinstance(api(inputs="a [MASK].")[0], FillMaskOutputElement)
+
+
+# -- issue 18: bounded bodies and audio, no drive-by requests from web pages -------------------------------------
+def _raw(live: LiveServer, head: str, body: bytes = b"") -> tuple[int, Any]:
+    """Sends a request head (and `body`, maybe less than it declares) on a raw socket; the answer's status and
+    JSON body. A raw socket, so the test sends only part of a large body and sees the server answer before it."""
+    port = int(live.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.split(b"\r\n\r\n", 1)[1]) < _length(answer):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return status, json.loads(answer.split(b"\r\n\r\n", 1)[1] or b"null")
+
+
+def _length(answer: bytes) -> int:
+    found = re.search(rb"(?i)content-length: *(\d+)", answer.split(b"\r\n\r\n", 1)[0])
+    return int(found.group(1)) if found else 1 << 30
+
+
+def _chunked(size: int, piece: int = 64 * 1024) -> bytes:
+    """`size` bytes in chunked transfer encoding, without the last chunk (the body is still arriving)."""
+    return b"".join(f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in [b"x" * piece] * (size // piece))
+
+
+@pytest.fixture(scope="module")
+def small_limits(demo_dir: Path) -> Iterator[LiveServer]:
+    """A server with a 1 MiB body limit, a text-classification model and a text-generation model."""
+    manifest = read_manifest(demo_dir)
+    sources = [ModelSource(m, *manifest[m]) for m in ("demo/text-classification", "demo/text-generation")]
+    server = start_server(ServerConfig(models=sources, embedded=False, max_body_bytes=1 << 20))
+    yield server
+    server.stop()
+
+
+def test_a_large_body_is_413_and_an_unknown_models_body_is_not_read(small_limits: LiveServer) -> None:
+    state = small_limits.state
+    runs, read = state.scheduler.runs, state.body_bytes_read
+    host = f"Host: 127.0.0.1:{small_limits.url.rsplit(':', 1)[1]}"
+    eight_mib = f"Content-Length: {8 << 20}"
+    # an unknown model: 404 from the path alone, with 8 MiB declared and none of it sent
+    status, body = _raw(small_limits, f"POST /models/no/such-model HTTP/1.1\n{host}\n{eight_mib}\n")
+    assert status == 404 and "no/such-model" in body["error"]
+    # a known model, 8 MiB declared: 413 with the usual error body, before reading
+    status, body = _raw(small_limits, f"POST /models/demo/text-classification HTTP/1.1\n{host}\n{eight_mib}\n")
+    assert status == 413 and "--max-body-bytes" in body["error"]
+    assert state.body_bytes_read == read
+    # no length declared: read chunk by chunk, refused once past the limit (1 MiB), not after the whole body
+    chunked = f"{host}\nTransfer-Encoding: chunked\nContent-Type: application/json\n"
+    status, body = _raw(small_limits, f"POST /models/demo/text-classification HTTP/1.1\n{chunked}", _chunked(2 << 20))
+    assert status == 413 and "--max-body-bytes" in body["error"]
+    assert (1 << 20) < state.body_bytes_read - read <= (2 << 20)
+    status, body = _raw(small_limits, f"POST /v1/chat/completions HTTP/1.1\n{chunked}", _chunked(2 << 20))
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
+    assert state.scheduler.runs == runs and state.scheduler.in_flight == 0
+    # a body within the limit is still served
+    answer = requests.post(f"{small_limits.url}/models/demo/text-classification", json={"inputs": "fine"}, timeout=30)
+    assert answer.status_code == 200 and state.scheduler.runs == runs + 1
+
+
+def test_requests_a_web_page_could_send_are_refused(live: LiveServer) -> None:
+    url = f"{live.url}/models/demo/text-classification"
+    runs = live.state.scheduler.runs
+    # fetch() with a Blob body, or sendBeacon: no Content-Type, no CORS preflight
+    refused = requests.post(url, data=b"I love you", headers={"Origin": "https://evil.example"}, timeout=30)
+    assert refused.status_code == 403 and "evil.example" in refused.json()["error"]
+    site = requests.post(url, json={"inputs": "x"}, headers={"Sec-Fetch-Site": "cross-site"}, timeout=30)
+    assert site.status_code == 403
+    plain = requests.post(url, data=b'{"inputs": "x"}', headers={"Content-Type": "text/plain"}, timeout=30)
+    assert plain.status_code == 403 and "text/plain" in plain.json()["error"]
+    form = requests.post(url, data={"inputs": "x"}, timeout=30)  # application/x-www-form-urlencoded
+    assert form.status_code == 403
+    openai = requests.post(f"{live.url}/v1/chat/completions", json={}, headers={"Origin": "null"}, timeout=30)
+    assert openai.status_code == 403 and openai.json()["error"]["code"] == "forbidden"
+    rebound = requests.post(url, json={"inputs": "x"}, headers={"Host": "evil.example"}, timeout=30)
+    assert rebound.status_code == 421 and "--allow-host" in rebound.json()["error"]
+    assert live.state.scheduler.runs == runs  # the model never ran
+    port = live.url.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"[::1]:{port}", "127.0.0.1"):
+        assert requests.get(f"{live.url}/health", headers={"Host": host}, timeout=30).status_code == 200
+    same = {"Origin": live.url, "Sec-Fetch-Site": "same-origin"}  # a page the server itself served
+    assert requests.post(url, json={"inputs": "I love you"}, headers=same, timeout=30).status_code == 200
+
+
+def test_which_hosts_a_bind_answers() -> None:
+    from typed_inference.server.app import allowed_hosts
+
+    assert allowed_hosts(ServerConfig()) == frozenset({"localhost", "127.0.0.1", "::1"})
+    assert allowed_hosts(ServerConfig(host="192.168.1.5", allow_hosts=["box.lan"])) == frozenset(
+        {"192.168.1.5", "box.lan"}
+    )
+    assert allowed_hosts(ServerConfig(host="0.0.0.0", allow_hosts=["box.lan:8080"])) == frozenset({"box.lan"})
+    assert allowed_hosts(ServerConfig(host="0.0.0.0", allow_hosts=["*"])) is None
+
+
+def test_a_wildcard_bind_needs_allow_host() -> None:
+    cli = [sys.executable, "-m", "typed_inference.cli", "serve", "--no-embedded", "--port", str(_free_port())]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    wild = subprocess.run([*cli, "--host", "0.0.0.0"], capture_output=True, text=True, env=env)
+    assert wild.returncode == 2 and "--allow-host" in wild.stderr
+
+
+def _wav(rate: int, frames: int) -> bytes:
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\0\0" * frames)
+    return out.getvalue()
+
+
+def test_audio_and_image_bombs_are_400(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"{live.url}/models/demo/speech-recognition"
+    runs = live.state.scheduler.runs
+    bomb = requests.post(url, data=_wav(1, 2000), timeout=30)  # 4 KB declaring 1 Hz: 2,000 s
+    assert bomb.status_code == 400 and "--max-audio-seconds" in bomb.json()["error"]
+    low = requests.post(url, data=_wav(100, 100), timeout=30)  # one second, but 160x upsampling
+    assert low.status_code == 400 and "sample rate" in low.json()["error"]
+    assert requests.post(url, data=_wav(16000, 1600), timeout=30).status_code == 200
+    assert live.state.scheduler.runs == runs + 3  # refused while decoding, on a worker
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 16)  # the in-process server's Pillow: sample_png is a bomb now
+    big = requests.post(f"{live.url}/models/demo/image-classification", data=sample_png(), timeout=30)
+    assert big.status_code == 400 and "too large" in big.json()["error"]
+
+
+def test_a_manifest_cannot_name_a_folder_outside_its_own(tmp_path: Path) -> None:
+    (tmp_path / "inside").mkdir()
+    manifest = {
+        "models": {"ok": {"path": "inside", "task": "fill-mask"}, "bad": {"path": "../..", "task": "fill-mask"}}
+    }
+    (tmp_path / "typed-inference-models.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="outside"):
+        read_manifest(tmp_path)
+    del manifest["models"]["bad"]
+    (tmp_path / "typed-inference-models.json").write_text(json.dumps(manifest))
+    assert read_manifest(tmp_path) == {"ok": ((tmp_path / "inside").resolve(), "fill-mask")}
+
+
+def test_cache_models_past_max_loaded_models_are_unloaded(hf_cache: Path) -> None:
+    server = start_server(ServerConfig(embedded=False, hf_cache=hf_cache, max_loaded_models=1))
+
+    def states() -> dict[str, str]:
+        return {m["id"]: m["state"] for m in requests.get(f"{server.url}/models", timeout=30).json()}
+
+    try:
+        for model in ("local/cached-a", "local/cached-b", "local/cached-a"):
+            answer = requests.post(
+                f"{server.url}/models/{model}", json={"inputs": "hi"}, headers={"X-Wait-For-Model": "true"}, timeout=60
+            )
+            assert answer.status_code == 200
+            other = "local/cached-b" if model == "local/cached-a" else "local/cached-a"
+            assert states()[model] == "ready" and states().get(other, "idle") == "idle"
+    finally:
+        server.stop()

@@ -41,6 +41,35 @@ def add_commands(subparsers: Any) -> None:
     serve.add_argument("--no-batching", action="store_true", help="run feature-extraction requests one by one")
     serve.add_argument("--batch-wait-ms", type=float, default=4.0, help="micro-batch collection window (default 4)")
     serve.add_argument("--max-batch", type=int, default=32, help="most texts in one forward pass (default 32)")
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=32 * 1024 * 1024,
+        help="larger request bodies get 413 (default 32 MiB; long uncompressed WAV needs more)",
+    )
+    serve.add_argument(
+        "--max-audio-seconds", type=float, default=600.0, help="longer audio inputs get 400 (default 600)"
+    )
+    serve.add_argument(
+        "--max-loaded-models",
+        type=int,
+        default=4,
+        help="models from the Hugging Face cache kept loaded; the least recently used idle one goes (default 4)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this Host name (repeatable; required with a wildcard --host; '*': any)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages of this origin (https://example.org) call the server (repeatable; default none)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=run_serve)
 
@@ -81,11 +110,19 @@ def run_serve(args: argparse.Namespace) -> int:
         from typed_inference.server.app import create_app
     except ImportError as exc:
         return _needs_server_extra("serve", exc)
+    from typed_inference.server.app import WILDCARD
     from typed_inference.server.backends import check_source
     from typed_inference.server.config import ServerConfig
     from typed_inference.server.demo import read_manifest
     from typed_inference.server.resolve import ModelSource, ResolveError, describe_folder, from_mapping
 
+    if args.host in WILDCARD and not args.allow_host:
+        print(
+            f"typed-inference serve: --host {args.host} answers on every address: name the Host names clients use "
+            "with --allow-host (--allow-host '*' answers any, which lets web pages reach the server via DNS rebinding)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         sources = [from_mapping(text) for text in args.model]
         for directory in args.models_dir:
@@ -106,12 +143,22 @@ def run_serve(args: argparse.Namespace) -> int:
         batching=not args.no_batching,
         batch_wait_ms=args.batch_wait_ms,
         max_batch=args.max_batch,
+        max_body_bytes=args.max_body_bytes,
+        max_audio_seconds=args.max_audio_seconds,
+        max_loaded_models=args.max_loaded_models,
+        host=args.host,
+        allow_hosts=args.allow_host,
+        allow_origins=args.allow_origin,
     )
     if args.threads:
         config.torch_threads = args.threads
     import logging
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if "*" in args.allow_host:
+        logging.getLogger("typed_inference.server").warning(
+            "--allow-host '*': the Host check is off, so a web page can reach this server through DNS rebinding"
+        )
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 

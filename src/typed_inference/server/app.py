@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: FastAPI reads the route functions'
 and `Request` is imported inside `create_app` so that importing this module stays light.
 """
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -47,7 +48,16 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        seen: dict[str, Any] = {"status": 500, "model": None}
+        seen: dict[str, Any] = {"status": 500, "model": None, "logged": False}
+
+        def log() -> None:
+            seen["logged"] = True
+            route = getattr(scope.get("route"), "path", None) or "-"
+            model = seen["model"] or scope.get("path_params", {}).get("model_id") or "-"
+            elapsed = (time.perf_counter() - started) * 1000
+            access_logger.info(
+                "%s %s model=%s status=%s %.1f ms", scope["method"], route, model, seen["status"], elapsed
+            )
 
         async def sending(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -55,17 +65,89 @@ class AccessLog:
                 for key, value in message.get("headers", ()):
                     if key.lower() == b"x-model-id":
                         seen["model"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log()  # before the last byte goes out, so the line is written when the client has its answer
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "-"
-            model = seen["model"] or scope.get("path_params", {}).get("model_id") or "-"
-            elapsed = (time.perf_counter() - started) * 1000
-            access_logger.info(
-                "%s %s model=%s status=%s %.1f ms", scope["method"], route, model, seen["status"], elapsed
-            )
+            if not seen["logged"]:
+                log()
+
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD = frozenset({"0.0.0.0", "::", ""})
+# the content types a web page may POST cross-origin without a CORS preflight
+SIMPLE_TYPES = frozenset({"text/plain", "multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header without its port: `[::1]:8080` → `::1`, `localhost:8080` → `localhost`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def allowed_hosts(config: ServerConfig) -> frozenset[str] | None:
+    """The Host names the server answers (None: any, `--allow-host '*'`): loopback names on a loopback bind, the
+    bound address otherwise, plus every `--allow-host`."""
+    extra = {_host_name(h) for h in config.allow_hosts}
+    if "*" in extra:
+        return None
+    bind = _host_name(config.host) if config.host.startswith("[") else config.host.lower()
+    if bind in LOOPBACK or bind.startswith("127."):
+        return frozenset(LOOPBACK | extra | {bind})
+    if bind in WILDCARD:
+        return frozenset(extra)
+    return frozenset(extra | {bind})
+
+
+class Guard:
+    """ASGI middleware refusing what a web page could send on the user's behalf: a Host the server is not known by
+    (421: DNS rebinding), an `Origin` not allowed by `--allow-origin` or a cross-site `Sec-Fetch-Site` (403), and
+    the content types a page may POST without a CORS preflight (403). No Content-Type at all stays accepted:
+    huggingface_hub sends raw file bytes without one."""
+
+    def __init__(self, app: Any, config: ServerConfig) -> None:
+        self.app = app
+        self.hosts = allowed_hosts(config)
+        self.origins = frozenset(o.rstrip("/").lower() for o in config.allow_origins)
+
+    def refusal(self, scope: dict[str, Any]) -> tuple[int, str] | None:
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        host = headers.get("host", "")
+        if self.hosts is not None and _host_name(host) not in self.hosts:
+            return 421, f"This server does not answer for Host {host!r} (start it with --allow-host to add one)"
+        origin = headers.get("origin")
+        if origin is not None:
+            origin = origin.rstrip("/").lower()
+            same = origin in (f"http://{host.lower()}", f"https://{host.lower()}")
+            if not same and origin not in self.origins and "*" not in self.origins:
+                return 403, f"Requests from the web page at {origin} are refused (see --allow-origin)"
+        site = headers.get("sec-fetch-site")
+        if site is not None and site.lower() not in ("same-origin", "none") and origin not in self.origins:
+            return 403, f"Cross-site requests (Sec-Fetch-Site: {site}) are refused (see --allow-origin)"
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type in SIMPLE_TYPES:
+            return 403, f"Content-Type {content_type} is refused: send application/json, or the file's own type"
+        return None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = self.refusal(scope)
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        status, message = refused
+        openai = "/v1/" in scope.get("path", "")
+        body = json.dumps(openai_body(status, message) if openai else {"error": message}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _is_openai(request: "Request") -> bool:
@@ -115,29 +197,30 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
     @app.post("/models/{model_id:path}/pipeline/{task}", tags=["tasks"])
     async def model_pipeline(model_id: str, task: str, request: Request) -> Response:
         """Runs a model as `task` (feature-extraction or sentence-similarity for a sentence-transformers model)."""
-        return _response(await server.task_call(model_id, task, await request.body(), _headers(request)))
+        return _response(await server.task_call(model_id, task, request.stream, _headers(request)))
 
     @app.post("/models/{model_id:path}/v1/chat/completions", tags=["chat"])
     async def model_chat(model_id: str, request: Request) -> Response:
         """OpenAI-compatible chat with one text-generation model."""
-        body = await request.body()
-        return _response(await server.task_call(model_id, "chat-completion", body, _headers(request), openai=True))
+        return _response(
+            await server.task_call(model_id, "chat-completion", request.stream, _headers(request), openai=True)
+        )
 
     @app.post("/models/{model_id:path}", tags=["tasks"])
     async def model(model_id: str, request: Request) -> Response:
         """Runs a model on its own task (its `pipeline_tag`)."""
-        return _response(await server.task_call(model_id, None, await request.body(), _headers(request)))
+        return _response(await server.task_call(model_id, None, request.stream, _headers(request)))
 
     @app.post("/pipeline/{task}/{model_id:path}", tags=["tasks"])
     async def pipeline(task: str, model_id: str, request: Request) -> Response:
         """The legacy route: runs a model as `task`."""
-        return _response(await server.task_call(model_id, task, await request.body(), _headers(request)))
+        return _response(await server.task_call(model_id, task, request.stream, _headers(request)))
 
     @app.post("/v1/chat/completions", tags=["chat"])
     async def chat(request: Request) -> Response:
         """OpenAI-compatible chat: the body's `model` if it is served, else the first text-generation model."""
         return _response(
-            await server.task_call(None, "chat-completion", await request.body(), _headers(request), openai=True)
+            await server.task_call(None, "chat-completion", request.stream, _headers(request), openai=True)
         )
 
     @app.get("/api/models/{model_id:path}", tags=["metadata"])
@@ -161,5 +244,6 @@ def create_app(config: ServerConfig | None = None) -> "FastAPI":
         return server.health()
 
     install_openapi(app)
+    app.add_middleware(Guard, config=server.config)
     app.add_middleware(AccessLog)
     return app

@@ -24,4 +24,10 @@ class ServerConfig:
     batching: bool = True  # micro-batch concurrent feature-extraction requests
     batch_wait_ms: float = 4.0  # how long a batch waits for company once its first request arrived
     max_batch: int = 32  # most texts in one forward pass
+    max_body_bytes: int = 32 * 1024 * 1024  # larger request bodies are answered 413 (read incrementally)
+    max_audio_seconds: float = 600.0  # longer decoded audio is answered 400
+    host: str = "127.0.0.1"  # the address the server is bound to: decides which Host headers are answered
+    allow_hosts: list[str] = field(default_factory=list)  # more Host names answered ("*": any, no check)
+    allow_origins: list[str] = field(default_factory=list)  # browser origins allowed to call the server
+    max_loaded_models: int = 4  # models from the Hugging Face cache kept loaded; the least recently used idle go
     max_new_tokens: int = 100  # tokens generated when a request does not say (capped by the model's length)

@@ -369,4 +369,11 @@ def build_demo_models(directory: Path, tasks: set[str] | None = None) -> dict[st
 def read_manifest(directory: Path) -> dict[str, tuple[Path, str]]:
     """The models a demo-models folder holds: id → (path, task)."""
     data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    return {model_id: (directory / entry["path"], entry["task"]) for model_id, entry in data["models"].items()}
+    root = directory.resolve()
+    found = {}
+    for model_id, entry in data["models"].items():
+        path = (root / entry["path"]).resolve()
+        if not path.is_relative_to(root):  # a manifest names folders inside its own, never elsewhere on the disk
+            raise ValueError(f"{directory / MANIFEST}: the path of {model_id}, {entry['path']}, is outside {directory}")
+        found[model_id] = (path, entry["task"])
+    return found

@@ -40,6 +40,8 @@ _OPENAI_TYPES = {
     403: ("permission_error", "forbidden"),
     404: ("invalid_request_error", "not_found"),
     405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "payload_too_large"),
+    421: ("invalid_request_error", "misdirected_request"),
     422: ("invalid_request_error", "unprocessable_entity"),
     429: ("rate_limit_error", "rate_limit_exceeded"),
     503: ("server_error", "model_loading"),

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from typed_inference._decode import stream_adapter
 from typed_inference._generated.registry import TASKS
 from typed_inference._task import TaskSpec
+from typed_inference.server import media
 from typed_inference.server.backends import Backend, Batching, Serving, served_tasks
 from typed_inference.server.batching import MicroBatcher
 from typed_inference.server.config import ServerConfig
@@ -68,6 +69,8 @@ class Server:
         self.scheduler = Scheduler(config.workers, config.max_queue)
         self.batchers: dict[str, MicroBatcher[Any]] = {}  # by model: a backend micro-batches one task at most
         self.started = int(time.time())  # `created` of every model in `GET /v1/models`
+        media.MAX_AUDIO_SECONDS[0] = config.max_audio_seconds
+        self.body_bytes_read = 0  # request body bytes read so far (the tests see that a refused body was not read)
 
     def start(self) -> None:
         """Sets torch's thread count and starts loading every configured model in the background."""
@@ -85,28 +88,46 @@ class Server:
 
     # -- task routes --------------------------------------------------------------------------------------------
     async def task_call(
-        self, model_id: str | None, task: str | None, raw: bytes, headers: dict[str, str], *, openai: bool = False
+        self,
+        model_id: str | None,
+        task: str | None,
+        chunks: Callable[[], AsyncIterator[bytes]],
+        headers: dict[str, str],
+        *,
+        openai: bool = False,
     ) -> Reply:
         """Answers a task request for a model; `task` None means the model's own task. `openai`: a `/v1/...` route,
-        which takes OpenAI's parameter names and answers errors in OpenAI's shape."""
+        which takes OpenAI's parameter names and answers errors in OpenAI's shape.
+
+        The body (`chunks`) is read only once the request is admitted: a model named in the path is looked up
+        first, so an unknown model is a 404 and a full queue a 429 without reading a byte of it."""
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        admitted = False
+        held: ModelEntry | None = None  # the model this request counts as a user of
         try:
+            named = None if model_id is None else self.store.get(model_id)
+            if named is not None:
+                _check_task(named, task)
+            self.scheduler.enter()
+            admitted = True
+            raw = await self.read_body(chunks, headers)
             if openai:
                 raw = openai_chat_body(raw)
-            entry = self._chat_entry(raw) if model_id is None else self.store.get(model_id)
-            if entry.state == "failed":
-                raise failed(entry)
-            tasks = served_tasks(entry.source)
-            task = task or entry.source.task
-            if task not in tasks:
-                raise ServerError(400, f"Model {entry.source.model_id} serves {' and '.join(tasks)}, not {task}")
+            entry = named or self._chat_entry(raw)
+            task = _check_task(entry, task)
+            entry.users += 1
+            entry.last_used = time.monotonic()
+            held = entry
             spec = TASKS[task]
             body, data = parse_body(spec, raw, headers.get("content-type", ""))
             backend = await self.store.ready(entry, wait=_wants_wait(headers, body))
             serving = backend.serves[task]
             try:
                 if getattr(body, "stream", None):
-                    return await self._stream(spec, backend, serving, body, request_id, openai=openai)
+                    admitted = False  # the stream counts itself out when it ends
+                    return await self._stream(
+                        spec, backend, serving, body, request_id, partial(self._done, held), openai=openai
+                    )
                 result, seconds = await self._infer(backend, serving, body, data)
             except ServerError as error:
                 if error.status != 400:
@@ -123,7 +144,40 @@ class Server:
         except Exception as exc:  # a bug or a model failure: the client gets a 500 with the reason
             logger.exception("request %s failed", request_id)
             return Reply.error(ServerError(500, f"{type(exc).__name__}: {exc}"), request_id, openai=openai)
+        finally:
+            if admitted:
+                self._done(held)
         return Reply(200, content, _headers(request_id, seconds, entry.source.model_id))
+
+    def _done(self, entry: ModelEntry | None) -> None:
+        """Counts an admitted request out, and unloads the idle cache models past `max_loaded_models`."""
+        self.scheduler.leave()
+        if entry is None:
+            return
+        entry.users -= 1
+        loaded = [e for e in self.store.entries() if e.source.origin == "cache" and e.state == "ready"]
+        idle = sorted((e for e in loaded if e.users == 0), key=lambda e: e.last_used)
+        for evicted in idle[: max(0, len(loaded) - self.config.max_loaded_models)]:
+            batcher = self.batchers.pop(evicted.source.model_id, None)
+            if batcher is not None:
+                batcher.close()
+            self.store.unload(evicted)
+
+    async def read_body(self, chunks: Callable[[], AsyncIterator[bytes]], headers: dict[str, str]) -> bytes:
+        """The request body, read chunk by chunk and refused with 413 as soon as it passes `max_body_bytes`."""
+        limit = self.config.max_body_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in chunks():
+            size += len(chunk)
+            self.body_bytes_read += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            parts.append(chunk)
+        return b"".join(parts)
 
     def _chat_entry(self, raw: bytes) -> ModelEntry:
         """The model a `/v1/chat/completions` request goes to: the body's `model` if served, else the first LM."""
@@ -145,11 +199,11 @@ class Server:
     async def _infer(
         self, backend: Backend, serving: Serving, body: BaseModel, data: bytes | None
     ) -> tuple[Any, float]:
-        with self.scheduler.admit():
-            if serving.batching is not None and self.config.batching:
-                return await self._batched(backend, serving.batching, body)
-            args = (body,) if data is None else (body, data)
-            return await self.scheduler.execute(partial(_locked, backend, serving.run, backend, *args))
+        # the request was admitted by `task_call`, before its body was read
+        if serving.batching is not None and self.config.batching:
+            return await self._batched(backend, serving.batching, body)
+        args = (body,) if data is None else (body, data)
+        return await self.scheduler.execute(partial(_locked, backend, serving.run, backend, *args))
 
     async def _batched(self, backend: Backend, batching: Batching, body: Any) -> tuple[Any, float]:
         """The answer of a request whose items share forward passes with other requests' (equal keys only)."""
@@ -166,11 +220,22 @@ class Server:
         return batching.join(backend, body, outcomes), seconds
 
     async def _stream(
-        self, spec: TaskSpec, backend: Backend, serving: Serving, body: BaseModel, request_id: str, *, openai: bool
+        self,
+        spec: TaskSpec,
+        backend: Backend,
+        serving: Serving,
+        body: BaseModel,
+        request_id: str,
+        done: Callable[[], None],
+        *,
+        openai: bool,
     ) -> Reply:
-        """Server-sent events produced on a worker thread; errors found before the first event keep their status."""
+        """Server-sent events produced on a worker thread; errors found before the first event keep their status.
+
+        Called admitted (see `task_call`); the request counts itself out when the stream ends or fails."""
         stream = serving.stream
         if stream is None:
+            done()
             raise ServerError(400, f"{spec.task} does not stream")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -193,11 +258,10 @@ class Server:
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, finished)
 
-        self.scheduler.enter()
         self.scheduler.submit(produce)
         first = await queue.get()
         if isinstance(first, ServerError):
-            self.scheduler.leave()
+            done()
             raise first
         adapter = stream_adapter(spec)
 
@@ -216,7 +280,7 @@ class Server:
                     yield b"data: [DONE]\n\n"
             finally:
                 cancelled.set()
-                self.scheduler.leave()
+                done()
 
         headers = {
             "x-request-id": request_id,
@@ -297,6 +361,25 @@ class Server:
             "models": models,
             "batching": batching,
         }
+
+
+def _check_task(entry: ModelEntry, task: str | None) -> str:
+    """The task a request runs (`None`: the model's own), or the error of a failed model or an unserved task."""
+    if entry.state == "failed":
+        raise failed(entry)
+    tasks = served_tasks(entry.source)
+    task = task or entry.source.task
+    if task not in tasks:
+        raise ServerError(400, f"Model {entry.source.model_id} serves {' and '.join(tasks)}, not {task}")
+    return task
+
+
+def _too_large(limit: int) -> ServerError:
+    return ServerError(
+        413,
+        f"The request body is larger than {limit} bytes (the server's --max-body-bytes)",
+        error_type="payload_too_large",
+    )
 
 
 def _wants_wait(headers: dict[str, str], body: BaseModel) -> bool:

@@ -20,6 +20,7 @@ class Scheduler:
     def __init__(self, workers: int = 1, capacity: int = 64) -> None:
         self.capacity = capacity
         self.in_flight = 0  # touched only on the event loop thread
+        self.runs = 0  # jobs handed to the workers so far (the tests see that a refused request never ran)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
 
     @contextmanager
@@ -54,10 +55,12 @@ class Scheduler:
             result = fn()
             return result, time.perf_counter() - started
 
+        self.runs += 1
         return await asyncio.get_running_loop().run_in_executor(self._pool, timed)
 
     def submit(self, fn: Callable[[], None]) -> None:
         """Runs `fn` on a worker thread without waiting for it (a stream's producer)."""
+        self.runs += 1
         self._pool.submit(fn)
 
     def close(self) -> None:

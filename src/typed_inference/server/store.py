@@ -32,6 +32,8 @@ class ModelEntry:
     started: float | None = None
     load_seconds: float | None = None
     future: Future[Backend] = field(default_factory=Future)
+    users: int = 0  # requests using the model now (touched only on the event loop thread)
+    last_used: float = 0.0
 
     def remaining(self, now: float) -> float:
         """Seconds this model still needs to load, by the estimate."""
@@ -125,6 +127,14 @@ class ModelStore:
         with self._lock:
             self._submit(entry)
         return entry
+
+    def unload(self, entry: ModelEntry) -> None:
+        """Forgets a loaded model's backend (its memory goes with it); its next request loads it again."""
+        with self._lock:
+            if entry.state != "ready":
+                return
+            entry.backend, entry.state, entry.load_seconds, entry.future = None, "idle", None, Future()
+        logger.info("unloaded %s (--max-loaded-models)", entry.source.model_id)
 
     def not_served(self, model_id: str) -> str:
         """Why a model id gets a 404, with what is served instead and how to serve it."""
