@@ -304,13 +304,14 @@ def test_ambient_token_with_a_newline_is_refused(monkeypatch: pytest.MonkeyPatch
 
 
 def test_cli_call_reports_a_token_with_a_newline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`typed-inference call` reports the RequestValidationError (exit 1), not an "internal error" (exit 2)."""
+    """`typed-inference call` reports the RequestValidationError as the usage error it is (exit 2, nothing sent),
+    naming the header and never quoting the token, not as an "internal error" with a traceback."""
     from tests.test_cli import run
 
     monkeypatch.setenv("HF_TOKEN", "hf_abc\ndef")
     with FaultServer() as server:
         result = run("call", "fill-mask", "--model", "m", "--input", "a [MASK].", "--base-url", server.url)
         assert server.connections == 0
-    assert result.code == 1, result.err
-    assert result.err.startswith("typed-inference call: RequestValidationError: header 'Authorization': the value ")
+    assert result.code == 2, result.err
+    assert result.err.startswith("typed-inference call: error: header 'Authorization': the value ")
     assert "internal error" not in result.err and "def" not in result.err
