@@ -13,6 +13,7 @@ from pathlib import Path
 from codegen.docs import tasks_markdown
 from codegen.methods import methods_sources
 from codegen.models import class_names, generate_models
+from codegen.providers import load_providers, providers_source
 from codegen.registry import registry_source, types_index_source
 from codegen.schemas import ROOT, load_common, load_tasks
 from codegen.schemas_export import export_sources
@@ -45,6 +46,10 @@ def render(out: Path) -> None:
     )
     registry = HEADER.format(source="*/task.json") + registry_source(tasks)
     (generated / "registry.py").write_text(registry, encoding="utf-8")
+    providers = load_providers(tasks={t.id for t in tasks})
+    (generated / "providers.py").write_text(
+        HEADER.format(source="providers/") + providers_source(providers), encoding="utf-8"
+    )
     for module, source in methods_sources(tasks, common).items():
         (generated / f"{module}.py").write_text(HEADER.format(source="") + source, encoding="utf-8")
     for relative, text in export_sources(tasks, common).items():

@@ -7,9 +7,10 @@ from typing import Any
 
 from codegen.schemas import FOREIGN_REF, SCHEMAS, Task, load_task
 
-PER_CALL = ("model", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
+PER_CALL = ("model", "provider", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
 PER_CALL_SIGNATURE = [
     "model: str | None = None",
+    "provider: str | None = None",
     "wait_for_model: bool | None = None",
     "use_cache: bool | None = None",
     "extra_headers: Mapping[str, str] | None = None",
@@ -18,6 +19,10 @@ PER_CALL_SIGNATURE = [
 ]
 PER_CALL_DOCS = [
     ("model", "Model id or full URL for this call, instead of the client's model."),
+    (
+        "provider",
+        'Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the client\'s.',
+    ),
     ("wait_for_model", "Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model)."),
     ("use_cache", "Allow a cached answer (header X-Use-Cache); unset, the service decides."),
     ("extra_headers", "Headers added to this request."),

@@ -8,6 +8,7 @@ import pytest
 
 from tests.server import ScriptedServer
 from typed_inference import InferenceClient
+from typed_inference.providers._mapping import MAPPINGS
 from typed_inference.transport import RetryPolicy
 
 
@@ -32,6 +33,8 @@ def _no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
     monkeypatch.delenv("HF_INFERENCE_ENDPOINT", raising=False)
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.delenv("HF_ROUTER_URL", raising=False)
+    MAPPINGS.clear()  # the process's provider-mapping cache: each test looks mappings up afresh
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -28,6 +29,7 @@ from typed_inference._errors import (
     Redactor,
     RedirectError,
     RequestValidationError,
+    ResponseValidationError,
     status_error_class,
 )
 from typed_inference._generated.registry import TASKS
@@ -35,6 +37,10 @@ from typed_inference._logs import log_from_environment
 from typed_inference._task import TaskSpec
 from typed_inference._validation import describe
 from typed_inference._version import __version__
+from typed_inference.providers._body import CompletionEvents, answer_mapper, chat_body, provider_body
+from typed_inference.providers._mapping import MAPPINGS, ProviderMapping, mapping_path, parse_mapping
+from typed_inference.providers._route import Choice, Target, choose
+from typed_inference.providers._route import target as resolved_target
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
@@ -51,7 +57,8 @@ from typed_inference.transport import (
 
 logger = logging.getLogger("typed_inference")
 
-DEFAULT_BASE_URL = "https://router.huggingface.co/hf-inference"
+DEFAULT_ROUTER_URL = "https://router.huggingface.co"
+DEFAULT_BASE_URL = f"{DEFAULT_ROUTER_URL}/hf-inference"
 DEFAULT_HUB_URL = "https://huggingface.co"
 USER_AGENT = f"typed-inference/{__version__}"
 _HF_SUFFIXES = (".huggingface.co", ".hf.co", ".huggingface.cloud")
@@ -228,9 +235,13 @@ class BaseClient:
         self,
         model: str | None = None,
         *,
+        provider: str | None = None,
         token: str | None = None,
         base_url: str | None = None,
+        router_url: str | None = None,
         hub_url: str | None = None,
+        bill_to: str | None = None,
+        provider_urls: Mapping[str, str] | None = None,
         timeout: float = 60.0,
         total_timeout: float = 300.0,
         max_retries: int | None = None,
@@ -241,11 +252,26 @@ class BaseClient:
     ) -> None:
         if response_validation not in ("lenient", "strict", "off"):
             raise ValueError(f'response_validation must be "lenient", "strict" or "off", not {response_validation!r}')
+        if base_url and provider is not None:
+            raise ValueError(
+                f"base_url= and provider={provider!r} together: base_url sends every call to that endpoint, provider "
+                "routes calls through Inference Providers; pass one of the two"
+            )
+        if provider is not None and not isinstance(provider, str):
+            raise ValueError(f"provider must be a provider name or 'auto', not {type(provider).__name__}")
         self.model = model
-        self.base_url = (base_url or os.environ.get("HF_INFERENCE_ENDPOINT") or DEFAULT_BASE_URL).rstrip("/")
+        self.provider = provider
+        self.router_url = (router_url or os.environ.get("HF_ROUTER_URL") or DEFAULT_ROUTER_URL).rstrip("/")
+        # an endpoint every call goes to: base_url=, else HF_INFERENCE_ENDPOINT (which a provider= call overrides)
+        self._endpoint = base_url.rstrip("/") if base_url else None
+        self._env_endpoint = (os.environ.get("HF_INFERENCE_ENDPOINT") or "").rstrip("/") or None
+        self.base_url = self._endpoint or self._env_endpoint or f"{self.router_url}/hf-inference"
         self.hub_url = (hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
+        self.bill_to = bill_to
+        self.provider_urls = {name: url.rstrip("/") for name, url in (provider_urls or {}).items()}
         self._explicit_token = token
-        self._ambient_token = None if token else ambient_token()
+        # the ambient token: for every call without token=, and for the Hub and router beside a provider's own key
+        self._ambient_token = None if token and token.startswith("hf_") else ambient_token()
         self.redactor = Redactor([self._explicit_token, self._ambient_token])
         self.redactor.watch_logs()
         self.timeout = timeout
@@ -260,12 +286,15 @@ class BaseClient:
         log_from_environment()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+        where = f"base_url={self.base_url!r}" if self._endpoint else f"provider={self.provider or 'auto'!r}"
+        return f"{type(self).__name__}(model={self.model!r}, {where})"
 
     # -- routes and headers ---------------------------------------------------------------------------------------
-    def url_for(self, spec: TaskSpec, model: str | None) -> str:
-        """The URL a task call posts to (model route, pipeline route, chat route, or a full-URL model)."""
+    def url_for(self, spec: TaskSpec, model: str | None, base: str | None = None) -> str:
+        """The URL a task call posts to on an endpoint (`base`, default `base_url`): model route, pipeline route,
+        chat route, or a full-URL model."""
         model = model or self.model
+        base = base or self.base_url
         if not model:
             raise RequestValidationError(
                 f"{spec.task}: no model given: pass model= to the method or to the client (a model id or a URL)"
@@ -275,14 +304,120 @@ class BaseClient:
             if spec.route == "chat" and not url.endswith("/v1/chat/completions"):
                 url += "/v1/chat/completions"
             return url
-        quoted = hub_model_path(model) if is_hub_url(self.base_url) else endpoint_model_path(model)
+        quoted = hub_model_path(model) if is_hub_url(base) else endpoint_model_path(model)
         if spec.route == "pipeline":
-            if "api-inference.huggingface.co" in self.base_url:
-                return f"{self.base_url}/pipeline/{spec.task}/{quoted}"
-            return f"{self.base_url}/models/{quoted}/pipeline/{spec.task}"
+            if "api-inference.huggingface.co" in base:
+                return f"{base}/pipeline/{spec.task}/{quoted}"
+            return f"{base}/models/{quoted}/pipeline/{spec.task}"
         if spec.route == "chat":
-            return f"{self.base_url}/models/{quoted}/v1/chat/completions"
-        return f"{self.base_url}/models/{quoted}"
+            return f"{base}/models/{quoted}/v1/chat/completions"
+        return f"{base}/models/{quoted}"
+
+    # -- providers: which route a call takes ----------------------------------------------------------------------
+    def route_choice(self, task: str, model: str | None, provider: str | None) -> Choice:
+        """The first, I/O-free step of routing a call: endpoint, hf-inference, auto-router or a provider, and
+        whether the Hub's provider mapping of the model is needed (`Choice.lookup`)."""
+        explicit = self._explicit_token
+        key_kind: Literal["hf", "direct", "none"] = (
+            "none" if not explicit else "hf" if explicit.startswith("hf_") else "direct"
+        )
+        asked = provider if provider is not None else self.provider
+        endpoint = self._endpoint is not None or (asked is None and self._env_endpoint is not None)
+        if self._endpoint is not None and provider is not None:
+            raise RequestValidationError(
+                f"{task}: provider={provider!r} on a client with base_url=: base_url sends every call to that "
+                "endpoint; drop one of the two"
+            )
+        return choose(task, model or self.model, asked, key_kind=key_kind, endpoint=endpoint)
+
+    def hf_auth(self, url: str) -> dict[str, str]:
+        """The Authorization header with the HF token for the router or the Hub: token= when it is an hf_ token,
+        else the ambient one where its host rule allows (`auth_headers`)."""
+        explicit = self._explicit_token
+        if explicit and explicit.startswith("hf_"):
+            return {"Authorization": f"Bearer {explicit}"}
+        if self._ambient_token and ambient_token_allowed(url):
+            if urlsplit(url).scheme != "https" and self._proxied(url):
+                return {}
+            return {"Authorization": f"Bearer {self._ambient_token}"}
+        return {}
+
+    def mapping_request(self, model: str) -> tuple[Request, tuple[str, str, str]]:
+        """The Hub request for a model's provider mapping, and its key in the process's mapping cache."""
+        url = self.hub_url + mapping_path(hub_model_path(model))
+        auth = self.hf_auth(url)
+        token = auth.get("Authorization", "").removeprefix("Bearer ") or None
+        headers = checked_headers(Headers({"User-Agent": USER_AGENT, **self.headers, **auth}))
+        request = Request("GET", url, headers, None, self.timeout, max_bytes=self.max_response_bytes)
+        return request, MAPPINGS.key(self.hub_url, model, token)
+
+    def mapping_from(self, response: Response | AsyncResponse, request: Request, model: str) -> list[ProviderMapping]:
+        """The entries of the Hub's answer to `mapping_request`."""
+        try:
+            data = json.loads(response.content)
+        except (ValueError, RecursionError) as exc:
+            raise self.redactor.error(
+                ResponseValidationError(
+                    f"the Hub's provider mapping of {model!r} ({_redact_url(request.url)}): not valid JSON: {exc}",
+                    status_code=response.status_code,
+                    body=response.content,
+                )
+            ) from None
+        return parse_mapping(data, model, _redact_url(request.url))
+
+    def hub_error(self, exc: InferenceError, model: str) -> InferenceError:
+        """A Hub error of the mapping lookup, its message saying what was looked up where (`hub_url`)."""
+        exc.args = (f"looking up the inference providers of {model!r} on the Hub ({self.hub_url}): {exc}",)
+        return exc
+
+    def route_target(self, task: str, choice: Choice, entries: list[ProviderMapping] | None) -> Target:
+        """The second step of routing: the target, once the mapping's entries are known (when `choice` asked)."""
+        found = resolved_target(task, choice, entries)
+        if found.auth == "routed" and found.provider != "hf-inference" and not self.hf_auth(self.router_url):
+            where = "the auto-router" if found.kind == "auto-router" else f"provider {found.provider!r}"
+            raise RequestValidationError(
+                f"{task}: {where} needs a token: pass token= (an hf_ token, or that provider's own key) or set "
+                f"HF_TOKEN (or log in: the token file) — calls to {self.router_url} are billed to a Hugging Face "
+                "account"
+            )
+        return found
+
+    def target_url(self, spec: TaskSpec, found: Target) -> str:
+        """The URL a routed or direct call posts to."""
+        if found.kind == "endpoint":
+            return self.url_for(spec, found.model)
+        if found.kind == "hf-inference":
+            return self.url_for(spec, found.hub_model, f"{self.router_url}/hf-inference")
+        if found.kind == "auto-router":
+            return f"{self.router_url}/v1/chat/completions"
+        assert found.provider is not None
+        if found.task is None:  # an unknown provider's chat: its OpenAI route on the router
+            return f"{self.router_url}/{quote(found.provider, safe='')}/v1/chat/completions"
+        if found.auth == "direct":
+            assert found.spec is not None and found.spec.base_url is not None
+            return self.provider_urls.get(found.provider, found.spec.base_url) + found.task.route
+        return f"{self.router_url}/{found.provider}{found.task.route}"
+
+    def target_headers(self, url: str, found: Target) -> dict[str, str]:
+        """The headers of a call to `url`: the token by the route's rule, bill-to on routed calls, provider headers."""
+        if found.auth == "endpoint":
+            return self.base_headers(url)
+        if found.auth == "direct":
+            assert found.spec is not None and self._explicit_token is not None
+            scheme = "Key" if found.spec.auth == "key" else "Bearer"
+            auth = {"Authorization": f"{scheme} {self._explicit_token}"}
+            if self.bill_to:
+                warnings.warn(
+                    f"bill_to={self.bill_to!r} is not sent on a direct call to {found.provider!r} (with its own key, "
+                    "the provider bills you): it applies to calls routed through Hugging Face",
+                    stacklevel=5,
+                )
+        else:
+            auth = self.hf_auth(url)
+        extra = dict(found.spec.headers) if found.spec is not None else {}
+        if self.bill_to and found.auth == "routed":
+            extra["X-HF-Bill-To"] = self.bill_to
+        return checked_headers(Headers({"User-Agent": USER_AGENT, **extra, **self.headers, **auth}))
 
     def auth_headers(self, url: str) -> dict[str, str]:
         """The Authorization header for a URL, by the token rules (explicit: any host; ambient: HF over https and
@@ -328,10 +463,14 @@ class BaseClient:
         timeout: float | None,
         flags: Mapping[str, Any] | None = None,
         stream: bool = False,
+        target: Target | None = None,
     ) -> tuple[Request, DecodeContext]:
-        """The HTTP request for a task call, validated against the task's input schema before anything is sent."""
+        """The HTTP request for a task call, validated against the task's input schema before anything is sent;
+        `target` says where it goes (`route_target`; default: the endpoint or hf-inference, no mapping lookup)."""
         spec = TASKS[task]
-        url = self.url_for(spec, model)
+        if target is None:
+            target = self.route_target(task, self.route_choice(task, model, None), None)
+        url = self.target_url(spec, target)
         params = {k: _plain(v) for k, v in parameters.items() if v is not None}
         content_type = "application/json"
         raw: bytes | None = None
@@ -356,7 +495,7 @@ class BaseClient:
                 value[name] = _plain(item)
         if spec.body == "chat":
             body: dict[str, Any] = {"messages": value, **params}
-            chat_model = model or self.model
+            chat_model = target.model if target.kind != "endpoint" else model or self.model
             if chat_model and not chat_model.startswith(("http://", "https://")):
                 body = {"model": chat_model, **body}
             if stream:
@@ -376,9 +515,18 @@ class BaseClient:
             raise RequestValidationError(
                 f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
             ) from None
+        answer, events = None, None
+        if target.task is not None:
+            assert target.provider is not None and target.model is not None
+            body = provider_body(target.task, target.provider, target.model, body, stream)
+            answer = answer_mapper(target.task, target.provider, spec.batch and isinstance(primary, list))
+            if stream and target.task.body == "completions":
+                events = CompletionEvents(target.provider)
+        elif target.kind == "provider":  # an unknown provider's chat: the OpenAI body with the Hub id as its model
+            body = chat_body(body, target.model or "", None)
         if extra_body:
             _merge(body, extra_body)
-        headers = self.base_headers(url)
+        headers = self.target_headers(url, target)
         if raw is None:
             try:
                 payload = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -399,7 +547,17 @@ class BaseClient:
         batch = spec.batch and isinstance(primary, list)
         per_attempt = timeout if timeout is not None else self.timeout
         request = Request("POST", url, headers, payload, per_attempt, stream, max_bytes=self.max_response_bytes)
-        ctx = DecodeContext(spec, batch, dict(flags or {}), self.response_validation, stream, self.redactor)
+        ctx = DecodeContext(
+            spec,
+            batch,
+            dict(flags or {}),
+            self.response_validation,
+            stream,
+            self.redactor,
+            answer,
+            target.provider,
+            events,
+        )
         return request, ctx
 
     # -- errors and retries ---------------------------------------------------------------------------------------
@@ -407,6 +565,9 @@ class BaseClient:
         """The typed error for an error response."""
         content_type = response.headers.get("content-type", "")
         message, error_type = server_message(response.content, content_type)
+        header = response.headers.get("x-error-message")
+        if header and (not response.content.strip() or message == response.content.decode("utf-8", "replace")[:500]):
+            message = header  # the router's message, where the body holds none of the error forms
         wait = self.retry.server_wait(response.headers, response.content)
         loading = response.status_code == 503 and (
             estimated_time(response.content) is not None or "loading" in message.lower()
@@ -435,13 +596,18 @@ class BaseClient:
         )
         return self.redactor.error(error)  # masked before the retry rule logs it
 
-    def attempts(self, request: Request) -> Attempts:
-        """The retry plan for one call: this client's policy and clock, `total_timeout` from now, its status errors."""
+    def deadline(self) -> float:
+        """The end of a call starting now, on the retry policy's clock: `total_timeout` from now."""
+        return self.retry.clock() + self.total_timeout
+
+    def attempts(self, request: Request, deadline: float | None = None) -> Attempts:
+        """The retry plan for one call: this client's policy and clock, its deadline (default `total_timeout` from
+        now), its status errors."""
         clock = self.retry.clock
         return Attempts(
             request,
             policy=self.retry,
-            deadline=clock() + self.total_timeout,
+            deadline=deadline if deadline is not None else self.deadline(),
             clock=clock,
             status_error=self.status_error,
             ambient=f"Bearer {self._ambient_token}" if self._ambient_token else None,

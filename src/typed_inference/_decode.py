@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,9 @@ class DecodeContext:
     mode: ValidationMode = "lenient"
     stream: bool = False
     redactor: Redactor = field(default_factory=Redactor, repr=False)  # masks the client's tokens in errors
+    answer: Callable[[bytes], bytes] | None = None  # a provider's answer → the task's wire shape
+    provider: str | None = None  # the provider that answered (None: an endpoint)
+    events: Callable[[Any], Any] | None = None  # a provider's stream event → the task's event
 
 
 _ADAPTERS: dict[tuple[str, int], TypeAdapter[Any]] = {}
@@ -104,6 +108,11 @@ def decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes
 
 def _decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: bytes) -> Any:
     spec = ctx.spec
+    if ctx.answer is not None:
+        try:
+            body = ctx.answer(body)
+        except ResponseValidationError as exc:
+            raise _fail(f"{spec.task}: {exc}", status, body, headers) from None
     content_type = headers.get("content-type", "")
     if spec.output_kind == "binary":
         if content_type.startswith("application/json") or not body:

@@ -184,6 +184,12 @@ class RequestValidationError(InferenceError, ValueError):
         self.errors = list(errors)
 
 
+class ModelNotSupportedError(RequestValidationError):
+    """No provider can serve this model for this task (the Hub's provider mapping says why); nothing was sent."""
+
+    __module__ = "typed_inference"
+
+
 class ResponseValidationError(InferenceError):
     """A complete response whose body is not valid JSON or not the shape the task's output schema expects."""
 

@@ -139,8 +139,10 @@ class EventDecoder(Generic[T]):
         closes_after: str | None = None,
         spec: TaskSpec | None = None,
         redactor: Redactor | None = None,
+        transform: Callable[[Any], Any] | None = None,
     ) -> None:
         self.adapter = adapter
+        self.transform = transform  # a provider's event (parsed JSON) → the task's event, or None to skip it
         self.redactor = redactor or Redactor()  # masks the client's tokens in every error the stream raises
         self.end = end
         self.task = task
@@ -153,18 +155,22 @@ class EventDecoder(Generic[T]):
         self._renamed = tuple(f'"{v.args["from"]}"'.encode() for v in variants if v.op == "rename")
 
     @classmethod
-    def for_task(cls, spec: TaskSpec, redactor: Redactor | None = None) -> EventDecoder[Any]:
-        """The decoder of a streaming task's events (its event type and how its stream ends, from the registry)."""
+    def for_task(
+        cls, spec: TaskSpec, redactor: Redactor | None = None, transform: Callable[[Any], Any] | None = None
+    ) -> EventDecoder[Any]:
+        """The decoder of a streaming task's events (its event type and how its stream ends, from the registry);
+        with `transform`, of a provider's OpenAI-style stream (ended by `[DONE]`) mapped into the task's events."""
         from typed_inference._decode import stream_adapter
 
         assert spec.stream_end is not None
         return EventDecoder(
             stream_adapter(spec),
-            end=spec.stream_end,
+            end=spec.stream_end if transform is None else "[DONE]",
             task=spec.task,
-            closes_after=spec.stream_closes_after,
+            closes_after=spec.stream_closes_after if transform is None else spec.stream_end,
             spec=spec,
             redactor=redactor,
+            transform=transform,
         )
 
     def decode(self, data: bytes) -> T | None:
@@ -175,6 +181,8 @@ class EventDecoder(Generic[T]):
         try:
             if b'"error"' in data:
                 self._raise_if_error(data)
+            if self.transform is not None:
+                return self._transformed(data)
             event = self._validated(data, shaped_first=any(field in data for field in self._renamed))
         except RecursionError:  # JSON nested deeper than Python's recursion limit
             raise ResponseValidationError(
@@ -182,6 +190,31 @@ class EventDecoder(Generic[T]):
             ) from None
         if self.end != "[DONE]" and _value_at(event, self.end) is not None:
             self.finished = True
+        if self.closes_after is not None and _value_at(event, self.closes_after) is not None:
+            self.closable = True
+        return event
+
+    def _transformed(self, data: bytes) -> T | None:
+        """A provider's event mapped by `transform` and validated as the task's event (None: nothing to yield)."""
+        assert self.transform is not None
+        try:
+            parsed = json.loads(data)
+        except ValueError as exc:
+            raise ResponseValidationError(
+                f"{self.task}: a stream event is not JSON: {exc}", status_code=200, body=data
+            ) from None
+        mapped = self.transform(parsed)
+        if mapped is None:
+            return None
+        try:
+            event = self.adapter.validate_python(mapped)
+        except ValidationError as exc:
+            lines = describe(exc.errors(include_url=False))
+            raise ResponseValidationError(
+                f"{self.task}: a stream event does not match the schema:\n  " + "\n  ".join(lines[:10]),
+                status_code=200,
+                body=data,
+            ) from None
         if self.closes_after is not None and _value_at(event, self.closes_after) is not None:
             self.closable = True
         return event

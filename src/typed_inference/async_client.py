@@ -10,11 +10,12 @@ from typed_inference._async_transport import HttpxTransport
 from typed_inference._base_client import BaseClient, async_bounded_chunks
 from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
-from typed_inference._errors import InferenceError
+from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
 from typed_inference._streaming import AsyncStream, EventDecoder
+from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
 
 R = TypeVar("R")
@@ -31,9 +32,13 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         self,
         model: str | None = None,
         *,
+        provider: str | None = None,
         token: str | None = None,
         base_url: str | None = None,
+        router_url: str | None = None,
         hub_url: str | None = None,
+        bill_to: str | None = None,
+        provider_urls: Mapping[str, str] | None = None,
         timeout: float = 60.0,
         total_timeout: float = 300.0,
         max_retries: int | None = None,
@@ -46,9 +51,13 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     ) -> None:
         super().__init__(
             model,
+            provider=provider,
             token=token,
             base_url=base_url,
+            router_url=router_url,
             hub_url=hub_url,
+            bill_to=bill_to,
+            provider_urls=provider_urls,
             timeout=timeout,
             total_timeout=total_timeout,
             max_retries=max_retries,
@@ -74,12 +83,12 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
         return AsyncRawTaskMethods(self)
 
-    async def send(self, request: Request) -> AsyncResponse:
+    async def send(self, request: Request, *, deadline: float | None = None) -> AsyncResponse:
         """Sends a request with the retry rule (the sync client's `Attempts`), sleeping without blocking the loop.
 
         The same checks as `InferenceClient.send`, whatever the transport: `max_response_bytes`, `total_timeout`.
         """
-        attempts = self.attempts(request)
+        attempts = self.attempts(request, deadline)
         while True:
             response: AsyncResponse | None = None
             error: TransportError | None = None
@@ -156,6 +165,20 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             results[index] = outcome
         return check(results, return_exceptions)
 
+    async def provider_mapping(self, model: str, deadline: float | None = None) -> list[ProviderMapping]:
+        """The Hub's inference provider mapping of a model (cached per process for 5 minutes; errors are not)."""
+        request, key = self.mapping_request(model)
+        cached = MAPPINGS.get(key)
+        if cached is not None:
+            return cached
+        try:
+            response = await self.send(request, deadline=deadline)
+        except (APIStatusError, APIConnectionError) as exc:
+            raise self.hub_error(exc, model) from None
+        entries = self.mapping_from(response, request, model)
+        MAPPINGS.put(key, entries)
+        return entries
+
     async def call(self, task: str, primary: Any = None, /, **params: Any) -> Any:
         """Calls a task by name: `primary` is what its method takes first (a mapping of the input's fields for
         object-input tasks, which may also come as keywords); `params` are its keywords (parameters, `model=`,
@@ -174,10 +197,16 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     async def _call_raw(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
     ) -> RawResponse[Any]:
-        request, ctx = self.build_request(task, primary, inputs, parameters, **options)
-        response = await self.send(request)
+        provider = options.pop("provider", None)
+        deadline = self.deadline()
+        choice = self.route_choice(task, options.get("model"), provider)
+        entries = await self.provider_mapping(choice.model, deadline) if choice.lookup and choice.model else None
+        target = self.route_target(task, choice, entries)
+        request, ctx = self.build_request(task, primary, inputs, parameters, target=target, **options)
+        response = await self.send(request, deadline=deadline)
         if ctx.stream and response.chunks is not None:
-            stream = AsyncStream(response.chunks, response.close, EventDecoder.for_task(ctx.spec, ctx.redactor))
+            decoder = EventDecoder.for_task(ctx.spec, ctx.redactor, ctx.events)
+            stream = AsyncStream(response.chunks, response.close, decoder)
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from typed_inference._base_client import BaseClient, bounded_chunks
 from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
-from typed_inference._errors import InferenceError
+from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
 from typed_inference._map import Job, Progress, check, map_target, per_input, plan, run_threads
 from typed_inference._response import RawResponse
 from typed_inference._stop import current_scope
 from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import RequestsTransport
+from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
 
 if TYPE_CHECKING:
@@ -38,9 +39,13 @@ class InferenceClient(BaseClient, TaskMethods):
         self,
         model: str | None = None,
         *,
+        provider: str | None = None,
         token: str | None = None,
         base_url: str | None = None,
+        router_url: str | None = None,
         hub_url: str | None = None,
+        bill_to: str | None = None,
+        provider_urls: Mapping[str, str] | None = None,
         timeout: float = 60.0,
         total_timeout: float = 300.0,
         max_retries: int | None = None,
@@ -53,9 +58,13 @@ class InferenceClient(BaseClient, TaskMethods):
     ) -> None:
         super().__init__(
             model,
+            provider=provider,
             token=token,
             base_url=base_url,
+            router_url=router_url,
             hub_url=hub_url,
+            bill_to=bill_to,
+            provider_urls=provider_urls,
             timeout=timeout,
             total_timeout=total_timeout,
             max_retries=max_retries,
@@ -138,13 +147,14 @@ class InferenceClient(BaseClient, TaskMethods):
         """The same methods, returning `RawResponse` (status, headers, typed result)."""
         return RawTaskMethods(self)
 
-    def send(self, request: Request) -> Response:
-        """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout`.
+    def send(self, request: Request, *, deadline: float | None = None) -> Response:
+        """Sends a request with the retry rule: retries, backoff, `Retry-After`, bounded by `total_timeout` (or by
+        `deadline`, on the retry policy's clock: the end of a call that sent requests before this one).
 
         Whatever the transport, a whole body over `max_response_bytes` and a response arriving after
         `total_timeout` are errors here (`APIConnectionError`, `APITimeoutError`).
         """
-        attempts = self.attempts(request)
+        attempts = self.attempts(request, deadline)
         scope = current_scope()  # set when the call runs in a batch (`imap`), which may be stopped
         while True:
             if scope is not None:
@@ -171,6 +181,20 @@ class InferenceClient(BaseClient, TaskMethods):
                 sleep = self.retry.sleep
                 (scope.sleep if scope is not None and sleep is time.sleep else sleep)(step.wait)
 
+    def provider_mapping(self, model: str, deadline: float | None = None) -> list[ProviderMapping]:
+        """The Hub's inference provider mapping of a model (cached per process for 5 minutes; errors are not)."""
+        request, key = self.mapping_request(model)
+        cached = MAPPINGS.get(key)
+        if cached is not None:
+            return cached
+        try:
+            response = self.send(request, deadline=deadline)
+        except (APIStatusError, APIConnectionError) as exc:
+            raise self.hub_error(exc, model) from None
+        entries = self.mapping_from(response, request, model)
+        MAPPINGS.put(key, entries)
+        return entries
+
     def call(self, task: str, primary: Any = None, /, **params: Any) -> Any:
         """Calls a task by name: `primary` is what its method takes first (a mapping of the input's fields for
         object-input tasks, which may also come as keywords); `params` are its keywords (parameters, `model=`,
@@ -189,10 +213,16 @@ class InferenceClient(BaseClient, TaskMethods):
     def _call_raw(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
     ) -> RawResponse[Any]:
-        request, ctx = self.build_request(task, primary, inputs, parameters, **options)
-        response = self.send(request)
+        provider = options.pop("provider", None)
+        deadline = self.deadline()
+        choice = self.route_choice(task, options.get("model"), provider)
+        entries = self.provider_mapping(choice.model, deadline) if choice.lookup and choice.model else None
+        target = self.route_target(task, choice, entries)
+        request, ctx = self.build_request(task, primary, inputs, parameters, target=target, **options)
+        response = self.send(request, deadline=deadline)
         if ctx.stream and response.chunks is not None:
-            stream = Stream(response.chunks, response.close, EventDecoder.for_task(ctx.spec, ctx.redactor))
+            decoder = EventDecoder.for_task(ctx.spec, ctx.redactor, ctx.events)
+            stream = Stream(response.chunks, response.close, decoder)
             return RawResponse(response.status_code, response.headers, stream)
         parsed = decode(ctx, response.status_code, response.headers, response.content)
         return RawResponse(response.status_code, response.headers, parsed)

@@ -86,7 +86,11 @@ class InferenceApi:
             raise unknown_names(spec, unknown, spec.parameter_fields, what="parameter(s)")
         primary: Any = data if data is not None else inputs
         flags = {"multiple_masks": True} if self.task == "fill-mask" and _many_masks(primary) else {}
-        return self.client.call(self.task, primary, **params, **flags, model=self.repo_id)
+        # the classic API is hf-inference's: no provider lookup, unless the client names an endpoint or a provider
+        client = self.client
+        pinned = client.provider is None and client._endpoint is None and client._env_endpoint is None
+        routing = {"provider": "hf-inference"} if pinned else {}
+        return client.call(self.task, primary, **params, **flags, **routing, model=self.repo_id)
 
 
 def _many_masks(text: Any) -> bool:

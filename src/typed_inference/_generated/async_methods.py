@@ -78,6 +78,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -92,6 +93,8 @@ class AsyncTaskMethods:
             top_k: How many of the most likely classes to return (the service returns 5 when unset, or every class if
                 the model has fewer).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -109,6 +112,7 @@ class AsyncTaskMethods:
                 {},
                 {"function_to_apply": function_to_apply, "top_k": top_k},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -122,6 +126,7 @@ class AsyncTaskMethods:
         audio: BinaryInput,
         *,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -133,6 +138,8 @@ class AsyncTaskMethods:
         Args:
             audio: The audio clip to transform: bytes, a path (str or os.PathLike) or a binary file object.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -150,6 +157,7 @@ class AsyncTaskMethods:
                 {},
                 {},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -165,6 +173,7 @@ class AsyncTaskMethods:
         return_timestamps: bool | None = None,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -180,6 +189,8 @@ class AsyncTaskMethods:
             generation_parameters: Decoding settings handed to transformers' generate() by tasks that produce text or
                 audio.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -197,6 +208,7 @@ class AsyncTaskMethods:
                 {},
                 {"return_timestamps": return_timestamps, "generation_parameters": generation_parameters},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -246,6 +258,7 @@ class AsyncTaskMethods:
         top_p: float | None = None,
         stream: Literal[False] = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -293,6 +306,7 @@ class AsyncTaskMethods:
         top_p: float | None = None,
         stream: Literal[True],
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -339,6 +353,7 @@ class AsyncTaskMethods:
         top_p: float | None = None,
         stream: bool = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -379,6 +394,8 @@ class AsyncTaskMethods:
                 filtering, when unset).
             stream: Return an iterator of ChatCompletionStreamOutput events as the server sends them.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -414,6 +431,7 @@ class AsyncTaskMethods:
                     "top_p": top_p,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -428,6 +446,7 @@ class AsyncTaskMethods:
         image: BinaryInput,
         *,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -439,6 +458,8 @@ class AsyncTaskMethods:
         Args:
             image: The image whose depth is estimated: bytes, a path (str or os.PathLike) or a binary file object.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -456,6 +477,7 @@ class AsyncTaskMethods:
                 {},
                 {},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -478,6 +500,7 @@ class AsyncTaskMethods:
         top_k: int | None = None,
         word_boxes: Sequence[str | DocumentQuestionAnsweringWordBox] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -505,6 +528,8 @@ class AsyncTaskMethods:
             word_boxes: Words of the document (strings) and their boxes (four numbers each) from an earlier OCR pass;
                 when given, the service skips its own OCR.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -531,6 +556,7 @@ class AsyncTaskMethods:
                     "word_boxes": word_boxes,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -549,6 +575,7 @@ class AsyncTaskMethods:
         truncate: bool | None = None,
         truncation_direction: Literal["left", "right"] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -565,6 +592,7 @@ class AsyncTaskMethods:
         truncate: bool | None = None,
         truncation_direction: Literal["left", "right"] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -580,6 +608,7 @@ class AsyncTaskMethods:
         truncate: bool | None = None,
         truncation_direction: Literal["left", "right"] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -598,6 +627,8 @@ class AsyncTaskMethods:
             truncation_direction: Which end of an over-long input is cut off when truncate is set (the service uses
                 right when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -623,6 +654,7 @@ class AsyncTaskMethods:
                     "truncation_direction": truncation_direction,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -640,6 +672,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[False] = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -655,6 +688,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[True],
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -670,6 +704,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[False] = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -685,6 +720,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[True],
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -700,6 +736,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: bool = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -714,6 +751,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: bool = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -729,6 +767,8 @@ class AsyncTaskMethods:
                 token it splits into.
             multiple_masks: The text holds several mask tokens: return one list of candidates per mask.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -746,6 +786,7 @@ class AsyncTaskMethods:
                 {},
                 {"top_k": top_k, "targets": targets},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -762,6 +803,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -776,6 +818,8 @@ class AsyncTaskMethods:
             top_k: How many of the best classes to return (the service returns 5 when unset, or fewer when the model has
                 fewer classes).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -793,6 +837,7 @@ class AsyncTaskMethods:
                 {},
                 {"function_to_apply": function_to_apply, "top_k": top_k},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -810,6 +855,7 @@ class AsyncTaskMethods:
         subtask: Literal["instance", "panoptic", "semantic"] | None = None,
         threshold: float | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -828,6 +874,8 @@ class AsyncTaskMethods:
                 then instance, then semantic, whichever the model offers first).
             threshold: Smallest confidence a predicted region needs to be returned (the service uses 0.9 when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -850,6 +898,7 @@ class AsyncTaskMethods:
                     "threshold": threshold,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -869,6 +918,7 @@ class AsyncTaskMethods:
         target_size: TargetSize | Mapping[str, Any] | None = None,
         seed: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -889,6 +939,8 @@ class AsyncTaskMethods:
                 the others ignore it.
             seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -913,6 +965,7 @@ class AsyncTaskMethods:
                     "seed": seed,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -933,6 +986,7 @@ class AsyncTaskMethods:
         target_size: TargetSize | Mapping[str, Any] | None = None,
         seed: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -956,6 +1010,8 @@ class AsyncTaskMethods:
                 unset).
             seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -981,6 +1037,7 @@ class AsyncTaskMethods:
                     "seed": seed,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -999,6 +1056,7 @@ class AsyncTaskMethods:
         num_inference_steps: int | None = None,
         target_size: TargetSize | Mapping[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1018,6 +1076,8 @@ class AsyncTaskMethods:
             target_size: Width and height in pixels of the generated image; only some providers and models honour it,
                 the others ignore it.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1041,6 +1101,7 @@ class AsyncTaskMethods:
                     "target_size": target_size,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1056,6 +1117,7 @@ class AsyncTaskMethods:
         max_new_tokens: int | None = None,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1071,6 +1133,8 @@ class AsyncTaskMethods:
             generation_parameters: Decoding settings handed to transformers' generate() by tasks that produce text or
                 audio.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1088,6 +1152,7 @@ class AsyncTaskMethods:
                 {},
                 {"max_new_tokens": max_new_tokens, "generation_parameters": generation_parameters},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1108,6 +1173,7 @@ class AsyncTaskMethods:
         target_size: TargetSize | Mapping[str, Any] | None = None,
         seed: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1129,6 +1195,8 @@ class AsyncTaskMethods:
                 unset).
             seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1154,6 +1222,7 @@ class AsyncTaskMethods:
                     "seed": seed,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1168,6 +1237,7 @@ class AsyncTaskMethods:
         *,
         threshold: float | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1180,6 +1250,8 @@ class AsyncTaskMethods:
             image: The image to search for objects: bytes, a path (str or os.PathLike) or a binary file object.
             threshold: Smallest score a detection needs to be returned (the service uses 0.5 when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1197,6 +1269,7 @@ class AsyncTaskMethods:
                 {},
                 {"threshold": threshold},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1218,6 +1291,7 @@ class AsyncTaskMethods:
         handle_impossible_answer: bool | None = None,
         align_to_words: bool | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1243,6 +1317,8 @@ class AsyncTaskMethods:
             align_to_words: Snap answer boundaries to whole words, which helps languages written with spaces and may
                 hurt ones without, such as Chinese or Japanese (the service uses true when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1268,6 +1344,7 @@ class AsyncTaskMethods:
                     "align_to_words": align_to_words,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1282,6 +1359,7 @@ class AsyncTaskMethods:
         source_sentence: str,
         sentences: list[str],
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1295,6 +1373,8 @@ class AsyncTaskMethods:
                 as the model allows.
             sentences: The texts to compare with the source sentence; each gets one score, in the same order.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1313,6 +1393,7 @@ class AsyncTaskMethods:
                 {"source_sentence": source_sentence, "sentences": sentences},
                 {},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1329,6 +1410,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1345,6 +1427,8 @@ class AsyncTaskMethods:
                 unset).
             generate_parameters: Extra keyword arguments for the model's generate() call, passed through unchecked.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1366,6 +1450,7 @@ class AsyncTaskMethods:
                     "generate_parameters": generate_parameters,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1383,6 +1468,7 @@ class AsyncTaskMethods:
         sequential: bool | None = None,
         truncation: bool | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1402,6 +1488,8 @@ class AsyncTaskMethods:
             truncation: Cut the encoded table to the model's maximum length instead of failing on tables that are too
                 large (the service uses false when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1419,6 +1507,7 @@ class AsyncTaskMethods:
                 {"query": query, "table": table},
                 {"padding": padding, "sequential": sequential, "truncation": truncation},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1432,6 +1521,7 @@ class AsyncTaskMethods:
         table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1445,6 +1535,8 @@ class AsyncTaskMethods:
                 numbers), top row first; every column has one cell per row and the columns must match the features the
                 model was trained on.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1463,6 +1555,7 @@ class AsyncTaskMethods:
                 {},
                 {},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1476,6 +1569,7 @@ class AsyncTaskMethods:
         table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1489,6 +1583,8 @@ class AsyncTaskMethods:
                 or numbers), top row first; every column has one cell per row and the columns must match the features
                 the model was trained on.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1507,6 +1603,7 @@ class AsyncTaskMethods:
                 {},
                 {},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1523,6 +1620,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1537,6 +1635,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1550,6 +1649,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1565,6 +1665,8 @@ class AsyncTaskMethods:
             top_k: Keep only this many of the most probable classes, best first; fewer come back when the model has
                 fewer classes.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1582,6 +1684,7 @@ class AsyncTaskMethods:
                 {},
                 {"function_to_apply": function_to_apply, "top_k": top_k},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1627,6 +1730,7 @@ class AsyncTaskMethods:
         watermark: bool | None = None,
         stream: Literal[False] = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1670,6 +1774,7 @@ class AsyncTaskMethods:
         watermark: bool | None = None,
         stream: Literal[True],
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1712,6 +1817,7 @@ class AsyncTaskMethods:
         watermark: bool | None = None,
         stream: bool = False,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1763,6 +1869,8 @@ class AsyncTaskMethods:
                 detectors can recognise (false when unset).
             stream: Return an iterator of TextGenerationStreamOutput events as the server sends them.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1800,6 +1908,7 @@ class AsyncTaskMethods:
                     "watermark": watermark,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1815,6 +1924,7 @@ class AsyncTaskMethods:
         *,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1828,6 +1938,8 @@ class AsyncTaskMethods:
             generation_parameters: Decoding settings handed to transformers' generate() by tasks that produce text or
                 audio.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1845,6 +1957,7 @@ class AsyncTaskMethods:
                 {},
                 {"generation_parameters": generation_parameters},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1865,6 +1978,7 @@ class AsyncTaskMethods:
         scheduler: str | None = None,
         seed: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1886,6 +2000,8 @@ class AsyncTaskMethods:
                 use instead of the model's own.
             seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1911,6 +2027,7 @@ class AsyncTaskMethods:
                     "seed": seed,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1925,6 +2042,7 @@ class AsyncTaskMethods:
         *,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1938,6 +2056,8 @@ class AsyncTaskMethods:
             generation_parameters: Decoding settings handed to transformers' generate() by tasks that produce text or
                 audio.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -1955,6 +2075,7 @@ class AsyncTaskMethods:
                 {},
                 {"generation_parameters": generation_parameters},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -1973,6 +2094,7 @@ class AsyncTaskMethods:
         num_inference_steps: int | None = None,
         seed: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1991,6 +2113,8 @@ class AsyncTaskMethods:
                 model's own pipeline default applies when unset).
             seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2014,6 +2138,7 @@ class AsyncTaskMethods:
                     "seed": seed,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2031,6 +2156,7 @@ class AsyncTaskMethods:
         stride: int | None = None,
         aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2046,6 +2172,7 @@ class AsyncTaskMethods:
         stride: int | None = None,
         aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2060,6 +2187,7 @@ class AsyncTaskMethods:
         stride: int | None = None,
         aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2079,6 +2207,8 @@ class AsyncTaskMethods:
                 whole, labelling a word by its first token, its averaged token scores or its best token (the service
                 uses "simple" when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2096,6 +2226,7 @@ class AsyncTaskMethods:
                 {},
                 {"ignore_labels": ignore_labels, "stride": stride, "aggregation_strategy": aggregation_strategy},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2114,6 +2245,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2134,6 +2266,8 @@ class AsyncTaskMethods:
                 unset).
             generate_parameters: Extra keyword arguments for the model's generate() call, passed through unchecked.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2157,6 +2291,7 @@ class AsyncTaskMethods:
                     "generate_parameters": generate_parameters,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2174,6 +2309,7 @@ class AsyncTaskMethods:
         num_frames: int | None = None,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2192,6 +2328,8 @@ class AsyncTaskMethods:
             top_k: How many of the most likely classes to return (the service returns 5 when unset, or every class if
                 the model has fewer).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2214,6 +2352,7 @@ class AsyncTaskMethods:
                     "top_k": top_k,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2229,6 +2368,7 @@ class AsyncTaskMethods:
         question: str,
         top_k: int | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2243,6 +2383,8 @@ class AsyncTaskMethods:
             top_k: How many answers to return, most likely first; fewer come back when the model has fewer candidates
                 (the service returns 5 when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2260,6 +2402,7 @@ class AsyncTaskMethods:
                 {"image": image, "question": question},
                 {"top_k": top_k},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2276,6 +2419,7 @@ class AsyncTaskMethods:
         hypothesis_template: str | None = None,
         multi_label: bool | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2292,6 +2436,8 @@ class AsyncTaskMethods:
             multi_label: Score each label on its own so that several can be true at once; when false the scores are
                 spread over the labels and add up to 1 (the service uses false when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2313,6 +2459,7 @@ class AsyncTaskMethods:
                     "multi_label": multi_label,
                 },
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2328,6 +2475,7 @@ class AsyncTaskMethods:
         candidate_labels: list[str],
         hypothesis_template: str | None = None,
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2342,6 +2490,8 @@ class AsyncTaskMethods:
             hypothesis_template: Sentence with a {} placeholder that each label is put into before it is compared with
                 the image (the service uses "This is a photo of {}." when unset).
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2359,6 +2509,7 @@ class AsyncTaskMethods:
                 {},
                 {"candidate_labels": candidate_labels, "hypothesis_template": hypothesis_template},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,
@@ -2373,6 +2524,7 @@ class AsyncTaskMethods:
         *,
         candidate_labels: list[str],
         model: str | None = None,
+        provider: str | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2385,6 +2537,8 @@ class AsyncTaskMethods:
             image: The image to search for objects: bytes, a path (str or os.PathLike) or a binary file object.
             candidate_labels: The kinds of object to look for, described in words.
             model: Model id or full URL for this call, instead of the client's model.
+            provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
+                client's.
             wait_for_model: Wait for a cold model to load instead of failing with 503 (header X-Wait-For-Model).
             use_cache: Allow a cached answer (header X-Use-Cache); unset, the service decides.
             extra_headers: Headers added to this request.
@@ -2402,6 +2556,7 @@ class AsyncTaskMethods:
                 {},
                 {"candidate_labels": candidate_labels},
                 model=model,
+                provider=provider,
                 wait_for_model=wait_for_model,
                 use_cache=use_cache,
                 extra_headers=extra_headers,

@@ -92,17 +92,17 @@ class TextGenerationStreamOutputToken(OutputModel):
     The token produced by this step.
     """
 
-    id: Annotated[int, Field(ge=0)]
+    id: Annotated[int | None, Field(ge=0), NotNull] = None
     """
-    Vocabulary id of the token.
+    Vocabulary id of the token; absent where the server gives none (OpenAI-completions providers).
     """
     text: str
     """
     The token as text.
     """
-    logprob: float | None
+    logprob: float | None = None
     """
-    Natural-log probability of the token; null where the model gives none.
+    Natural-log probability of the token; null where the model gives none, absent where the server sends no such field (OpenAI-completions providers).
     """
     special: bool
     """

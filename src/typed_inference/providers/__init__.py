@@ -1,0 +1,11 @@
+"""Inference Providers: which providers this SDK knows, and the Hub's provider mapping of a model."""
+
+from __future__ import annotations
+
+from typed_inference._generated.providers import PROVIDERS
+from typed_inference.providers._mapping import ProviderMapping
+from typed_inference.providers._spec import ProviderSpec, ProviderTask
+
+PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(PROVIDERS))
+
+__all__ = ["PROVIDERS", "PROVIDER_NAMES", "ProviderMapping", "ProviderSpec", "ProviderTask"]
