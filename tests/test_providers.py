@@ -224,6 +224,7 @@ def test_an_explicit_staging_provider_proceeds_with_a_warning(fake: ProviderFake
     [
         ({"provider": "groq"}, None, "provider 'groq' does not serve task 'feature-extraction'"),
         ({"provider": "nobody"}, None, "unknown provider 'nobody'.*known: auto, baseten"),
+        ({"provider": "../v1"}, None, "invalid provider name '../v1'"),
         ({"provider": "together"}, ("scaleway", "sc", "feature-extraction"), "not served by provider 'together'"),
         ({"provider": "together"}, ("together", "tg", "text-generation"), "for task text-generation, not"),
         ({"provider": "together", "token": None}, ("together", "tg", "feature-extraction"), "token=.*HF_TOKEN"),

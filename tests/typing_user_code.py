@@ -46,6 +46,12 @@ def check(client: InferenceClient, image: bytes) -> None:
     assert_type(raw, RawResponse[list[FillMaskOutputElement]])
     extra: dict[str, Any] = {"new_param": 1}
     client.fill_mask("a [MASK].", top_k=3, extra_body=extra, wait_for_model=True, timeout=5.0)
+    # providers: per call, the same return types whatever the route
+    assert_type(client.chat_completion(messages, model="org/m", provider="together"), ChatCompletionOutput)
+    assert_type(client.feature_extraction("hello", provider="scaleway"), list[list[float]])
+    routed = InferenceClient("org/m", provider="auto", bill_to="my-org", router_url="http://127.0.0.1:9")
+    assert_type(routed.text_generation("Once", provider="together", stream=True), Stream[TextGenerationStreamOutput])
+    InferenceClient(provider="together", token="tg-key", provider_urls={"together": "http://127.0.0.1:9000"})
 
 
 def check_raw(client: InferenceClient) -> None:

@@ -7,6 +7,7 @@ provider mapping is needed; `target` finishes with the mapping's entries. Every 
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,7 @@ from typed_inference.providers._mapping import ProviderMapping
 from typed_inference.providers._spec import ProviderSpec, ProviderTask
 
 AUTO = "auto"
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 POLICIES = ("fastest", "cheapest", "preferred")  # auto-router suffixes that pick no provider by name
 Kind = Literal["endpoint", "hf-inference", "auto-router", "provider"]
 Auth = Literal["endpoint", "routed", "direct"]
@@ -92,6 +94,10 @@ def choose(
             return Choice("auto-router", model, AUTO, "routed")
         return Choice("provider", model, AUTO, "routed", lookup=True)
     spec = PROVIDERS.get(provider)
+    if spec is None and not _NAME.fullmatch(provider):
+        raise RequestValidationError(
+            f"{task}: invalid provider name {provider!r}: a provider is named with lower-case letters, digits and '-'"
+        )
     if spec is None:
         if task == "chat-completion" and key_kind != "direct":
             return Choice("provider", model, provider, "routed")
