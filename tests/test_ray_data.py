@@ -173,6 +173,26 @@ def test_mapper_batches_retries_and_counts(server: ScriptedServer) -> None:
 
 
 @pytest.mark.usefixtures("ray_session")
+def test_a_result_that_does_not_fit_the_column_is_a_row_error(server: ScriptedServer) -> None:
+    """A model without pooling answers a vector per token: not one embedding, so that row fails, alone."""
+    server.handler = lambda received: Reply(
+        200, [[[1.0, 2.0], [3.0, 4.0]] if text == "tokens" else [[1.0, 2.0]] for text in received.json()["inputs"]]
+    )
+    mapper = InferenceMapper(
+        task="feature-extraction", model="m", input_column="text", output_column="vector", base_url=server.url
+    )
+    out = mapper(pa.table({"text": ["pooled", "tokens", "pooled too"]}))
+    assert out.column("vector").to_pylist() == [[1.0, 2.0], None, [1.0, 2.0]]
+    errors = out.column("error").to_pylist()
+    assert errors[0] is None and errors[2] is None
+    assert errors[1] == (
+        "ResponseValidationError: feature-extraction: a result does not fit the column type list<item: float>: "
+        "2 vectors for one input (a model without pooling): not one embedding"
+    )
+    assert mapper.counts == {"requests": 1, "retries": 0, "errors": 1}
+
+
+@pytest.mark.usefixtures("ray_session")
 def test_two_thousand_texts_through_ray_data(scripted: ScriptedServer) -> None:
     before = len(scripted.received)
     ds = infer(

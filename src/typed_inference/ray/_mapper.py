@@ -164,32 +164,31 @@ class InferenceMapper:
         import pyarrow as pa
 
         convert, arrow_type = self.column.convert, self.column.type
+        unfit = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
         values: list[Any] = [None] * len(results)
         for row, result in enumerate(results):
-            if result is None:
-                continue
-            try:
-                values[row] = convert(result)
-                if not self._fits(values[row]):
-                    pa.array([values[row]], arrow_type)  # raises the reason
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
-                values[row] = None
-                message = f"{self.spec.task}: a result does not fit the column type {arrow_type}: {exc}"
-                self._fail(row, errors, ResponseValidationError(message, status_code=200, body=b""))
+            if result is not None:
+                try:
+                    values[row] = convert(result)
+                except unfit as exc:
+                    self._unfit(row, errors, exc)
+        try:
+            return pa.array(values, arrow_type)
+        except unfit:
+            pass
+        for row, value in enumerate(values):  # the whole column did not fit: find the rows that do not
+            if value is not None:
+                try:
+                    pa.array([value], arrow_type)
+                except unfit as exc:
+                    values[row] = None
+                    self._unfit(row, errors, exc)
         return pa.array(values, arrow_type)
 
-    def _fits(self, value: Any) -> bool:
-        """Whether a value is of the column's type, by a cheap check where one exists (embeddings, text, bytes)."""
-        import pyarrow as pa
-
-        arrow_type = self.column.type
-        if arrow_type == pa.list_(pa.float32()):
-            return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
-        if arrow_type == pa.string():
-            return isinstance(value, str)
-        if arrow_type == pa.binary():
-            return isinstance(value, bytes)
-        return False
+    def _unfit(self, row: int, errors: list[str | None], exc: Exception) -> None:
+        """Records a result that does not fit the output column as the row's ResponseValidationError."""
+        message = f"{self.spec.task}: a result does not fit the column type {self.column.type}: {exc}"
+        self._fail(row, errors, ResponseValidationError(message, status_code=200, body=b""))
 
     def _count(self, requests: int) -> None:
         """Adds a block's requests, and the retries seen since the last block, to the counters."""
