@@ -24,7 +24,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) torch==2.13.0  # first: the CPU build on disk, never a plain `torch`
-	$(PIP) -e '.[dev,server]'
+	$(PIP) -e '.[dev,server,ray]'
 	touch $(STAMP)
 
 # Lint and type checks run without torch: the dev extra and the server extra minus what needs torch.

@@ -45,6 +45,19 @@ class InferenceError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only constructors cannot be rebuilt from `args`: rebuilt from the attributes instead, so an error
+        # crosses a process boundary (a Ray worker's, a multiprocessing pool's) as the same typed error
+        return _rebuild, (type(self), self.args, dict(vars(self)))
+
+
+def _rebuild(cls: type[InferenceError], args: tuple[Any, ...], state: dict[str, Any]) -> InferenceError:
+    """An unpickled error: its class, args and attributes, without running its constructor."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    vars(exc).update(state)
+    return exc
+
 
 E = TypeVar("E", bound=BaseException)
 

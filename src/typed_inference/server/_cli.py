@@ -71,6 +71,12 @@ def add_commands(subparsers: Any) -> None:
         help="let web pages of this origin (https://example.org) call the server (repeatable; default none)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    ray = serve.add_argument_group("Ray Serve", "serve from replicas on a Ray cluster (needs the ray extra)")
+    ray.add_argument("--ray", action="store_true", help="run as a Ray Serve deployment (Serve's proxy on --port)")
+    scale = ray.add_mutually_exclusive_group()
+    scale.add_argument("--replicas", type=int, metavar="N", help="replicas, each loading the models (default 1)")
+    scale.add_argument("--autoscale", metavar="MIN:MAX", help="let Serve scale the replicas between MIN and MAX")
+    ray.add_argument("--replica-cpus", type=float, metavar="CPUS", help="CPUs each replica reserves (default 0.5)")
     serve.set_defaults(run=run_serve)
 
     demo = subparsers.add_parser(
@@ -84,7 +90,7 @@ def add_commands(subparsers: Any) -> None:
     demo.set_defaults(run=run_demo_models)
 
 
-def _offline() -> None:
+def offline() -> None:
     """The server process never downloads: the hub libraries are told so before they are imported."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -103,7 +109,7 @@ def _needs_server_extra(command: str, exc: ImportError) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Runs the server until interrupted."""
-    _offline()
+    offline()
     try:
         import uvicorn
 
@@ -134,6 +140,18 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ResolveError, OSError, ValueError) as exc:
         print(f"typed-inference serve: {exc}", file=sys.stderr)
         return 2
+    ray_flags = [
+        flag
+        for flag, value in (
+            ("--replicas", args.replicas),
+            ("--autoscale", args.autoscale),
+            ("--replica-cpus", args.replica_cpus),
+        )
+        if value is not None
+    ]
+    if ray_flags and not args.ray:
+        print(f"typed-inference serve: {', '.join(ray_flags)} needs --ray", file=sys.stderr)
+        return 2
     config = ServerConfig(
         models=sources,
         embedded=not args.no_embedded,
@@ -159,13 +177,17 @@ def run_serve(args: argparse.Namespace) -> int:
         logging.getLogger("typed_inference.server").warning(
             "--allow-host '*': the Host check is off, so a web page can reach this server through DNS rebinding"
         )
+    if args.ray:
+        from typed_inference.server._ray_cli import run_on_ray
+
+        return run_on_ray(args, config)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 
 
 def run_demo_models(args: argparse.Namespace) -> int:
     """Builds the demo models and says plainly that they are random."""
-    _offline()
+    offline()
     try:
         import tokenizers  # noqa: F401  (building needs all three: fail before writing anything)
         import torch  # noqa: F401
