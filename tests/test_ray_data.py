@@ -316,3 +316,31 @@ def causes(exc: BaseException | None) -> Iterator[BaseException]:
         seen.append(exc)
         yield exc
         exc = exc.__cause__ or exc.__context__
+
+
+def test_mapper_on_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process: `provider=` through the router (HF_ROUTER_URL) after the Hub's mapping (HF_ENDPOINT)."""
+    from tests.provider_fake import EMBEDDING, ProviderFake
+
+    fake = ProviderFake().start()
+    try:
+        fake.map("org/model", ("together", "tg/embed", "feature-extraction"))
+        monkeypatch.setenv("HF_ROUTER_URL", fake.router.url)
+        monkeypatch.setenv("HF_ENDPOINT", fake.hub.url)
+        monkeypatch.setenv("HF_TOKEN", "hf_ray_provider_token")
+        mapper = InferenceMapper(
+            task="feature-extraction",
+            model="org/model",
+            input_column="text",
+            output_column="embedding",
+            request_batch_size=2,
+            requests_in_flight=1,
+            provider="together",
+        )
+        out = mapper(pa.table({"text": ["a", "b", "c"]}))
+    finally:
+        fake.stop()
+    assert out.column("embedding").to_pylist() == [EMBEDDING] * 3
+    assert sorted(r.json()["input"] for r in fake.router.received) == [["a", "b"], ["c"]]
+    assert {r.path for r in fake.router.received} == {"/together/v1/embeddings"}
+    assert len(fake.hub.received) == 1  # one lookup: the mapping is cached for the actor's other requests
