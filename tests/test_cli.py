@@ -916,6 +916,11 @@ def test_providers_errors_are_one_line(fake: ProviderFake) -> None:
     assert invalid.code == 2 and "invalid model id" in invalid.err
     typo = run("providers", "org/m", "--hub-url", fake.hub.url, "--task", "chat-complet")
     assert typo.code == 2 and "unknown task 'chat-complet'" in typo.err
+    for url in ("nope", "ftp://hub.example", "http://"):
+        for command in (["providers", "org/m"], ["call", "chat-completion", "--model", "org/m", "--input", "Hi"]):
+            not_url = run(*command, "--hub-url", url)
+            assert not_url.code == 2 and "is not an http(s) URL with a host" in not_url.err, not_url.err
+        assert run("call", "chat-completion", "--model", "org/m", "--input", "Hi", "--router-url", url).code == 2
     down = run("providers", "org/m", "--hub-url", "http://127.0.0.1:9", "--timeout", "2")
     assert down.code == 1 and down.err.count("\n") == 1 and "APIConnectionError" in down.err
     assert len(fake.hub.received) == 2  # the two valid ids reached the Hub; the malformed id and the typo did not

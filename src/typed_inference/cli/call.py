@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from typed_inference._jsonable import to_jsonable
-from typed_inference.cli._common import LINE_SUFFIXES, CommandError, Subparsers, guarded
+from typed_inference.cli._common import LINE_SUFFIXES, CommandError, Subparsers, guarded, http_url
 
 if TYPE_CHECKING:
     from typed_inference._task import TaskSpec
@@ -43,9 +43,14 @@ def add_commands(subparsers: Subparsers) -> None:
         help="the inference provider: 'auto' (the default), 'hf-inference', 'together', ... (`typed-inference "
         "providers MODEL` lists a model's providers); overrides HF_INFERENCE_ENDPOINT",
     )
-    parser.add_argument("--router-url", metavar="URL", help="the router's base URL (default: HF_ROUTER_URL or HF's)")
     parser.add_argument(
-        "--hub-url", metavar="URL", help="the Hub, for provider mappings (default: HF_ENDPOINT or huggingface.co)"
+        "--router-url", type=http_url, metavar="URL", help="the router's base URL (default: HF_ROUTER_URL or HF's)"
+    )
+    parser.add_argument(
+        "--hub-url",
+        type=http_url,
+        metavar="URL",
+        help="the Hub, for provider mappings (default: HF_ENDPOINT or huggingface.co)",
     )
     parser.add_argument("--bill-to", metavar="ORG", help="bill routed provider calls to this organization")
     parser.add_argument("--output", metavar="FILE", help="write the result (or the batch's results) to FILE")
@@ -112,7 +117,7 @@ def make_client(args: argparse.Namespace) -> InferenceClient:
             bill_to=args.bill_to,
             timeout=args.timeout,
         )
-    except ValueError as exc:  # e.g. --provider with a URL --model's endpoint
+    except ValueError as exc:  # a combination the client refuses (base_url= with provider=)
         raise CommandError(str(exc)) from None
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from typed_inference.cli._common import CommandError, Subparsers, guarded
+from typed_inference.cli._common import CommandError, Subparsers, guarded, http_url
 
 if TYPE_CHECKING:
     from typed_inference.providers import ProviderMapping
@@ -26,7 +26,9 @@ def add_commands(subparsers: Subparsers) -> None:
     parser.add_argument("model", help="a Hub model id, e.g. meta-llama/Llama-3.1-8B-Instruct")
     parser.add_argument("--task", help="only the entries for this task (a task id, or the Hub's 'conversational')")
     parser.add_argument("--json", action="store_true", help="print the entries as a JSON array")
-    parser.add_argument("--hub-url", help="the Hub's base URL (default: HF_ENDPOINT or https://huggingface.co)")
+    parser.add_argument(
+        "--hub-url", type=http_url, metavar="URL", help="the Hub's base URL (default: HF_ENDPOINT or huggingface.co)"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per-attempt timeout")
     parser.set_defaults(run=guarded("providers", run_providers))
 
