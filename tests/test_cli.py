@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
+from tests.provider_fake import ProviderFake
 from tests.server import Received, Reply, ScriptedServer
 from typed_inference import cli
 from typed_inference._decode import strict_adapter
@@ -767,3 +769,158 @@ def test_ctrl_c_stops_a_batch_at_once_and_writes_what_arrived(server: ScriptedSe
     assert [r["line"] for r in records] == list(range(1, 21))  # every line, in input order
     assert [r["result"] for r in records[:3]] == [FILL] * 3
     assert all(r["error"]["type"] == "Interrupted" for r in records[3:])
+
+
+# -- providers: call --provider and the `providers` command (tests/provider_fake.py) --------------------------------
+
+HF_CLI = "hf_cli_router_token"
+
+
+@pytest.fixture
+def fake() -> Iterator[ProviderFake]:
+    fake = ProviderFake().start()
+    yield fake
+    fake.stop()
+
+
+def fake_flags(fake: ProviderFake) -> list[str]:
+    return ["--router-url", fake.router.url, "--hub-url", fake.hub.url]
+
+
+def test_call_with_a_provider_and_bill_to(fake: ProviderFake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", HF_CLI)
+    fake.map("org/chat", ("together", "together-ai/chat-7b", "conversational"))
+    result = run(
+        "call", "chat-completion", "--model", "org/chat", "--input", "Hi", "--provider", "together",
+        "--bill-to", "my-org", *fake_flags(fake),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.json()["choices"][0]["message"]["content"] == "Hello"
+    [lookup] = fake.hub.received
+    assert unquote(lookup.path) == "/api/models/org/chat?expand[]=inferenceProviderMapping"
+    [request] = fake.router.received
+    assert request.path == "/together/v1/chat/completions"
+    assert request.json()["model"] == "together-ai/chat-7b"
+    assert request.json()["messages"] == [{"role": "user", "content": "Hi"}]
+    assert request.headers["authorization"] == f"Bearer {HF_CLI}" and request.headers["x-hf-bill-to"] == "my-org"
+    assert not fake.direct.received
+
+
+def test_call_defaults_to_auto_and_an_explicit_provider_wins_over_the_env_endpoint(
+    fake: ProviderFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", HF_CLI)
+    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", "http://127.0.0.1:9/never")
+    fake.map(
+        "org/embed",
+        ("hf-inference", "org/embed", "feature-extraction", "error"),
+        ("scaleway", "emb", "feature-extraction"),
+    )
+    auto = run(
+        "call", "feature-extraction", "--model", "org/embed", "--input", "a", "--provider", "auto", *fake_flags(fake)
+    )
+    assert auto.code == 0, auto.err
+    assert auto.json() == [[0.25, -0.5, 0.125]]
+    assert [r.path for r in fake.router.received] == ["/scaleway/v1/embeddings"]
+    hf = run(
+        "call", "text-classification", "--model", "org/m", "--input", "great", "--provider", "hf-inference",
+        *fake_flags(fake),
+    )  # fmt: skip
+    assert hf.code == 0, hf.err
+    assert hf.json() == [{"label": "POSITIVE", "score": 0.75}]
+    assert fake.router.received[-1].path == "/hf-inference/models/org/m"
+    assert len(fake.hub.received) == 1  # the auto call looked the model up; hf-inference named: no lookup
+
+
+def test_call_provider_errors(fake: ProviderFake, monkeypatch: pytest.MonkeyPatch) -> None:
+    both = run(
+        "call", "chat-completion", "--model", "m", "--input", "Hi", "--provider", "groq", "--base-url", fake.router.url
+    )
+    assert both.code == 2 and "not allowed with argument" in both.err
+    url_model = run("call", "chat-completion", "--model", fake.router.url, "--input", "Hi", "--provider", "groq")
+    assert url_model.code == 2 and "provider='groq' with a URL model" in url_model.err
+    unknown = run(
+        "call", "feature-extraction", "--model", "org/m", "--input", "a", "--provider", "nope", *fake_flags(fake)
+    )
+    assert unknown.code == 2 and "unknown provider 'nope'" in unknown.err and "together" in unknown.err
+    no_token = run("call", "chat-completion", "--model", "org/m", "--input", "Hi", *fake_flags(fake))
+    assert no_token.code == 2 and "HF_TOKEN" in no_token.err
+    monkeypatch.setenv("HF_TOKEN", HF_CLI)
+    fake.map("org/m", ("fal-ai", "fal/m", "text-to-image"))
+    unsupported = run("call", "feature-extraction", "--model", "org/m", "--input", "a", *fake_flags(fake))
+    assert unsupported.code == 1 and "ModelNotSupportedError" in unsupported.err and "fal-ai" in unsupported.err
+    missing = run("call", "feature-extraction", "--model", "org/gone", "--input", "a", *fake_flags(fake))
+    assert missing.code == 1 and "ModelNotFoundError" in missing.err and fake.hub.url in missing.err
+    assert not fake.router.received and not fake.direct.received
+
+
+def test_providers_prints_the_mapping_as_a_table(fake: ProviderFake) -> None:
+    fake.mappings["org/llm"] = {
+        "id": "org/llm",
+        "inferenceProviderMapping": [
+            {"provider": "together", "providerId": "tg/llm", "status": "live", "task": "conversational"},
+            {"provider": "novita", "providerId": "nv/llm", "status": "staging", "task": "text-generation"},
+            {"provider": "fal-ai", "providerId": "fal/llm-lora", "status": "live", "task": "text-to-image",
+             "adapter": "lora", "adapterWeightsPath": "w.safetensors", "rank": 3},
+            {"provider": "brand-new", "providerId": "bn/llm", "status": "error", "task": "conversational"},
+        ],
+    }  # fmt: skip
+    table = run("providers", "org/llm", "--hub-url", fake.hub.url)
+    assert table.code == 0, table.err
+    rows = [line.split() for line in table.out.splitlines()]
+    assert rows == [
+        ["PROVIDER", "PROVIDER", "ID", "STATUS", "TASK", "IN", "SDK", "ADAPTER"],
+        ["together", "tg/llm", "live", "conversational", "yes"],
+        ["novita", "nv/llm", "staging", "text-generation", "yes"],
+        ["fal-ai", "fal/llm-lora", "live", "text-to-image", "no", "lora"],
+        ["brand-new", "bn/llm", "error", "conversational", "no"],
+    ]
+    [lookup] = fake.hub.received
+    assert unquote(lookup.path) == "/api/models/org/llm?expand[]=inferenceProviderMapping"
+    assert "authorization" not in lookup.headers  # no token anywhere: an anonymous lookup
+    as_json = run("providers", "org/llm", "--hub-url", fake.hub.url, "--json", "--task", "chat-completion")
+    assert as_json.code == 0, as_json.err
+    assert [(e["provider"], e["implemented"]) for e in as_json.json()] == [("together", True), ("brand-new", False)]
+    lora = run("providers", "org/llm", "--hub-url", fake.hub.url, "--json", "--task", "text-to-image").json()
+    assert lora == [
+        {"provider": "fal-ai", "providerId": "fal/llm-lora", "status": "live", "task": "text-to-image",
+         "implemented": False, "adapter": "lora", "adapterWeightsPath": "w.safetensors", "type": None, "rank": 3},
+    ]  # fmt: skip
+
+
+def test_providers_reads_hf_endpoint_and_sends_the_ambient_token(
+    fake: ProviderFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", fake.hub.url)
+    monkeypatch.setenv("HF_TOKEN", HF_CLI)
+    fake.mappings["org/none"] = {"id": "org/none"}
+    empty = run("providers", "org/none")
+    assert empty.code == 0 and empty.out == f"org/none: no inference provider mapping on the Hub ({fake.hub.url})\n"
+    assert run("providers", "org/none", "--json").json() == []
+    fake.map("org/m", ("scaleway", "emb", "feature-extraction"))
+    other = run("providers", "org/m", "--task", "conversational")
+    assert other.out == f"org/m: no inference provider mapping for task 'conversational' on the Hub ({fake.hub.url})\n"
+    assert all(r.headers["authorization"] == f"Bearer {HF_CLI}" for r in fake.hub.received)
+
+
+def test_providers_errors_are_one_line(fake: ProviderFake) -> None:
+    missing = run("providers", "org/gone", "--hub-url", fake.hub.url)
+    assert missing.code == 1 and missing.out == ""
+    assert missing.err.count("\n") == 1 and missing.err.startswith("typed-inference providers: ModelNotFoundError:")
+    assert f"'org/gone' on the Hub ({fake.hub.url})" in missing.err
+    fake.mappings["org/bad"] = {"inferenceProviderMapping": {"together": {"providerId": 7}}}
+    bad = run("providers", "org/bad", "--hub-url", fake.hub.url)
+    assert bad.code == 1 and bad.err.count("\n") == 1 and "ResponseValidationError" in bad.err
+    assert "$.inferenceProviderMapping.together.providerId: expected a string, found a int" in bad.err
+    invalid = run("providers", "../../api/whoami-v2", "--hub-url", fake.hub.url)
+    assert invalid.code == 2 and "invalid model id" in invalid.err
+    typo = run("providers", "org/m", "--hub-url", fake.hub.url, "--task", "chat-complet")
+    assert typo.code == 2 and "unknown task 'chat-complet'" in typo.err
+    for url in ("nope", "ftp://hub.example", "http://"):
+        for command in (["providers", "org/m"], ["call", "chat-completion", "--model", "org/m", "--input", "Hi"]):
+            not_url = run(*command, "--hub-url", url)
+            assert not_url.code == 2 and "is not an http(s) URL with a host" in not_url.err, not_url.err
+        assert run("call", "chat-completion", "--model", "org/m", "--input", "Hi", "--router-url", url).code == 2
+    down = run("providers", "org/m", "--hub-url", "http://127.0.0.1:9", "--timeout", "2")
+    assert down.code == 1 and down.err.count("\n") == 1 and "APIConnectionError" in down.err
+    assert len(fake.hub.received) == 2  # the two valid ids reached the Hub; the malformed id and the typo did not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shlex
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.provider_fake import ProviderFake
 from tests.server import Received, Reply, ScriptedServer
+from typed_inference.providers import PROVIDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -71,10 +74,21 @@ def _answer(request: Received) -> Reply:
 LOCAL_SERVER = "http://127.0.0.1:8080"
 
 
+# Examples of the README's "Providers" section run against tests/provider_fake.py (router, Hub, providers' hosts),
+# building only on the earlier examples of that section; the other examples never run them.
+PROVIDERS_SECTION = "## Providers"
+GATEWAY = "http://127.0.0.1:9000"  # the private gateway those examples name: the fake's providers' hosts
+SECTIONS: dict[str, str] = {}  # example name → the `## ` heading it is under
+
+
 def examples(*, local: bool = False) -> list[tuple[str, str]]:
     found = []
     for document in DOCUMENTS:
-        for i, block in enumerate(FENCE.findall(document.read_text())):
+        text = document.read_text()
+        for i, match in enumerate(FENCE.finditer(text)):
+            block = match.group(1)
+            headings = re.findall(r"^## .*$", text[: match.start()], flags=re.MULTILINE)
+            SECTIONS[f"{document.name}#{i + 1}"] = headings[-1] if headings else ""
             if (LOCAL_SERVER in block) == local:
                 found.append((f"{document.name}#{i + 1}", block))
     return found
@@ -82,6 +96,25 @@ def examples(*, local: bool = False) -> list[tuple[str, str]]:
 
 EXAMPLES = examples()
 LOCAL_EXAMPLES = examples(local=True)
+# what the providers' examples find on the fake Hub: the model's inferenceProviderMapping, in the Hub's list form
+PROVIDER_MAPPINGS: dict[str, list[dict[str, str]]] = {
+    "meta-llama/Llama-3.1-8B-Instruct": [
+        {"provider": "groq", "providerId": "llama-3.1-8b-instant", "status": "live", "task": "conversational"},
+        {"provider": "together", "providerId": "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", "status": "live",
+         "task": "conversational"},
+    ],
+    "meta-llama/Llama-3.1-8B": [
+        {"provider": "featherless-ai", "providerId": "meta-llama/Meta-Llama-3.1-8B", "status": "live",
+         "task": "text-generation"},
+    ],
+    "Qwen/Qwen3-Embedding-8B": [
+        {"provider": "fal-ai", "providerId": "fal-ai/qwen-embed", "status": "staging", "task": "feature-extraction"},
+        {"provider": "scaleway", "providerId": "qwen3-embedding-8b", "status": "live", "task": "feature-extraction"},
+    ],
+    "black-forest-labs/FLUX.1-dev": [
+        {"provider": "fal-ai", "providerId": "fal-ai/flux/dev", "status": "live", "task": "text-to-image"},
+    ],
+}  # fmt: skip
 
 
 def test_there_are_examples() -> None:
@@ -90,21 +123,60 @@ def test_there_are_examples() -> None:
 
 @pytest.mark.parametrize(("name", "code"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
 def test_example_runs(
-    name: str, code: str, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    name: str,
+    code: str,
+    server: ScriptedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    server.handler = _answer
-    monkeypatch.setenv("HF_INFERENCE_ENDPOINT", server.url)
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.chdir(tmp_path)
+    providers = SECTIONS[name] == PROVIDERS_SECTION
+    fake: ProviderFake | None = None
+    if providers:
+        fake = ProviderFake().start()
+        request.addfinalizer(fake.stop)
+        _use_provider_fake(fake, monkeypatch)
+    else:
+        server.handler = _answer
+        monkeypatch.setenv("HF_INFERENCE_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
     namespace: dict[str, Any] = {"__name__": "__example__"}
-    # examples of one document build on each other, as a reader runs them in order
+    # examples of one document build on each other, as a reader runs them in order (the providers' examples on
+    # their own section's only)
     document, index = name.split("#")
     for earlier_name, earlier in EXAMPLES:
         earlier_doc, earlier_index = earlier_name.split("#")
-        if earlier_doc == document and int(earlier_index) < int(index):
-            exec(compile(earlier, earlier_name, "exec"), namespace)
-    exec(compile(code, name, "exec"), namespace)
-    assert server.received or _mock_calls(namespace), "the example made no call"
+        same_part = (SECTIONS[earlier_name] == PROVIDERS_SECTION) == providers
+        if earlier_doc == document and int(earlier_index) < int(index) and same_part:
+            exec(compile(_on_fake(earlier, fake), earlier_name, "exec"), namespace)
+    exec(compile(_on_fake(code, fake), name, "exec"), namespace)
+    if fake is not None:
+        assert fake.router.received or fake.direct.received, "the example made no call"
+        assert all(not r.path.startswith("/api/") for r in [*fake.router.received, *fake.direct.received])
+    else:
+        assert server.received or _mock_calls(namespace), "the example made no call"
+
+
+def _use_provider_fake(fake: ProviderFake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points the client at the fake: the router and the Hub by their variables, each provider's own API (its
+    direct base URL, where a provider key goes) at the fake's providers' host."""
+    for model, entries in PROVIDER_MAPPINGS.items():
+        fake.mappings[model] = {"id": model, "inferenceProviderMapping": entries}
+    fake.hf_answer = FILL
+    monkeypatch.delenv("HF_INFERENCE_ENDPOINT", raising=False)
+    monkeypatch.setenv("HF_ROUTER_URL", fake.router.url)
+    monkeypatch.setenv("HF_ENDPOINT", fake.hub.url)
+    for provider, spec in list(PROVIDERS.items()):
+        if spec.base_url:
+            monkeypatch.setitem(
+                PROVIDERS, provider, dataclasses.replace(spec, base_url=f"{fake.direct.url}/{provider}")
+            )
+
+
+def _on_fake(code: str, fake: ProviderFake | None) -> str:
+    """An example as run: a providers' one with its gateway address replaced by the fake's providers' host."""
+    return code.replace(GATEWAY, fake.direct.url) if fake is not None else code
 
 
 def _mock_calls(namespace: dict[str, Any]) -> int:

@@ -380,6 +380,9 @@ def test_a_hub_error_is_typed_and_names_the_hub(fake: ProviderFake) -> None:
     with make(fake, provider="together") as client, pytest.raises(ModelNotFoundError) as caught:
         client.feature_extraction("Hi", model=MODEL)
     assert fake.hub.url in str(caught.value) and MODEL in str(caught.value)
+    where = f"looking up the inference providers of {MODEL!r} on the Hub ({fake.hub.url}): "
+    assert str(caught.value).startswith(where)
+    assert caught.value.args == (str(caught.value),)
     assert fake.router.received == []
 
 

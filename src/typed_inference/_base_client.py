@@ -367,7 +367,8 @@ class BaseClient:
 
     def hub_error(self, exc: InferenceError, model: str) -> InferenceError:
         """A Hub error of the mapping lookup, its message saying what was looked up where (`hub_url`)."""
-        exc.args = (f"looking up the inference providers of {model!r} on the Hub ({self.hub_url}): {exc}",)
+        exc.message = f"looking up the inference providers of {model!r} on the Hub ({self.hub_url}): {exc}"
+        exc.args = (exc.message,)  # str() reads `message`: setting args alone left the text unchanged
         return exc
 
     def route_target(self, task: str, choice: Choice, entries: list[ProviderMapping] | None) -> Target:

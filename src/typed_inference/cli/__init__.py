@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "typed_inference.cli.schema",
     "typed_inference.cli.example",
     "typed_inference.cli.call",
+    "typed_inference.cli.providers",
     "typed_inference.server._cli",
 )
 

@@ -14,6 +14,16 @@ Run = Callable[[argparse.Namespace], int]
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
+def http_url(value: str) -> str:
+    """An argparse type: an http(s) URL with a host (a router, a Hub), else a usage error naming the option's value."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s) URL with a host (e.g. https://huggingface.co)")
+    return value
+
+
 class CommandError(Exception):
     """A usage error found while a command runs (exit code 2), with the message to show."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from typed_inference._jsonable import to_jsonable
-from typed_inference.cli._common import LINE_SUFFIXES, CommandError, Subparsers, guarded
+from typed_inference.cli._common import LINE_SUFFIXES, CommandError, Subparsers, guarded, http_url
 
 if TYPE_CHECKING:
     from typed_inference._task import TaskSpec
@@ -33,7 +33,26 @@ def add_commands(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="a parameter; VALUE is JSON, else text"
     )
-    parser.add_argument("--base-url", help="the service's base URL (default: HF_INFERENCE_ENDPOINT or the router)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--base-url", help="an endpoint every call goes to (default: HF_INFERENCE_ENDPOINT, else --provider's route)"
+    )
+    where.add_argument(
+        "--provider",
+        metavar="NAME",
+        help="the inference provider: 'auto' (the default), 'hf-inference', 'together', ... (`typed-inference "
+        "providers MODEL` lists a model's providers); overrides HF_INFERENCE_ENDPOINT",
+    )
+    parser.add_argument(
+        "--router-url", type=http_url, metavar="URL", help="the router's base URL (default: HF_ROUTER_URL or HF's)"
+    )
+    parser.add_argument(
+        "--hub-url",
+        type=http_url,
+        metavar="URL",
+        help="the Hub, for provider mappings (default: HF_ENDPOINT or huggingface.co)",
+    )
+    parser.add_argument("--bill-to", metavar="ORG", help="bill routed provider calls to this organization")
     parser.add_argument("--output", metavar="FILE", help="write the result (or the batch's results) to FILE")
     parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="calls in flight in a batch")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per-attempt timeout")
@@ -66,12 +85,14 @@ def run_call(args: argparse.Namespace) -> int:
     if args.input_file and args.input_file.endswith(LINE_SUFFIXES):
         return run_batch(args, spec, params)
     inputs = single_input(spec, args)
-    from typed_inference import InferenceError, RequestValidationError
-    from typed_inference.client import InferenceClient
+    from typed_inference import InferenceError, ModelNotSupportedError, RequestValidationError
 
-    with InferenceClient(base_url=args.base_url, timeout=args.timeout) as client:
+    with make_client(args) as client:
         try:
             result = invoke(client, spec, inputs, params, args.model)
+        except ModelNotSupportedError as exc:  # the Hub's mapping has no usable provider: not a usage error
+            print(f"typed-inference call: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
         except RequestValidationError as exc:
             # raised before anything is sent: a misspelt --param, or a value (of --param or --input) the schema
             # refuses; either way the command line's fault, a usage error
@@ -81,6 +102,23 @@ def run_call(args: argparse.Namespace) -> int:
             return 1
     write_result(result, args.output)
     return 0
+
+
+def make_client(args: argparse.Namespace) -> InferenceClient:
+    """The client of a `call`: its endpoint or provider, the router, the Hub, bill-to and the timeout."""
+    from typed_inference.client import InferenceClient
+
+    try:
+        return InferenceClient(
+            base_url=args.base_url,
+            provider=args.provider,
+            router_url=args.router_url,
+            hub_url=args.hub_url,
+            bill_to=args.bill_to,
+            timeout=args.timeout,
+        )
+    except ValueError as exc:  # a combination the client refuses (base_url= with provider=)
+        raise CommandError(str(exc)) from None
 
 
 def single_input(spec: TaskSpec, args: argparse.Namespace) -> Any:
@@ -212,7 +250,6 @@ def run_batch(args: argparse.Namespace, spec: TaskSpec, params: dict[str, Any]) 
     line, in order: the results received, and an `Interrupted` error for each line whose result never came.
     """
     from typed_inference._map import run_threads
-    from typed_inference.client import InferenceClient
 
     try:
         data = Path(args.input_file).read_bytes()
@@ -229,7 +266,7 @@ def run_batch(args: argparse.Namespace, spec: TaskSpec, params: dict[str, Any]) 
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     try:
-        with InferenceClient(base_url=args.base_url, timeout=args.timeout) as client:
+        with make_client(args) as client:
 
             def call(item: tuple[int, bytes]) -> Callable[[], dict[str, Any]]:
                 return lambda: call_line(client, spec, params, args.model, *item)
