@@ -4,6 +4,7 @@ exact requests per provider × task, auto selection, the mapping and its cache, 
 from __future__ import annotations
 
 import asyncio
+import re
 import json
 import warnings
 from collections.abc import Iterator
@@ -476,3 +477,23 @@ def test_the_classic_inference_api_still_talks_to_hf_inference(fake: ProviderFak
         result = api("great")
     assert json.loads(json.dumps(result, default=lambda o: o.model_dump()))[0]["label"] == "POSITIVE"
     assert fake.router.received[0].path == f"/hf-inference/models/{MODEL}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "what"),
+    [
+        ({"hub_url": "nope"}, "hub_url"),
+        ({"router_url": "ftp://x"}, "router_url"),
+        ({"base_url": "localhost:8080"}, "base_url"),
+        ({"provider_urls": {"together": "//x"}}, "provider_urls['together']"),
+    ],
+)
+def test_base_urls_are_checked_at_construction(kwargs: dict[str, Any], what: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(what) + " must be an http:// or https:// URL with a host"):
+        InferenceClient(**kwargs)
+
+
+def test_an_environment_url_is_checked_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ROUTER_URL", "router.example")
+    with pytest.raises(ValueError, match="HF_ROUTER_URL must be"):
+        InferenceClient()

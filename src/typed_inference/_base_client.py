@@ -228,6 +228,16 @@ def server_message(body: bytes, content_type: str) -> tuple[str, str | None]:
     return text[:500], None
 
 
+def _check_base(what: str, url: str | None) -> None:
+    """A ValueError at construction for a base URL that is not http(s) with a host (a typo would otherwise fail
+    only at the first call, in the HTTP stack's own words)."""
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{what} must be an http:// or https:// URL with a host, not {url!r}")
+
+
 class BaseClient:
     """Everything a client does besides I/O: configuration, auth, routes, bodies, retries and errors."""
 
@@ -269,6 +279,13 @@ class BaseClient:
         self.hub_url = (hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
         self.bill_to = bill_to
         self.provider_urls = {name: url.rstrip("/") for name, url in (provider_urls or {}).items()}
+        for what, url in [
+            ("base_url" if base_url else "HF_INFERENCE_ENDPOINT", self._endpoint or self._env_endpoint),
+            ("router_url" if router_url else "HF_ROUTER_URL", self.router_url),
+            ("hub_url" if hub_url else "HF_ENDPOINT", self.hub_url),
+            *((f"provider_urls[{name!r}]", url) for name, url in self.provider_urls.items()),
+        ]:
+            _check_base(what, url)
         self._explicit_token = token
         # the ambient token: for every call without token=, and for the Hub and router beside a provider's own key
         self._ambient_token = None if token and token.startswith("hf_") else ambient_token()
