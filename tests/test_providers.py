@@ -4,8 +4,8 @@ exact requests per provider × task, auto selection, the mapping and its cache, 
 from __future__ import annotations
 
 import asyncio
-import re
 import json
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
