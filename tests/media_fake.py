@@ -9,13 +9,28 @@ the provider's side; `file_types` sets the content type each file is served with
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
 from tests.provider_fake import ProviderFake
 from tests.server import Received, Reply
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+
+def _png() -> bytes:
+    """A valid 1×1 grey PNG (clients that open the image, as huggingface_hub does, can read it)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 24
 MP3 = b"ID3\x03\x00" + b"\x00" * 24
 FILES = {"cat.png": PNG, "clip.mp4": MP4, "speech.mp3": MP3}

@@ -590,3 +590,26 @@ def test_bad_input_is_a_request_validation_error_naming_the_field(fake: MediaFak
     with pytest.raises(RequestValidationError, match="image"):
         make(fake).image_to_image(42, model=MODEL, provider="fal-ai")
     assert fake.router.received == []
+
+
+def test_auto_picks_the_first_live_media_provider(fake: MediaFake) -> None:
+    fake.map(MODEL, ("fal-ai", "fal-ai/flux", "text-to-image"), ("nscale", "sdxl", "text-to-image"))
+    assert make(fake).text_to_image("cat", model=MODEL) == PNG
+    assert fake.router.received[0].path == "/fal-ai/fal-ai/flux"
+
+
+def test_with_raw_response_of_a_job_gives_the_download(fake: MediaFake) -> None:
+    fake.map(MODEL, ("wavespeed", "wavespeed-ai/wan-video", "text-to-video"))
+    raw = make(fake).with_raw_response.text_to_video("a cat", model=MODEL, provider="wavespeed")
+    assert raw.status_code == 200 and raw.headers["content-type"] == "video/mp4"
+    assert isinstance(raw.parsed, BinaryOutput)
+
+
+def test_a_provider_message_echoing_the_token_is_masked(fake: MediaFake) -> None:
+    fake.map(MODEL, ("together", "prov/video", "text-to-video"))
+    echo = {"id": "job-1", "status": "failed", "error": {"message": f"bad header Bearer {HF}"}}
+    fake.script("/together/v2/videos/job-1", Reply(200, echo))
+    with pytest.raises(ProviderJobError) as caught:
+        make(fake).text_to_video("a cat", model=MODEL, provider="together")
+    assert HF not in str(caught.value) and HF not in caught.value.provider_message
+    assert "***" in caught.value.provider_message
