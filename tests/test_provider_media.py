@@ -613,3 +613,20 @@ def test_a_provider_message_echoing_the_token_is_masked(fake: MediaFake) -> None
         make(fake).text_to_video("a cat", model=MODEL, provider="together")
     assert HF not in str(caught.value) and HF not in caught.value.provider_message
     assert "***" in caught.value.provider_message
+
+
+@pytest.mark.parametrize(
+    ("provider", "key"), [("fal-ai", "image_url"), ("wavespeed", "image"), ("replicate", "input_image")]
+)
+def test_an_image_url_is_passed_through_to_a_provider(fake: MediaFake, provider: str, key: str) -> None:
+    fake.map(MODEL, (provider, "prov/edit", "image-to-image"))
+    make(fake).image_to_image("https://example.com/cat.png", model=MODEL, provider=provider, prompt="blue")
+    body = fake.router.received[0].json()
+    assert (body.get("input") or body)[key] == "https://example.com/cat.png"
+
+
+def test_a_url_is_no_file_for_multipart_transcription(fake: MediaFake) -> None:
+    fake.map(MODEL, ("deepinfra", "openai/whisper", "automatic-speech-recognition"))
+    with pytest.raises(RequestValidationError, match="not a URL"):
+        make(fake).automatic_speech_recognition("https://example.com/a.mp3", model=MODEL, provider="deepinfra")
+    assert fake.router.received == []

@@ -64,6 +64,7 @@ DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_BASE_URL = f"{DEFAULT_ROUTER_URL}/hf-inference"
 DEFAULT_HUB_URL = "https://huggingface.co"
 USER_AGENT = f"typed-inference/{__version__}"
+_WEB = ("http://", "https://")
 _HF_SUFFIXES = (".huggingface.co", ".hf.co", ".huggingface.cloud")
 
 
@@ -509,11 +510,15 @@ class BaseClient:
         params = {k: _plain(v) for k, v in parameters.items() if v is not None}
         content_type = "application/json"
         raw: bytes | None = None
-        binary: tuple[bytes, str | None] | None = None
-        if spec.input_kind == "binary":
+        binary: tuple[bytes, str | None] | str | None = None
+        media = target.task is not None and target.task.answer is not None
+        value: Any
+        if spec.input_kind == "binary" and media and isinstance(primary, str) and primary.startswith(_WEB):
+            binary, value = primary, "AA=="  # a provider fetches the file itself; a placeholder for validation
+        elif spec.input_kind == "binary":
             data, sniffed = binary = read_binary(primary, spec.first_argument or "inputs")
             if params or extra_body:
-                value: Any = base64.b64encode(data).decode("ascii")
+                value = base64.b64encode(data).decode("ascii")
             else:
                 raw, value = data, "AA=="  # the bytes travel raw; a placeholder stands in for validation
                 content_type = sniffed or "application/octet-stream"
@@ -552,8 +557,8 @@ class BaseClient:
                 f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
             ) from None
         answer, events = None, None
-        if target.task is not None and target.task.answer is not None:  # a media task: its own body, a job
-            assert target.provider is not None and target.model is not None
+        if media:  # a media task on a provider: its own body, a job
+            assert target.task is not None and target.provider is not None and target.model is not None
             raw, content_type = media_payload(
                 target.task,
                 target.provider,

@@ -42,7 +42,7 @@ def media_payload(
     name: str,
     model: str,
     body: dict[str, Any],
-    binary: tuple[bytes, str | None] | None,
+    binary: tuple[bytes, str | None] | str | None,
     extra_body: dict[str, Any],
     *,
     entry: ProviderMapping | None,
@@ -50,14 +50,21 @@ def media_payload(
     hub_url: str,
 ) -> tuple[bytes, str]:
     """The payload and content type of a media task's request to provider `name` for its model id `model`, from the
-    task's validated body (`binary`: the input file, for tasks taking one); `extra_body` joins the parameters."""
+    task's validated body (`binary`: the input file, or an http(s) URL the provider fetches, for tasks taking one);
+    `extra_body` joins the parameters."""
     params = {**(body.get("parameters") or {}), **extra_body}
-    if binary is not None:
-        value: Any = _data_url(task, *binary)
+    if isinstance(binary, str):
+        if task.body == "multipart":
+            raise RequestValidationError(
+                f"{name} takes the file itself (bytes, a path or a binary file object), not a URL: {binary[:80]!r}"
+            )
+        value: Any = binary
+    elif binary is not None:
+        value = _data_url(task, *binary)
     else:
         value = body["inputs"]
     if task.body == "multipart":
-        assert binary is not None
+        assert isinstance(binary, tuple)
         return _multipart(binary, params, model)
     for key in task.flatten:
         nested = params.pop(key, None)
