@@ -568,6 +568,14 @@ def test_deepinfra_transcription_is_multipart_with_model_last(fake: MediaFake) -
     assert file_at < language_at < model_at and b"openai/whisper" in body[model_at:]
 
 
+def test_replicate_transcription_from_a_txt_file(fake: MediaFake) -> None:
+    fake.map(MODEL, ("replicate", "openai/whisper", "automatic-speech-recognition"))
+    fake.script("/files/out.txt", Reply(200, b"from the file", {"Content-Type": "text/plain"}))
+    fake.replicate_output = {"transcription": "a", "txt_file": f"{fake.direct.url}/files/out.txt"}
+    assert make(fake).automatic_speech_recognition(MP3, model=MODEL, provider="replicate").text == "from the file"
+    assert "authorization" not in fake.direct.received[0].headers
+
+
 @pytest.mark.parametrize(
     ("output", "text"),
     [

@@ -252,8 +252,13 @@ class JobRun:
             value = value[0] if value else None
         if form == "text":
             text = value
-            if isinstance(value, dict):
-                text = next((value[k] for k in ("translation", "transcription") if isinstance(value.get(k), str)), None)
+            if isinstance(value, dict):  # replicate's whisper-likes: a later field wins over an earlier one
+                text = None
+                for key in ("transcription", "translation"):
+                    text = value[key] if isinstance(value.get(key), str) else text
+                if isinstance(value.get("txt_file"), str):
+                    fetched = yield from self._fetch(value["txt_file"], f"{path}.txt_file")
+                    text = fetched.body.decode("utf-8", "replace")
             if not isinstance(text, str):
                 raise self._wrong(f"expected the transcript (a string) at $.{path}", data)
             return _json_result({"text": text})
