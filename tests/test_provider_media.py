@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -638,3 +639,30 @@ def test_a_url_is_no_file_for_multipart_transcription(fake: MediaFake) -> None:
     with pytest.raises(RequestValidationError, match="not a URL"):
         make(fake).automatic_speech_recognition("https://example.com/a.mp3", model=MODEL, provider="deepinfra")
     assert fake.router.received == []
+
+
+# -- the provider files' checks (codegen) -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"route": "/{model}", "body": "json", "inputs": {"prompt": "$input"}}, "needs an 'answer'"),
+        ({"route": "/{model}", "body": "json", "inputs": {"prompt": "x"}, "answer": "url"}, '"$input"'),
+        ({"route": "/{model}", "body": "json", "inputs": {"p": "$input"}, "answer": "gif"}, "'answer' must be one of"),
+        ({"route": "/x", "body": "json", "inputs": {"p": "$input"}, "answer": "url", "job": "poll"}, "'job' must be"),
+        ({"route": "/x", "body": "chat", "answer": "url"}, "belong to media body forms"),
+        ({"route": "/x", "body": "json", "inputs": {"p": "$input"}, "answer": "url", "colour": 1}, "unknown key"),
+        (
+            {"route": "/x", "body": "json", "inputs": {"p": "$input"}, "answer": "url", "poll_interval": -1},
+            "at least 0",
+        ),
+    ],
+)
+def test_provider_files_are_checked(tmp_path: Any, entry: dict[str, Any], problem: str) -> None:
+    import json
+
+    from codegen.providers import load_providers
+
+    doc = {"provider": "acme", "routing": "both", "base_url": "https://acme", "auth": "bearer"}
+    (tmp_path / "acme.json").write_text(json.dumps({**doc, "tasks": {"text-to-image": entry}}))
+    with pytest.raises(SystemExit, match=re.escape(problem)):
+        load_providers(tmp_path)
