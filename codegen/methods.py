@@ -7,7 +7,17 @@ from typing import Any
 
 from codegen.schemas import FOREIGN_REF, SCHEMAS, Task, load_task
 
-PER_CALL = ("model", "provider", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
+PER_CALL = (
+    "model",
+    "provider",
+    "wait_for_model",
+    "use_cache",
+    "extra_headers",
+    "extra_body",
+    "timeout",
+    "total_timeout",
+    "progress",
+)
 PER_CALL_SIGNATURE = [
     "model: str | None = None",
     "provider: str | None = None",
@@ -16,6 +26,8 @@ PER_CALL_SIGNATURE = [
     "extra_headers: Mapping[str, str] | None = None",
     "extra_body: Mapping[str, Any] | None = None",
     "timeout: float | None = None",
+    "total_timeout: float | None = None",
+    "progress: bool | Callable[[JobStatus], None] | None = None",
 ]
 PER_CALL_DOCS = [
     ("model", "Model id or full URL for this call, instead of the client's model."),
@@ -28,6 +40,16 @@ PER_CALL_DOCS = [
     ("extra_headers", "Headers added to this request."),
     ("extra_body", "Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks."),
     ("timeout", "Per-attempt socket timeout for this call, in seconds, instead of the client's."),
+    (
+        "total_timeout",
+        "Bound on the whole call in seconds (retries, a provider job's polls and download included), instead of the "
+        "client's.",
+    ),
+    (
+        "progress",
+        "Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True writes a "
+        "line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.",
+    ),
 ]
 
 
@@ -341,7 +363,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
         "",
         "from __future__ import annotations",
         "",
-        "from collections.abc import Mapping, Sequence",
+        "from collections.abc import Callable, Mapping, Sequence",
         "from typing import TYPE_CHECKING, Any, Literal, cast, overload",
         "",
         "from typed_inference._binary import BinaryInput, BinaryOutput",
@@ -351,6 +373,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
         "    from pydantic import BaseModel",
         "",
         f"    from typed_inference._streaming import {prefix}Stream",
+        "    from typed_inference.providers._jobs import JobStatus",
         *type_imports,
         "",
         "",

@@ -10,14 +10,25 @@ from codegen.schemas import SCHEMAS
 
 PROVIDERS_DIR = SCHEMAS / "providers"
 _TOP = {"provider", "description", "routing", "base_url", "auth", "headers", "queue_url", "model_ids", "tasks"}
-_TASK = {"route", "body", "rename", "response_format", "description"}
+_TASK = {
+    "route", "body", "rename", "response_format", "description", "inputs", "model_rules", "data_url", "data_url_fixed",
+    "constants", "defaults", "drop", "flatten", "size", "size_key", "model_field", "lora", "version_route", "answer",
+    "answer_at", "job", "poll_interval", "max_polls",
+}  # fmt: skip
+_TUPLES = ("drop", "flatten")  # lists in the JSON, tuples in ProviderTask
+_OPTIONAL = ("route", "body")  # written first; every other key only when given
 _ENUMS = {
     "routing": ("routed", "direct", "both"),
     "auth": ("bearer", "key"),
     "model_ids": ("mapped", "as-given"),
-    "body": ("chat", "completions", "embeddings"),
+    "body": ("chat", "completions", "embeddings", "json", "input-object", "multipart"),
     "response_format": ("json_object_schema", "json_schema_flat"),
+    "answer": ("bytes", "base64", "url", "text", "transcription", "mask"),
+    "job": ("fal-queue", "together-video", "wavespeed", "zai", "replicate-wait"),
+    "size": ("object", "WxH"),
+    "lora": ("loras", "lora_weights"),
 }
+_MEDIA = ("json", "input-object", "multipart")
 
 
 def load_providers(root: Path = PROVIDERS_DIR, tasks: set[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -43,10 +54,33 @@ def load_providers(root: Path = PROVIDERS_DIR, tasks: set[str] | None = None) ->
             if not str(entry.get("route", "")).startswith("/"):
                 problems.append(f"{at}: 'route' must start with '/'")
             problems += _enum_problems(at, entry)
+            problems += _media_problems(at, entry)
         found[path.stem] = doc
     if problems:
         raise SystemExit("schemas/providers/ has errors:\n  " + "\n  ".join(problems))
     return found
+
+
+def _media_problems(at: str, entry: dict[str, Any]) -> list[str]:
+    """A media task's own rules: an answer form, a `$input` somewhere, well-formed model rules and polls."""
+    problems = []
+    media = entry.get("body") in _MEDIA
+    if media and "answer" not in entry:
+        problems.append(f"{at}: a media body form needs an 'answer'")
+    if not media and any(key in entry for key in ("answer", "job", "inputs")):
+        problems.append(f"{at}: 'answer', 'job' and 'inputs' belong to media body forms ({', '.join(_MEDIA)})")
+    if media and "$input" not in json.dumps(entry.get("inputs", {})) and entry.get("body") != "multipart":
+        problems.append(f"{at}: 'inputs' must place the task's input (\"$input\")")
+    for i, rule in enumerate(entry.get("model_rules", [])):
+        if set(rule) != {"contains", "inputs"} or not all(isinstance(c, str) for c in rule["contains"]):
+            problems.append(f"{at}: model_rules[{i}] must be {{contains: [strings], inputs: {{...}}}}")
+    for key in _TUPLES:
+        if not all(isinstance(item, str) for item in entry.get(key, [])):
+            problems.append(f"{at}: {key!r} must be a list of strings")
+    interval = entry.get("poll_interval", 0.5)
+    if not isinstance(interval, (int, float)) or interval < 0:
+        problems.append(f"{at}: 'poll_interval' must be a number of seconds, at least 0")
+    return problems
 
 
 def _enum_problems(where: str, doc: dict[str, Any]) -> list[str]:
@@ -62,7 +96,7 @@ def providers_source(providers: dict[str, dict[str, Any]]) -> str:
     lines = [
         '"""The Inference Providers this SDK knows, from schemas/providers/: routes, auth and body forms per task."""',
         "",
-        "from typed_inference.providers._spec import ProviderSpec, ProviderTask",
+        "from typed_inference.providers._spec import ModelRule, ProviderSpec, ProviderTask",
         "",
         "PROVIDERS: dict[str, ProviderSpec] = {",
     ]
@@ -74,10 +108,16 @@ def providers_source(providers: dict[str, dict[str, Any]]) -> str:
             items = []
             for task, entry in entries.items():
                 args = [f"route={entry['route']!r}", f"body={entry['body']!r}"]
-                if entry.get("rename"):
-                    args.append(f"rename={entry['rename']!r}")
-                if entry.get("response_format"):
-                    args.append(f"response_format={entry['response_format']!r}")
+                for key, value in entry.items():
+                    if key in (*_OPTIONAL, "description"):
+                        continue
+                    if key in _TUPLES:
+                        value = tuple(value)
+                    if key == "model_rules":
+                        rules = [f"ModelRule({tuple(r['contains'])!r}, {r['inputs']!r})" for r in value]
+                        args.append(f"model_rules=({', '.join(rules)},)")
+                        continue
+                    args.append(f"{key}={value!r}")
                 items.append(f"{task!r}: ProviderTask({', '.join(args)})")
             tasks = "{" + ", ".join(items) + "}"
         args = [

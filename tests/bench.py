@@ -25,7 +25,13 @@ from tests.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 # Sections measured by the other areas' own benchmark modules, each exposing `run() -> list[str]`.
-EXTRA_SECTIONS = ("tests.bench_cli", "tests.bench_server", "tests.bench_providers", "tests.bench_ray")
+EXTRA_SECTIONS = (
+    "tests.bench_cli",
+    "tests.bench_server",
+    "tests.bench_providers",
+    "tests.bench_jobs",
+    "tests.bench_ray",
+)
 OUT = ROOT / "docs" / "benchmarks.md"
 
 

@@ -43,8 +43,13 @@ class ProviderFake:
 
     @property
     def provider_urls(self) -> dict[str, str]:
-        """Every provider's direct base URL, on the `direct` server."""
-        return {name: f"{self.direct.url}/{name}" for name in PROVIDER_NAMES}
+        """Every provider's direct base URL, on the `direct` server (and fal-ai's queue host, under `/fal-ai-queue`)."""
+        return {**{name: f"{self.direct.url}/{name}" for name in PROVIDER_NAMES}, "fal-ai/queue": self.queue_url}
+
+    @property
+    def queue_url(self) -> str:
+        """fal-ai's queue host on the `direct` server."""
+        return f"{self.direct.url}/fal-ai-queue"
 
     def client_kwargs(self) -> dict[str, Any]:
         """What a client needs to talk to this fake instead of Hugging Face."""

@@ -57,7 +57,33 @@ def _tokens(words: list[str]) -> bytes:
     return b"".join(events)
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+FLUX = "/api/models/black-forest-labs/FLUX.1-dev"
+FLUX_PROVIDERS = {
+    "fal-ai": {"providerId": "fal-ai/flux/dev", "task": "text-to-image", "status": "live"},
+    "replicate": {"providerId": "black-forest-labs/flux-dev", "task": "text-to-image", "status": "live"},
+}
+
+
+def _provider_answer(request: Received) -> Reply | None:
+    """The README's media examples on providers: the Hub's mapping, fal-ai and replicate, and the file to download."""
+    path = request.path.split("?")[0]
+    image = f"http://{request.headers['host']}/files/astronaut.png"
+    if path == FLUX:
+        return Reply(200, {"id": FLUX[12:], "inferenceProviderMapping": FLUX_PROVIDERS})
+    if path == "/fal-ai/fal-ai/flux/dev":
+        return Reply(200, {"images": [{"url": image, "width": 1024, "height": 768}]})
+    if path == "/replicate/v1/models/black-forest-labs/flux-dev/predictions":
+        return Reply(201, {"id": "p-1", "status": "succeeded", "output": [image]})
+    if path == "/files/astronaut.png":
+        return Reply(200, PNG, {"Content-Type": "image/png"})
+    return None
+
+
 def _answer(request: Received) -> Reply:
+    provider_reply = _provider_answer(request)
+    if provider_reply is not None:
+        return provider_reply
     if request.path == "/models/HuggingFaceH4/zephyr-7b-beta/v1/chat/completions":
         return Reply(200, CHAT)
     if request.path == "/models/HuggingFaceH4/zephyr-7b-beta":
@@ -141,6 +167,7 @@ def test_example_runs(
         server.handler = _answer
         monkeypatch.setenv("HF_INFERENCE_ENDPOINT", server.url)
         monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_ROUTER_URL", server.url)  # the media providers' examples: calls go to the same server
     namespace: dict[str, Any] = {"__name__": "__example__"}
     # examples of one document build on each other, as a reader runs them in order (the providers' examples on
     # their own section's only)

@@ -38,7 +38,10 @@ from typed_inference._task import TaskSpec
 from typed_inference._validation import describe
 from typed_inference._version import __version__
 from typed_inference.providers._body import CompletionEvents, answer_mapper, chat_body, provider_body
+from typed_inference.providers._jobs import JobRun, progress_callback
 from typed_inference.providers._mapping import MAPPINGS, ProviderMapping, mapping_path, parse_mapping
+from typed_inference.providers._media import media_payload
+from typed_inference.providers._media import route as media_route
 from typed_inference.providers._route import Choice, Target, choose
 from typed_inference.providers._route import target as resolved_target
 from typed_inference.transport import (
@@ -61,6 +64,7 @@ DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_BASE_URL = f"{DEFAULT_ROUTER_URL}/hf-inference"
 DEFAULT_HUB_URL = "https://huggingface.co"
 USER_AGENT = f"typed-inference/{__version__}"
+_WEB = ("http://", "https://")
 _HF_SUFFIXES = (".huggingface.co", ".hf.co", ".huggingface.cloud")
 
 
@@ -411,10 +415,42 @@ class BaseClient:
         assert found.provider is not None
         if found.task is None:  # an unknown provider's chat: its OpenAI route on the router
             return f"{self.router_url}/{quote(found.provider, safe='')}/v1/chat/completions"
+        path = media_route(found.task, found.model or "")
+        if found.task.job == "fal-queue":  # fal-ai's queue: its own host direct, a query routed
+            if found.auth == "direct":
+                return self.job_base(found) + path
+            return f"{self.router_url}/{found.provider}{path}?_subdomain=queue"
         if found.auth == "direct":
             assert found.spec is not None and found.spec.base_url is not None
-            return self.provider_urls.get(found.provider, found.spec.base_url) + found.task.route
-        return f"{self.router_url}/{found.provider}{found.task.route}"
+            return self.provider_urls.get(found.provider, found.spec.base_url) + path
+        return f"{self.router_url}/{found.provider}{path}"
+
+    def job_base(self, found: Target) -> str:
+        """Where a provider job's polls go: the router's prefix of the provider when routed, else the provider's
+        own host (fal-ai's queue host, `provider_urls["fal-ai/queue"]`, for its queue tasks)."""
+        assert found.provider is not None and found.spec is not None
+        if found.auth != "direct":
+            return f"{self.router_url}/{found.provider}"
+        if found.task is not None and found.task.job == "fal-queue":
+            queue = f"{found.provider}/queue"
+            return self.provider_urls.get(queue, found.spec.queue_url or found.spec.base_url or "")
+        return self.provider_urls.get(found.provider, found.spec.base_url or "")
+
+    def job(self, task: str, found: Target, submit: Request, deadline: float, progress: Any = None) -> JobRun:
+        """The job runner's plan of a media call on a provider (`found.task.answer` set), from its submit request."""
+        assert found.task is not None and found.provider is not None
+        return JobRun(
+            task=task,
+            spec=found.task,
+            provider=found.provider,
+            submit=submit,
+            base=self.job_base(found),
+            clock=self.retry.clock,
+            deadline=deadline,
+            server_wait=self.retry.server_wait,
+            user_agent=USER_AGENT,
+            progress=progress_callback(progress),
+        )
 
     def target_headers(self, url: str, found: Target) -> dict[str, str]:
         """The headers of a call to `url`: the token by the route's rule, bill-to on routed calls, provider headers."""
@@ -492,10 +528,15 @@ class BaseClient:
         params = {k: _plain(v) for k, v in parameters.items() if v is not None}
         content_type = "application/json"
         raw: bytes | None = None
-        if spec.input_kind == "binary":
-            data, sniffed = read_binary(primary, spec.first_argument or "inputs")
+        binary: tuple[bytes, str | None] | str | None = None
+        media = target.task is not None and target.task.answer is not None
+        value: Any
+        if spec.input_kind == "binary" and media and isinstance(primary, str) and primary.startswith(_WEB):
+            binary, value = primary, "AA=="  # a provider fetches the file itself; a placeholder for validation
+        elif spec.input_kind == "binary":
+            data, sniffed = binary = read_binary(primary, spec.first_argument or "inputs")
             if params or extra_body:
-                value: Any = base64.b64encode(data).decode("ascii")
+                value = base64.b64encode(data).decode("ascii")
             else:
                 raw, value = data, "AA=="  # the bytes travel raw; a placeholder stands in for validation
                 content_type = sniffed or "application/octet-stream"
@@ -534,7 +575,21 @@ class BaseClient:
                 f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
             ) from None
         answer, events = None, None
-        if target.task is not None:
+        if media:  # a media task on a provider: its own body, a job
+            assert target.task is not None and target.provider is not None and target.model is not None
+            raw, content_type = media_payload(
+                target.task,
+                target.provider,
+                target.model,
+                body,
+                binary,
+                {k: _plain(v) for k, v in (extra_body or {}).items()},
+                entry=target.entry,
+                hub_model=target.hub_model,
+                hub_url=self.hub_url,
+            )
+            extra_body = None  # merged into the parameters, where the provider reads them
+        elif target.task is not None:
             assert target.provider is not None and target.model is not None
             body = provider_body(target.task, target.provider, target.model, body, stream)
             answer = answer_mapper(target.task, target.provider, spec.batch and isinstance(primary, list))
@@ -614,9 +669,10 @@ class BaseClient:
         )
         return self.redactor.error(error)  # masked before the retry rule logs it
 
-    def deadline(self) -> float:
-        """The end of a call starting now, on the retry policy's clock: `total_timeout` from now."""
-        return self.retry.clock() + self.total_timeout
+    def deadline(self, total_timeout: float | None = None) -> float:
+        """The end of a call starting now, on the retry policy's clock: `total_timeout` (the call's, else the
+        client's) from now."""
+        return self.retry.clock() + (total_timeout if total_timeout is not None else self.total_timeout)
 
     def attempts(self, request: Request, deadline: float | None = None) -> Attempts:
         """The retry plan for one call: this client's policy and clock, its deadline (default `total_timeout` from

@@ -16,7 +16,17 @@ from typed_inference._errors import RequestValidationError
 from typed_inference._generated.registry import TASKS
 from typed_inference._task import TaskSpec
 
-OPTIONS = ("model", "provider", "wait_for_model", "use_cache", "extra_headers", "extra_body", "timeout")
+OPTIONS = (
+    "model",
+    "provider",
+    "wait_for_model",
+    "use_cache",
+    "extra_headers",
+    "extra_body",
+    "timeout",
+    "total_timeout",
+    "progress",
+)
 ARGUMENT_ERROR = "argument"  # the `type` of the errors a RequestValidationError about the arguments carries
 
 

@@ -252,6 +252,17 @@ class StreamError(InferenceError):
         self.error_type = error_type
 
 
+class ProviderJobError(InferenceError):
+    """A provider's job (a queued generation, a prediction) that failed, or ended without a result, on its side."""
+
+    def __init__(self, message: str, *, provider: str, job_id: str | None, status: str, provider_message: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.job_id = job_id
+        self.status = status  # the provider's own status word ("FAILED", "failed", "FAIL", ...)
+        self.provider_message = provider_message  # what the provider said, as sent
+
+
 class APIStatusError(InferenceError):
     """The service answered with an error status; carries status, server message, request id and headers."""
 

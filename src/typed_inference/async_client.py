@@ -15,6 +15,7 @@ from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncT
 from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
 from typed_inference._streaming import AsyncStream, EventDecoder
+from typed_inference.providers._jobs import JobResult, JobRun, Wait
 from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
 
@@ -165,6 +166,31 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             results[index] = outcome
         return check(results, return_exceptions)
 
+    async def run_job(self, job: JobRun, deadline: float) -> JobResult:
+        """Runs a provider job's plan (`JobRun.steps`): its requests through `send`, its waits through the retry
+        policy's async sleep. Cancellation stops it at once (no further poll)."""
+        steps = job.steps()
+        try:
+            action = next(steps)
+            while True:
+                if isinstance(action, Wait):
+                    await (self.retry.async_sleep or asyncio.sleep)(action.seconds)
+                    action = steps.send(None)
+                    continue
+                try:
+                    response = await self.send(action.request, deadline=deadline)
+                except APIStatusError as exc:
+                    action = steps.throw(exc)
+                    continue
+                action = steps.send(response)
+        except StopIteration as done:
+            result: JobResult = done.value
+            return result
+        except InferenceError as exc:
+            raise self.redactor.error(exc) from exc.__cause__
+        finally:
+            steps.close()
+
     async def provider_mapping(self, model: str, deadline: float | None = None) -> list[ProviderMapping]:
         """The Hub's inference provider mapping of a model (cached per process for 5 minutes; errors are not)."""
         request, key = self.mapping_request(model)
@@ -198,11 +224,16 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
     ) -> RawResponse[Any]:
         provider = options.pop("provider", None)
-        deadline = self.deadline()
+        progress = options.pop("progress", None)
+        deadline = self.deadline(options.pop("total_timeout", None))
         choice = self.route_choice(task, options.get("model"), provider)
         entries = await self.provider_mapping(choice.model, deadline) if choice.lookup and choice.model else None
         target = self.route_target(task, choice, entries)
         request, ctx = self.build_request(task, primary, inputs, parameters, target=target, **options)
+        if target.task is not None and target.task.answer is not None:  # a media task on a provider: a job
+            result = await self.run_job(self.job(task, target, request, deadline, progress), deadline)
+            parsed = decode(ctx, result.status_code, result.headers, result.body)
+            return RawResponse(result.status_code, result.headers, parsed)
         response = await self.send(request, deadline=deadline)
         if ctx.stream and response.chunks is not None:
             decoder = EventDecoder.for_task(ctx.spec, ctx.redactor, ctx.events)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from typed_inference._binary import BinaryInput, BinaryOutput
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from typed_inference._streaming import AsyncStream
+    from typed_inference.providers._jobs import JobStatus
     from typed_inference.types.audio_classification import AudioClassificationOutputElement
     from typed_inference.types.audio_to_audio import AudioToAudioOutputElement
     from typed_inference.types.automatic_speech_recognition import AutomaticSpeechRecognitionOutput
@@ -84,6 +85,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[AudioClassificationOutputElement]:
         """Assign labels to an audio clip, such as the spoken command, the language or the kind of sound.
 
@@ -100,6 +103,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[AudioClassificationOutputElement].
@@ -118,6 +125,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -132,6 +141,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[AudioToAudioOutputElement]:
         """Transform an audio clip into one or more clips, for speech enhancement or source separation.
 
@@ -145,6 +156,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[AudioToAudioOutputElement].
@@ -163,6 +178,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -179,6 +196,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> AutomaticSpeechRecognitionOutput:
         """Transcribe the speech in an audio clip into text.
 
@@ -196,6 +215,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             AutomaticSpeechRecognitionOutput.
@@ -214,6 +237,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -264,6 +289,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> ChatCompletionOutput: ...
     @overload
     async def chat_completion(
@@ -312,6 +339,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> AsyncStream[ChatCompletionStreamOutput]: ...
     async def chat_completion(
         self,
@@ -359,6 +388,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> ChatCompletionOutput | AsyncStream[ChatCompletionStreamOutput]:
         """Generate the assistant's next message in a conversation (OpenAI-compatible chat API).
 
@@ -401,6 +432,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             ChatCompletionOutput; AsyncStream[ChatCompletionStreamOutput] when stream=True.
@@ -437,6 +472,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
                 stream=stream,
             ),
         )
@@ -452,6 +489,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> DepthEstimationOutput:
         """Estimate how far from the camera each pixel of an image is.
 
@@ -465,6 +504,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             DepthEstimationOutput.
@@ -483,6 +526,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -506,6 +551,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[DocumentQuestionAnsweringOutputElement]:
         """Answer a question about a document image, such as a scanned form or invoice, by picking words from it.
 
@@ -535,6 +582,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[DocumentQuestionAnsweringOutputElement].
@@ -562,6 +613,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -581,6 +634,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[float]]: ...
     @overload
     async def feature_extraction(
@@ -598,6 +653,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[list[float]]]: ...
     async def feature_extraction(
         self,
@@ -614,6 +671,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[float]] | list[list[list[float]]]:
         """Turn texts into embedding vectors of floats, for search, clustering or similarity.
 
@@ -634,6 +693,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[list[float]]; one result per input, in order, for a list input.
@@ -660,6 +723,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -678,6 +743,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[FillMaskOutputElement]: ...
     @overload
     async def fill_mask(
@@ -694,6 +761,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[FillMaskOutputElement]]: ...
     @overload
     async def fill_mask(
@@ -710,6 +779,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[FillMaskOutputElement]]: ...
     @overload
     async def fill_mask(
@@ -726,6 +797,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[list[FillMaskOutputElement]]]: ...
     @overload
     async def fill_mask(
@@ -742,6 +815,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[FillMaskOutputElement] | list[list[FillMaskOutputElement]] | list[list[list[FillMaskOutputElement]]]: ...
     async def fill_mask(
         self,
@@ -757,6 +832,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[FillMaskOutputElement] | list[list[FillMaskOutputElement]] | list[list[list[FillMaskOutputElement]]]:
         """Predict the tokens hidden behind the mask token of a text.
 
@@ -774,6 +851,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[FillMaskOutputElement]; one result per input, in order, for a list input.
@@ -792,6 +873,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
                 flags={"multiple_masks": multiple_masks},
             ),
         )
@@ -809,6 +892,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[ImageClassificationOutputElement]:
         """Sort an image into the classes a model was trained on, with a score for each class.
 
@@ -825,6 +910,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[ImageClassificationOutputElement].
@@ -843,6 +932,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -861,6 +952,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[ImageSegmentationOutputElement]:
         """Split an image into labelled regions, returning one black-and-white mask per region.
 
@@ -881,6 +974,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[ImageSegmentationOutputElement].
@@ -904,6 +1001,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -924,6 +1023,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Generate an image from a reference image and a text instruction.
 
@@ -946,6 +1047,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -971,6 +1076,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -992,6 +1099,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Generate a short video from a reference image and a text instruction.
 
@@ -1017,6 +1126,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -1043,6 +1156,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1062,6 +1177,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Transform an image into a new image, optionally guided by a text prompt.
 
@@ -1083,6 +1200,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -1107,6 +1228,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1123,6 +1246,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> ImageToTextOutput:
         """Write a caption or other text describing an image.
 
@@ -1140,6 +1265,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             ImageToTextOutput.
@@ -1158,6 +1287,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1179,6 +1310,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Animate an image into a short video, optionally guided by a text prompt.
 
@@ -1202,6 +1335,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -1228,6 +1365,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1243,6 +1382,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[ObjectDetectionOutputElement]:
         """Find the objects in an image, each with a class, a score and a bounding box.
 
@@ -1257,6 +1398,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[ObjectDetectionOutputElement].
@@ -1275,6 +1420,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1297,6 +1444,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[QuestionAnsweringOutputElement]:
         """Answer a question by extracting the answering span from a given context text.
 
@@ -1324,6 +1473,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[QuestionAnsweringOutputElement].
@@ -1350,6 +1503,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1365,6 +1520,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[float]:
         """Score how similar in meaning each of a list of sentences is to a source sentence.
 
@@ -1380,6 +1537,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[float].
@@ -1399,6 +1560,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1416,6 +1579,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> SummarizationOutput:
         """Condense a text into a shorter summary that keeps its main points.
 
@@ -1434,6 +1599,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             SummarizationOutput.
@@ -1456,6 +1625,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1474,6 +1645,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[TableQuestionAnsweringOutputElement]:
         """Answer a question about a table by selecting its cells and, for some models, aggregating them.
 
@@ -1495,6 +1668,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[TableQuestionAnsweringOutputElement].
@@ -1513,6 +1690,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1527,6 +1706,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[str | int | float]:
         """Predict a class for every row of a table, with a classical model such as scikit-learn.
 
@@ -1542,6 +1723,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[str | int | float].
@@ -1561,6 +1746,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1575,6 +1762,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[float]:
         """Predict a numeric value for every row of a table, with a classical model such as scikit-learn.
 
@@ -1590,6 +1779,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[float].
@@ -1609,6 +1802,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1626,6 +1821,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[TextClassificationOutputElement]: ...
     @overload
     async def text_classification(
@@ -1641,6 +1838,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[TextClassificationOutputElement]]: ...
     async def text_classification(
         self,
@@ -1655,6 +1854,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[TextClassificationOutputElement] | list[list[TextClassificationOutputElement]]:
         """Assign a text to the classes a model was trained on, such as sentiment or topic, with a score for each.
 
@@ -1672,6 +1873,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[TextClassificationOutputElement]; one result per input, in order, for a list input.
@@ -1690,6 +1895,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1736,6 +1943,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> TextGenerationOutput: ...
     @overload
     async def text_generation(
@@ -1780,6 +1989,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> AsyncStream[TextGenerationStreamOutput]: ...
     async def text_generation(
         self,
@@ -1823,6 +2034,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> TextGenerationOutput | AsyncStream[TextGenerationStreamOutput]:
         """Continue a prompt with text generated by a language model.
 
@@ -1876,6 +2089,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             TextGenerationOutput; AsyncStream[TextGenerationStreamOutput] when stream=True.
@@ -1914,6 +2131,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
                 stream=stream,
             ),
         )
@@ -1930,6 +2149,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Generate audio, such as music or sound effects, from a text description.
 
@@ -1945,6 +2166,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -1963,6 +2188,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -1984,6 +2211,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Generate an image from a text prompt.
 
@@ -2007,6 +2236,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -2033,6 +2266,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2048,6 +2283,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Synthesize spoken audio that reads a text aloud.
 
@@ -2063,6 +2300,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -2081,6 +2322,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2100,6 +2343,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> BinaryOutput:
         """Generate a short video from a text prompt.
 
@@ -2120,6 +2365,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             BinaryOutput.
@@ -2144,6 +2393,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2162,6 +2413,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[TokenClassificationOutputElement]: ...
     @overload
     async def token_classification(
@@ -2178,6 +2431,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[list[TokenClassificationOutputElement]]: ...
     async def token_classification(
         self,
@@ -2193,6 +2448,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[TokenClassificationOutputElement] | list[list[TokenClassificationOutputElement]]:
         """Label the words or spans of a text, as in named-entity recognition or part-of-speech tagging.
 
@@ -2214,6 +2471,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[TokenClassificationOutputElement]; one result per input, in order, for a list input.
@@ -2232,6 +2493,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2251,6 +2514,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> TranslationOutput:
         """Translate a text from one language into another.
 
@@ -2273,6 +2538,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             TranslationOutput.
@@ -2297,6 +2566,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2315,6 +2586,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[VideoClassificationOutputElement]:
         """Assign labels to a video clip, such as the action or activity it shows.
 
@@ -2335,6 +2608,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[VideoClassificationOutputElement].
@@ -2358,6 +2635,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2374,6 +2653,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[VisualQuestionAnsweringOutputElement]:
         """Answer a question in natural language about the content of an image.
 
@@ -2390,6 +2671,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[VisualQuestionAnsweringOutputElement].
@@ -2408,6 +2693,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2425,6 +2712,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[ZeroShotClassificationOutputElement]:
         """Score how well a text fits each of a list of labels chosen at call time, without a model trained on those labels.
 
@@ -2443,6 +2732,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[ZeroShotClassificationOutputElement].
@@ -2465,6 +2758,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2481,6 +2776,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[ZeroShotImageClassificationOutputElement]:
         """Score how well an image matches each of a list of labels chosen at call time.
 
@@ -2497,6 +2794,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[ZeroShotImageClassificationOutputElement].
@@ -2515,6 +2816,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
@@ -2530,6 +2833,8 @@ class AsyncTaskMethods:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
     ) -> list[ZeroShotObjectDetectionOutputElement]:
         """Find the objects of an image that match labels chosen at call time, each with a score and a bounding box.
 
@@ -2544,6 +2849,10 @@ class AsyncTaskMethods:
             extra_headers: Headers added to this request.
             extra_body: Fields merged into the JSON body after validation, unvalidated: for parameters the schema lacks.
             timeout: Per-attempt socket timeout for this call, in seconds, instead of the client's.
+            total_timeout: Bound on the whole call in seconds (retries, a provider job's polls and download included),
+                instead of the client's.
+            progress: Report a provider job's status changes (media tasks on fal-ai, together, wavespeed, zai-org): True
+                writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
             list[ZeroShotObjectDetectionOutputElement].
@@ -2562,6 +2871,8 @@ class AsyncTaskMethods:
                 extra_headers=extra_headers,
                 extra_body=extra_body,
                 timeout=timeout,
+                total_timeout=total_timeout,
+                progress=progress,
             ),
         )
 
