@@ -872,7 +872,7 @@ def test_providers_prints_the_mapping_as_a_table(fake: ProviderFake) -> None:
         ["PROVIDER", "PROVIDER", "ID", "STATUS", "TASK", "IN", "SDK", "ADAPTER"],
         ["together", "tg/llm", "live", "conversational", "yes"],
         ["novita", "nv/llm", "staging", "text-generation", "yes"],
-        ["fal-ai", "fal/llm-lora", "live", "text-to-image", "no", "lora"],
+        ["fal-ai", "fal/llm-lora", "live", "text-to-image", "yes", "lora"],
         ["brand-new", "bn/llm", "error", "conversational", "no"],
     ]
     [lookup] = fake.hub.received
@@ -884,7 +884,7 @@ def test_providers_prints_the_mapping_as_a_table(fake: ProviderFake) -> None:
     lora = run("providers", "org/llm", "--hub-url", fake.hub.url, "--json", "--task", "text-to-image").json()
     assert lora == [
         {"provider": "fal-ai", "providerId": "fal/llm-lora", "status": "live", "task": "text-to-image",
-         "implemented": False, "adapter": "lora", "adapterWeightsPath": "w.safetensors", "type": None, "rank": 3},
+         "implemented": True, "adapter": "lora", "adapterWeightsPath": "w.safetensors", "type": None, "rank": 3},
     ]  # fmt: skip
 
 
