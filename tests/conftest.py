@@ -26,6 +26,9 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.now += seconds
 
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
 
 @pytest.fixture(autouse=True)
 def _no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:

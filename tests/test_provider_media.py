@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.conftest import FakeClock
 from tests.media_fake import MP3, PNG, MediaFake
 from tests.server import Received, Reply
 from typed_inference import (
@@ -54,22 +55,12 @@ SCOPE = {
 }  # fmt: skip
 
 
-class Clock:
-    """A clock that moves only when the job runner sleeps: the sleeps it was asked for, in order."""
+class Clock(FakeClock):
+    """The shared fake clock (tests/conftest.py), here from 0: the sleeps the job runner asked for, in order."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 @pytest.fixture
