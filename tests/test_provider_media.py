@@ -99,8 +99,15 @@ INPUTS: dict[str, tuple[str, Any, dict[str, Any]]] = {
 def run(client: Any, task: str, **kwargs: Any) -> Any:
     """One call of `task` with the typical input above, sync or async."""
     method, primary, params = INPUTS[task]
-    result = getattr(client, method)(primary, **{**params, **kwargs})
-    return asyncio.run(result) if isinstance(client, AsyncInferenceClient) else result
+    if isinstance(client, AsyncInferenceClient):
+
+        async def once() -> Any:
+            async with client:
+                return await getattr(client, method)(primary, **{**params, **kwargs})
+
+        return asyncio.run(once())
+    with client:
+        return getattr(client, method)(primary, **{**params, **kwargs})
 
 
 def pid(task: str) -> str:

@@ -66,8 +66,15 @@ def call(client: InferenceClient | AsyncInferenceClient, task: str, **kwargs: An
         task, "feature_extraction"
     )
     primary = {"chat-completion": MESSAGES, "text-generation": "Hello"}.get(task, "Hi there")
-    result = getattr(client, method)(primary, **kwargs)
-    return asyncio.run(result) if isinstance(client, AsyncInferenceClient) else result
+    if isinstance(client, AsyncInferenceClient):
+
+        async def once() -> Any:
+            async with client:
+                return await getattr(client, method)(primary, **kwargs)
+
+        return asyncio.run(once())
+    with client:
+        return getattr(client, method)(primary, **kwargs)
 
 
 def expected_body(provider: str, task: str, provider_id: str) -> dict[str, Any]:
