@@ -47,11 +47,6 @@ def argument_error(message: str, names: Sequence[str] = ()) -> RequestValidation
     return RequestValidationError(message, errors)
 
 
-def is_argument_error(exc: RequestValidationError) -> bool:
-    """Whether a RequestValidationError names wrong arguments (a usage error) rather than invalid values."""
-    return bool(exc.errors) and all(e.get("type") == ARGUMENT_ERROR for e in exc.errors)
-
-
 def lookup_task(name: str) -> tuple[TaskSpec | None, str]:
     """The registry entry of a task name (`fill_mask` reads as `fill-mask`), or None and a "; did you mean" hint
     (empty when no task is close). The CLI and `validate` word their own errors with it."""
