@@ -357,11 +357,7 @@ class BaseClient:
         explicit = self._explicit_token
         if explicit and explicit.startswith("hf_"):
             return {"Authorization": f"Bearer {explicit}"}
-        if self._ambient_token and ambient_token_allowed(url):
-            if urlsplit(url).scheme != "https" and self._proxied(url):
-                return {}
-            return {"Authorization": f"Bearer {self._ambient_token}"}
-        return {}
+        return self._ambient_auth(url)
 
     def mapping_request(self, model: str) -> tuple[Request, tuple[str, str, str]]:
         """The Hub request for a model's provider mapping, and its key in the process's mapping cache."""
@@ -478,6 +474,11 @@ class BaseClient:
         loopback, and never in a request a proxy would carry over plain http: judged by the host contacted)."""
         if self._explicit_token:
             return {"Authorization": f"Bearer {self._explicit_token}"}
+        return self._ambient_auth(url)
+
+    def _ambient_auth(self, url: str) -> dict[str, str]:
+        """The ambient token's Authorization header where its host rule allows `url` (HF over https, loopback; not
+        in a plain-http request a proxy would carry), else none."""
         if self._ambient_token and ambient_token_allowed(url):
             if urlsplit(url).scheme != "https" and self._proxied(url):
                 return {}
