@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import ipaddress
 import json
@@ -16,9 +15,6 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, ValidationError
-
-from typed_inference._binary import read_binary
 from typed_inference._decode import DecodeContext, ValidationMode
 from typed_inference._errors import (
     APIConnectionError,
@@ -34,15 +30,15 @@ from typed_inference._errors import (
 )
 from typed_inference._generated.registry import TASKS
 from typed_inference._logs import log_from_environment
+from typed_inference._prepare import Prepared, json_payload, merge, plain, task_body
 from typed_inference._task import TaskSpec
-from typed_inference._validation import describe
 from typed_inference._version import __version__
-from typed_inference.providers._body import CompletionEvents, answer_mapper, chat_body, provider_body
+from typed_inference.providers._body import CompletionEvents, answer_mapper, chat_body, check_input, provider_body
 from typed_inference.providers._jobs import JobRun, progress_callback
 from typed_inference.providers._mapping import MAPPINGS, ProviderMapping, mapping_path, parse_mapping
 from typed_inference.providers._media import media_payload
 from typed_inference.providers._media import route as media_route
-from typed_inference.providers._route import Choice, Target, choose
+from typed_inference.providers._route import Choice, Target, choose, decided, named_task
 from typed_inference.providers._route import target as resolved_target
 from typed_inference.transport import (
     RETRY_STATUSES,
@@ -64,7 +60,6 @@ DEFAULT_ROUTER_URL = "https://router.huggingface.co"
 DEFAULT_BASE_URL = f"{DEFAULT_ROUTER_URL}/hf-inference"
 DEFAULT_HUB_URL = "https://huggingface.co"
 USER_AGENT = f"typed-inference/{__version__}"
-_WEB = ("http://", "https://")
 _HF_SUFFIXES = (".huggingface.co", ".hf.co", ".huggingface.cloud")
 
 
@@ -349,7 +344,10 @@ class BaseClient:
                 f"{task}: provider={provider!r} on a client with base_url=: base_url sends every call to that "
                 "endpoint; drop one of the two"
             )
-        return choose(task, model or self.model, asked, key_kind=key_kind, endpoint=endpoint)
+        choice = choose(task, model or self.model, asked, key_kind=key_kind, endpoint=endpoint)
+        if decided(choice):
+            self._check_token(task, choice.kind, choice.provider, choice.auth)
+        return choice
 
     def hf_auth(self, url: str) -> dict[str, str]:
         """The Authorization header with the HF token for the router or the Hub: token= when it is an hf_ token,
@@ -391,14 +389,19 @@ class BaseClient:
     def route_target(self, task: str, choice: Choice, entries: list[ProviderMapping] | None) -> Target:
         """The second step of routing: the target, once the mapping's entries are known (when `choice` asked)."""
         found = resolved_target(task, choice, entries)
-        if found.auth == "routed" and found.provider != "hf-inference" and not self.hf_auth(self.router_url):
-            where = "the auto-router" if found.kind == "auto-router" else f"provider {found.provider!r}"
+        if not decided(choice):  # "auto" picked the provider from the mapping: its token rule applies now
+            self._check_token(task, found.kind, found.provider, found.auth)
+        return found
+
+    def _check_token(self, task: str, kind: str, provider: str | None, auth: str) -> None:
+        """Refuses a routed call to a provider other than hf-inference (or to the auto-router) without a token."""
+        if auth == "routed" and provider != "hf-inference" and not self.hf_auth(self.router_url):
+            where = "the auto-router" if kind == "auto-router" else f"provider {provider!r}"
             raise RequestValidationError(
                 f"{task}: {where} needs a token: pass token= (an hf_ token, or that provider's own key) or set "
                 f"HF_TOKEN (or log in: the token file) — calls to {self.router_url} are billed to a Hugging Face "
                 "account"
             )
-        return found
 
     def target_url(self, spec: TaskSpec, found: Target) -> str:
         """The URL a routed or direct call posts to."""
@@ -502,8 +505,8 @@ class BaseClient:
         """Headers sent with every request to `url` (checked: `checked_headers`)."""
         return checked_headers(Headers({"User-Agent": USER_AGENT, **self.headers, **self.auth_headers(url)}))
 
-    # -- request building -----------------------------------------------------------------------------------------
-    def build_request(
+    # -- the call's stages: prepare (no I/O), then, once routed, the request -------------------------------------
+    def prepare(
         self,
         task: str,
         primary: Any,
@@ -511,70 +514,75 @@ class BaseClient:
         parameters: Mapping[str, Any],
         *,
         model: str | None,
-        wait_for_model: bool | None,
-        use_cache: bool | None,
-        extra_headers: Mapping[str, str] | None,
-        extra_body: Mapping[str, Any] | None,
-        timeout: float | None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
         flags: Mapping[str, Any] | None = None,
         stream: bool = False,
-        target: Target | None = None,
-    ) -> tuple[Request, DecodeContext]:
-        """The HTTP request for a task call, validated against the task's input schema before anything is sent;
-        `target` says where it goes (`route_target`; default: the endpoint or hf-inference, no mapping lookup)."""
+        progress: Any = None,
+    ) -> Prepared:
+        """The first stage of a call, with no I/O: the route's choice, the body validated against the task's input
+        schema, files read, and every refusal decided before the Hub's mapping is read (`route_choice`); when the
+        route still needs the mapping, also the checks finishing the request would make (headers, JSON, the named
+        provider's body form), so that a mistake never waits for the network."""
         spec = TASKS[task]
-        if target is None:
-            target = self.route_target(task, self.route_choice(task, model, None), None)
-        url = self.target_url(spec, target)
-        params = {k: _plain(v) for k, v in parameters.items() if v is not None}
-        content_type = "application/json"
-        raw: bytes | None = None
-        binary: tuple[bytes, str | None] | str | None = None
+        choice = self.route_choice(task, model, provider)
+        named = named_task(task, choice)
+        keep_url = choice.lookup if named is None else named.answer is not None  # a provider may fetch a URL
+        body, binary, raw, content_type = task_body(
+            spec,
+            primary,
+            inputs,
+            parameters,
+            chat_model=choice.model,
+            extra_body=extra_body,
+            stream=stream,
+            keep_url=keep_url,
+        )
+        callback = progress_callback(progress)
+        if choice.lookup:  # the Hub comes next: check now what `request_for` would only check after it
+            if named is not None:
+                check_input(named, choice.provider or "", body, binary)
+            if extra_headers:
+                checked_headers(Headers(extra_headers))
+            if self._explicit_token and not self._explicit_token.startswith("hf_"):
+                checked_headers({"Authorization": f"Bearer {self._explicit_token}"})
+            json_payload(task, extra_body or {})
+            if raw is None:
+                json_payload(task, body)
+        return Prepared(
+            spec,
+            choice,
+            body,
+            binary,
+            raw,
+            content_type,
+            spec.batch and isinstance(primary, list),
+            stream,
+            primary,
+            wait_for_model,
+            use_cache,
+            extra_headers,
+            extra_body,
+            timeout,
+            flags,
+            callback,
+        )
+
+    def request_for(self, call: Prepared, target: Target) -> tuple[Request, DecodeContext]:
+        """The HTTP request of a prepared call to its target (`route_target`), and how to decode its answer."""
+        spec, body, raw, content_type = call.spec, call.body, call.raw, call.content_type
         media = target.task is not None and target.task.answer is not None
-        value: Any
-        if spec.input_kind == "binary" and media and isinstance(primary, str) and primary.startswith(_WEB):
-            binary, value = primary, "AA=="  # a provider fetches the file itself; a placeholder for validation
-        elif spec.input_kind == "binary":
-            data, sniffed = binary = read_binary(primary, spec.first_argument or "inputs")
-            if params or extra_body:
-                value = base64.b64encode(data).decode("ascii")
-            else:
-                raw, value = data, "AA=="  # the bytes travel raw; a placeholder stands in for validation
-                content_type = sniffed or "application/octet-stream"
-        elif spec.first_argument_at:
-            value = {spec.first_argument_at: _plain(primary)}
-        elif spec.first_argument:
-            value = _plain(primary)
-        else:
-            value = {}
-            for name, item in inputs.items():
-                if item is None:
-                    continue
-                if name in spec.binary_fields:
-                    item = base64.b64encode(read_binary(item, name)[0]).decode("ascii")
-                value[name] = _plain(item)
-        if spec.body == "chat":
-            body: dict[str, Any] = {"messages": value, **params}
-            chat_model = target.model if target.kind != "endpoint" else model or self.model
-            if chat_model and not chat_model.startswith(("http://", "https://")):
-                body = {"model": chat_model, **body}
-            if stream:
-                body["stream"] = True
-        elif spec.body == "flat":
-            body = {"inputs": value, **params}
-        else:
-            body = {"inputs": value}
-            if params:
-                body["parameters"] = params
-            if stream:
-                body["stream"] = True
-        try:
-            spec.input.model_validate(body)
-        except ValidationError as exc:
-            lines = describe(exc.errors(include_url=False), spec.input, data=body)
+        if isinstance(call.binary, str) and not media:  # a URL kept for "auto", which picked a route needing the file
             raise RequestValidationError(
-                f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
-            ) from None
+                f"{spec.first_argument or 'inputs'}: {target.provider or 'the endpoint'} takes the file itself (bytes, "
+                f"a path or a binary file object), not a URL: {call.binary[:80]!r}"
+            )
+        url = self.target_url(spec, target)
+        extra_body = call.extra_body
         answer, events = None, None
         if media:  # a media task on a provider: its own body, a job
             assert target.task is not None and target.provider is not None and target.model is not None
@@ -583,8 +591,8 @@ class BaseClient:
                 target.provider,
                 target.model,
                 body,
-                binary,
-                {k: _plain(v) for k, v in (extra_body or {}).items()},
+                call.binary,
+                {k: plain(v) for k, v in (extra_body or {}).items()},
                 entry=target.entry,
                 hub_model=target.hub_model,
                 hub_url=self.hub_url,
@@ -592,41 +600,34 @@ class BaseClient:
             extra_body = None  # merged into the parameters, where the provider reads them
         elif target.task is not None:
             assert target.provider is not None and target.model is not None
-            body = provider_body(target.task, target.provider, target.model, body, stream)
-            answer = answer_mapper(target.task, target.provider, spec.batch and isinstance(primary, list))
-            if stream and target.task.body == "completions":
+            body = provider_body(target.task, target.provider, target.model, body, call.stream)
+            answer = answer_mapper(target.task, target.provider, call.batch)
+            if call.stream and target.task.body == "completions":
                 events = CompletionEvents(target.provider)
         elif target.kind == "provider":  # an unknown provider's chat: the OpenAI body with the Hub id as its model
             body = chat_body(body, target.model or "", None)
         if extra_body:
-            _merge(body, extra_body)
+            merge(body, extra_body)
         headers = self.target_headers(url, target)
-        if raw is None:
-            try:
-                payload = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
-            except (TypeError, ValueError) as exc:
-                raise RequestValidationError(f"{spec.task}: the body cannot be sent as JSON: {exc}") from None
-        else:
-            payload = raw
+        payload = json_payload(spec.task, body) if raw is None else raw
         headers["Content-Type"] = content_type
-        if wait_for_model is not None:
-            headers["X-Wait-For-Model"] = "true" if wait_for_model else "false"
-        if use_cache is not None:
-            headers["X-Use-Cache"] = "true" if use_cache else "false"
-        if stream:
+        if call.wait_for_model is not None:
+            headers["X-Wait-For-Model"] = "true" if call.wait_for_model else "false"
+        if call.use_cache is not None:
+            headers["X-Use-Cache"] = "true" if call.use_cache else "false"
+        if call.stream:
             headers["Accept"] = "text/event-stream"
-        if extra_headers:
-            headers.update(extra_headers)
+        if call.extra_headers:
+            headers.update(call.extra_headers)
             checked_headers(headers)
-        batch = spec.batch and isinstance(primary, list)
-        per_attempt = timeout if timeout is not None else self.timeout
-        request = Request("POST", url, headers, payload, per_attempt, stream, max_bytes=self.max_response_bytes)
+        per_attempt = call.timeout if call.timeout is not None else self.timeout
+        request = Request("POST", url, headers, payload, per_attempt, call.stream, max_bytes=self.max_response_bytes)
         ctx = DecodeContext(
             spec,
-            batch,
-            dict(flags or {}),
+            call.batch,
+            dict(call.flags or {}),
             self.response_validation,
-            stream,
+            call.stream,
             self.redactor,
             answer,
             target.provider,
@@ -952,30 +953,6 @@ def _same_origin(a: str, b: str) -> bool:
             return False
         origins.append((scheme, host.lower(), port if port is not None else {"http": 80, "https": 443}.get(scheme)))
     return origins[0] == origins[1]
-
-
-def _merge(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Merges `extra` into `body`: objects present in both are merged key by key, other values replaced."""
-    for key, value in extra.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            _merge(current, value)
-        else:
-            body[key] = _plain(value)
-
-
-def _plain(value: Any) -> Any:
-    """User values as JSON data: models dumped by alias, sequences as lists, mappings as dicts; values untouched."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    if isinstance(value, type) and issubclass(value, BaseModel):
-        schema = {"name": value.__name__, "schema": value.model_json_schema(), "strict": True}
-        return {"type": "json_schema", "json_schema": schema}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def _redact_url(url: str) -> str:

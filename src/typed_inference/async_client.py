@@ -223,15 +223,14 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     async def _call_raw(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
     ) -> RawResponse[Any]:
-        provider = options.pop("provider", None)
-        progress = options.pop("progress", None)
         deadline = self.deadline(options.pop("total_timeout", None))
-        choice = self.route_choice(task, options.get("model"), provider)
+        call = self.prepare(task, primary, inputs, parameters, **options)  # no I/O: every local check
+        choice = call.choice
         entries = await self.provider_mapping(choice.model, deadline) if choice.lookup and choice.model else None
         target = self.route_target(task, choice, entries)
-        request, ctx = self.build_request(task, primary, inputs, parameters, target=target, **options)
+        request, ctx = self.request_for(call, target)
         if target.task is not None and target.task.answer is not None:  # a media task on a provider: a job
-            result = await self.run_job(self.job(task, target, request, deadline, progress), deadline)
+            result = await self.run_job(self.job(task, target, request, deadline, call.progress), deadline)
             parsed = decode(ctx, result.status_code, result.headers, result.body)
             return RawResponse(result.status_code, result.headers, parsed)
         response = await self.send(request, deadline=deadline)

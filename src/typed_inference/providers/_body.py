@@ -18,26 +18,38 @@ def provider_body(task: ProviderTask, provider: str, model: str, body: dict[str,
     if task.body == "chat":
         return chat_body(body, model, task.response_format)
     if task.body == "completions":
-        inputs = body["inputs"]
-        if not isinstance(inputs, str):
-            raise RequestValidationError(
-                f"text-generation: provider {provider!r} takes a prompt (a string), not a message list: call "
-                "chat_completion for a conversation"
-            )
+        check_input(task, provider, body, None)
         params = dict(body.get("parameters") or {})
-        if params.get("details"):
-            raise RequestValidationError(
-                f"text-generation: provider {provider!r} answers with the text only: details=True is not available "
-                "there (its OpenAI completions API gives no token details)"
-            )
         params.pop("details", None)
-        out = {"prompt": inputs, **_renamed(params, task.rename), "model": model}
+        out = {"prompt": body["inputs"], **_renamed(params, task.rename), "model": model}
         if stream:
             out["stream"] = True
         return out
     # embeddings
     params = {k: v for k, v in body.items() if k != "inputs"}
     return {"input": body["inputs"], **_renamed(params, task.rename), "model": model}
+
+
+def check_input(
+    task: ProviderTask, provider: str, body: dict[str, Any], binary: tuple[bytes, str | None] | str | None
+) -> None:
+    """Refuses what `provider`'s body form cannot carry, whatever model the mapping names: a message list or
+    `details=True` on a completions provider, a URL where the provider takes the file itself (multipart)."""
+    if task.body == "completions":
+        if not isinstance(body["inputs"], str):
+            raise RequestValidationError(
+                f"text-generation: provider {provider!r} takes a prompt (a string), not a message list: call "
+                "chat_completion for a conversation"
+            )
+        if (body.get("parameters") or {}).get("details"):
+            raise RequestValidationError(
+                f"text-generation: provider {provider!r} answers with the text only: details=True is not available "
+                "there (its OpenAI completions API gives no token details)"
+            )
+    elif task.body == "multipart" and isinstance(binary, str):
+        raise RequestValidationError(
+            f"{provider} takes the file itself (bytes, a path or a binary file object), not a URL: {binary[:80]!r}"
+        )
 
 
 def chat_body(body: dict[str, Any], model: str, response_format: str | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from typed_inference._binary import sniff
 from typed_inference._errors import RequestValidationError, ResponseValidationError
+from typed_inference.providers._body import check_input
 from typed_inference.providers._mapping import ProviderMapping
 from typed_inference.providers._spec import ProviderTask
 
@@ -52,12 +53,9 @@ def media_payload(
     """The payload and content type of a media task's request to provider `name` for its model id `model`, from the
     task's validated body (`binary`: the input file, or an http(s) URL the provider fetches, for tasks taking one);
     `extra_body` joins the parameters."""
+    check_input(task, name, body, binary)
     params = {**(body.get("parameters") or {}), **extra_body}
     if isinstance(binary, str):
-        if task.body == "multipart":
-            raise RequestValidationError(
-                f"{name} takes the file itself (bytes, a path or a binary file object), not a URL: {binary[:80]!r}"
-            )
         value: Any = binary
     elif binary is not None:
         value = _data_url(task, *binary)

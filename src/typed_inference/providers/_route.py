@@ -157,6 +157,18 @@ def target(task: str, choice: Choice, entries: list[ProviderMapping] | None) -> 
     return Target("provider", spec.name, entry.provider_id, choice.model, choice.auth, _task(spec, task), spec, entry)
 
 
+def decided(choice: Choice) -> bool:
+    """Whether the choice already names who answers (all but "auto" on a task needing the Hub's mapping)."""
+    return choice.provider != AUTO or choice.kind == "auto-router"
+
+
+def named_task(task: str, choice: Choice) -> ProviderTask | None:
+    """The named provider's declaration of the task, known before any mapping is read (None: the task's own wire
+    format, or a provider "auto" has yet to pick)."""
+    spec = PROVIDERS.get(choice.provider) if choice.kind == "provider" and choice.provider else None
+    return _task(spec, task) if spec is not None else None
+
+
 def _task(spec: ProviderSpec, task: str) -> ProviderTask | None:
     return None if spec.tasks is None else spec.tasks[task]
 
