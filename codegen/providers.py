@@ -96,7 +96,7 @@ def providers_source(providers: dict[str, dict[str, Any]]) -> str:
     lines = [
         '"""The Inference Providers this SDK knows, from schemas/providers/: routes, auth and body forms per task."""',
         "",
-        "from typed_inference.providers._spec import ModelRule, ProviderSpec, ProviderTask",
+        "from typed_inference._provider_spec import ModelRule, ProviderSpec, ProviderTask",
         "",
         "PROVIDERS: dict[str, ProviderSpec] = {",
     ]

@@ -46,7 +46,7 @@ from tests.reliability_report import (
     time_loading,
 )
 from typed_inference import AsyncInferenceClient, InferenceClient
-from typed_inference._base_client import ambient_token_allowed
+from typed_inference._auth import ambient_token_allowed
 from typed_inference.transport import Request, Response, RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent

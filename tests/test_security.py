@@ -13,8 +13,8 @@ import typed_inference as ti
 from tests.faults import FaultServer, Respond
 from tests.reliability_report import MODES, OK, PROXY_VARIABLES
 from typed_inference import AsyncInferenceClient, InferenceClient
-from typed_inference._base_client import endpoint_model_path, hub_model_path, provider_model_path
 from typed_inference._generated.registry import TASKS
+from typed_inference._urls import endpoint_model_path, hub_model_path, provider_model_path
 from typed_inference.inference_api import InferenceApi
 
 TOKEN = "hf_hostileSECRET0123456789abcdefXYZ"

@@ -22,7 +22,7 @@ from tests.server import Received, Reply, ScriptedServer
 from tests.task_examples import EXAMPLES, method_name
 from tests.test_tasks import dump, serve
 from typed_inference import AsyncInferenceClient, InferenceClient, testing, transport
-from typed_inference._base_client import Attempts
+from typed_inference._attempts import Attempts
 from typed_inference.testing import AsyncHandler, AsyncMockTransport, MockTransport, json_response
 from typed_inference.transport import (
     AsyncResponse,

@@ -10,7 +10,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from typed_inference._transport import _loopback, _reason, connect_reason
+from typed_inference._transport import _reason, connect_reason
+from typed_inference._urls import is_loopback_url
 from typed_inference.transport import (
     AsyncResponse,
     ConnectError,
@@ -115,7 +116,7 @@ class HttpxTransport:
 
     def proxied(self, url: str) -> bool:
         """Whether this transport sends `url` through a proxy (never loopback, unless a user's client does)."""
-        if self._own and _loopback(url):
+        if self._own and is_loopback_url(url):
             return False
         try:
             return bool(self._client._transport_for_url(self._httpx.URL(url)) is not self._client._transport)
@@ -124,7 +125,7 @@ class HttpxTransport:
 
     def _client_for(self, url: str) -> Any:
         """The client for a URL: ours goes straight to loopback, bypassing any proxy the environment names."""
-        if not (self._own and _loopback(url)):
+        if not (self._own and is_loopback_url(url)):
             return self._client
         if self._direct is None:
             httpx = self._httpx

@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from typed_inference._binary import BinaryOutput
+from typed_inference._error_messages import describe
 from typed_inference._errors import Redactor, ResponseValidationError
 from typed_inference._task import TaskSpec
-from typed_inference._validation import describe
 from typed_inference._wire import WireShapeError, normalise
 
 ValidationMode = Literal["lenient", "strict", "off"]

@@ -93,14 +93,6 @@ def split(job: Job, outcome: Any) -> list[Any]:
     return list(outcome)
 
 
-def spread(jobs: Sequence[Job], outcomes: Sequence[Any]) -> list[Any]:
-    """One result (or error) per input, in input order, from one outcome per job."""
-    results: list[Any] = []
-    for job, outcome in zip(jobs, outcomes, strict=True):
-        results.extend(split(job, outcome))
-    return results
-
-
 def starts(jobs: Sequence[Job]) -> list[int]:
     """The index of each job's first input."""
     out, at = [], 0

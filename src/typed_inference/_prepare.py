@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from typed_inference._binary import read_binary
+from typed_inference._error_messages import describe
 from typed_inference._errors import RequestValidationError
 from typed_inference._task import TaskSpec
-from typed_inference._validation import describe
 from typed_inference.providers._route import Choice
 
 WEB = ("http://", "https://")

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from typed_inference._error_messages import describe
 from typed_inference._errors import (
     IncompleteStreamError,
     InferenceError,
@@ -20,7 +21,6 @@ from typed_inference._errors import (
     StreamError,
 )
 from typed_inference._task import TaskSpec
-from typed_inference._validation import describe
 from typed_inference.transport import TransportError
 
 T = TypeVar("T")

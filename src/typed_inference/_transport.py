@@ -13,8 +13,8 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from typed_inference._base_client import is_loopback_url
 from typed_inference._stop import current_scope
+from typed_inference._urls import is_loopback, is_loopback_url
 from typed_inference.transport import (
     ConnectError,
     ConnectTimeout,
@@ -116,7 +116,7 @@ class RequestsTransport:
 
     def proxied(self, url: str) -> bool:
         """Whether this transport sends `url` through a proxy (the session's or the environment's; never loopback)."""
-        if _loopback(url):
+        if is_loopback_url(url):
             return False
         import requests
 
@@ -220,7 +220,7 @@ class RequestsTransport:
                 timeout=request.timeout,
                 stream=True,
                 allow_redirects=False,  # the client follows redirects, by the one rule of every path
-                proxies=_no_proxies(request.url, self._session.proxies) if _loopback(request.url) else None,
+                proxies=_no_proxies(request.url, self._session.proxies) if is_loopback_url(request.url) else None,
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise ConnectTimeout(f"connect timeout: {_reason(exc)}") from None
@@ -252,12 +252,6 @@ class RequestsTransport:
             pool.close()
         if self._own:
             self._session.close()
-
-
-def _loopback(url: str) -> bool:
-    """Whether a URL names this machine: such requests never go through a proxy (a proxy elsewhere would see
-    them, and the token they may carry, in clear text)."""
-    return is_loopback_url(url)
 
 
 def _no_proxies(url: str, configured: Any) -> dict[str, Any]:
@@ -388,10 +382,6 @@ def _reason(exc: BaseException) -> str:
 def connect_reason(exc: BaseException, url: str) -> str:
     """The message of a failed connection, from the socket's own error however deep the HTTP stack wrapped it:
     a refused connection names the address (and, on this machine, asks whether the server is running)."""
-    from urllib.parse import urlsplit
-
-    from typed_inference._base_client import is_loopback
-
     causes = _causes(exc)
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         parts = urlsplit(url)

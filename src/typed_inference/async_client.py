@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any, TypeVar
 
 from typed_inference._async_transport import HttpxTransport
-from typed_inference._base_client import BaseClient, async_bounded_chunks
+from typed_inference._attempts import async_bounded_chunks
+from typed_inference._base_client import BaseClient
 from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
@@ -15,6 +16,7 @@ from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncT
 from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
 from typed_inference._streaming import AsyncStream, EventDecoder
+from typed_inference._urls import proxy_rule
 from typed_inference.providers._jobs import JobResult, JobRun, Wait
 from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
@@ -68,6 +70,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             max_response_bytes=max_response_bytes,
         )
         self._transport: AsyncTransport = transport or HttpxTransport(http_client)
+        self.tokens.proxied = proxy_rule(self._transport)  # the ambient token's rule follows this transport
 
     async def __aenter__(self) -> AsyncInferenceClient:
         return self

@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from typed_inference._base_client import BaseClient, bounded_chunks
+from typed_inference._attempts import bounded_chunks
+from typed_inference._base_client import BaseClient
 from typed_inference._call import call_arguments
 from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
@@ -16,6 +17,7 @@ from typed_inference._response import RawResponse
 from typed_inference._stop import current_scope
 from typed_inference._streaming import EventDecoder, Stream
 from typed_inference._transport import RequestsTransport
+from typed_inference._urls import proxy_rule
 from typed_inference.providers._jobs import JobResult, JobRun, Wait
 from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
@@ -75,6 +77,7 @@ class InferenceClient(BaseClient, TaskMethods):
             max_response_bytes=max_response_bytes,
         )
         self._transport: Transport = transport or RequestsTransport(session)
+        self.tokens.proxied = proxy_rule(self._transport)  # the ambient token's rule follows this transport
 
     def __enter__(self) -> InferenceClient:
         return self

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from typed_inference._base_client import DEFAULT_HUB_URL, hub_model_path, is_loopback
 from typed_inference._call import unknown_names
 from typed_inference._generated.registry import TASKS
+from typed_inference._urls import DEFAULT_HUB_URL, hub_model_path, is_loopback
 from typed_inference.client import InferenceClient
 from typed_inference.transport import Request
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from typed_inference._generated.providers import PROVIDERS
+from typed_inference._provider_spec import ProviderSpec, ProviderTask
 from typed_inference.providers._jobs import JobStatus
 from typed_inference.providers._mapping import ProviderMapping
-from typed_inference.providers._spec import ProviderSpec, ProviderTask
 
 PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(PROVIDERS))
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from typed_inference._errors import RequestValidationError, ResponseValidationError
-from typed_inference.providers._spec import ProviderTask
+from typed_inference._provider_spec import ProviderTask
 
 _TOOL_CHOICES = ("auto", "none", "required")
 

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from typed_inference._errors import APIStatusError, APITimeoutError, ProviderJobError, ResponseValidationError
+from typed_inference._provider_spec import ProviderTask
 from typed_inference.providers._media import OUTPUT_MEDIA, at, data_url_bytes, file_type
-from typed_inference.providers._spec import ProviderTask
 from typed_inference.transport import AsyncResponse, Request, Response
 
 MAX_INTERVAL = 10.0  # seconds: the longest wait between polls

@@ -12,9 +12,9 @@ from typing import Any
 
 from typed_inference._binary import sniff
 from typed_inference._errors import RequestValidationError, ResponseValidationError
+from typed_inference._provider_spec import ProviderTask
 from typed_inference.providers._body import check_input
 from typed_inference.providers._mapping import ProviderMapping
-from typed_inference.providers._spec import ProviderTask
 
 INPUT = "$input"
 LORA_BASE = "stabilityai/stable-diffusion-xl-base-1.0"  # fal-ai's SD LoRA endpoint needs its base model named

@@ -14,8 +14,8 @@ from typing import Literal
 
 from typed_inference._errors import ModelNotSupportedError, RequestValidationError
 from typed_inference._generated.providers import PROVIDERS
+from typed_inference._provider_spec import ProviderSpec, ProviderTask
 from typed_inference.providers._mapping import ProviderMapping
-from typed_inference.providers._spec import ProviderSpec, ProviderTask
 
 AUTO = "auto"
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")

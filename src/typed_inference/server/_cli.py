@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from typed_inference.server.config import offline
 
 
 def add_commands(subparsers: Any) -> None:
@@ -88,14 +89,6 @@ def add_commands(subparsers: Any) -> None:
     demo.add_argument("directory", type=Path, metavar="DIR")
     demo.add_argument("--task", action="append", help="build only the model of this task (repeatable)")
     demo.set_defaults(run=run_demo_models)
-
-
-def offline() -> None:
-    """The server process never downloads: the hub libraries are told so before they are imported."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _needs_server_extra(command: str, exc: ImportError) -> int:

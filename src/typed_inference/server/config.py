@@ -31,3 +31,11 @@ class ServerConfig:
     allow_origins: list[str] = field(default_factory=list)  # browser origins allowed to call the server
     max_loaded_models: int = 4  # models from the Hugging Face cache kept loaded; the least recently used idle go
     max_new_tokens: int = 100  # tokens generated when a request does not say (capped by the model's length)
+
+
+def offline() -> None:
+    """The server process never downloads: the hub libraries are told so before they are imported."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -85,8 +85,8 @@ class LocalServer:
     async def __serve_build_asgi_app__(self) -> Any:
         """The replica's app, returned once its models are loaded (or failed to), so Serve routes no request to a
         replica still loading."""
-        from typed_inference.server._cli import offline
         from typed_inference.server.app import create_app
+        from typed_inference.server.config import offline
 
         offline()
         app = create_app(self.config)

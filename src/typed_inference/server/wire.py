@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from typed_inference._decode import output_adapter
+from typed_inference._error_messages import describe
 from typed_inference._task import TaskSpec
-from typed_inference._validation import describe
 from typed_inference.server.errors import ServerError
 
 

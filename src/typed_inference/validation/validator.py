@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from typed_inference._decode import extra_paths, output_adapter, strict_adapter
-from typed_inference._validation import describe, json_path
+from typed_inference._error_messages import describe, json_path
 from typed_inference._wire import WireShapeError, normalise
 from typed_inference.validation.check_only import check_only_validator
 from typed_inference.validation.files import binary_problem, malformed_problem, strip_bom, utf8_problem

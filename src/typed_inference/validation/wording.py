@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from typed_inference._validation import clean_errors, merge_branches, prune_branches
+from typed_inference._error_messages import clean_errors, merge_branches, prune_branches
 
 __all__ = ["clean_errors", "expected_found", "merge_branches", "prune_branches", "show"]
 
