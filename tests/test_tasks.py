@@ -21,8 +21,8 @@ from tests.mock_server import MockServer
 from tests.server import Reply, ScriptedServer
 from tests.task_examples import CHAT_RESPONSE, EXAMPLES, MODEL, MP4, PNG, WAV, TaskExample, b64, method_name
 from typed_inference import BinaryOutput, InferenceClient
-from typed_inference._decode import ValidationMode
 from typed_inference._generated.registry import TASKS
+from typed_inference._task import ValidationMode
 from typed_inference.transport import RetryPolicy
 from typed_inference.types.chat_completion import ChatCompletionOutput
 from typed_inference.types.fill_mask import FillMaskOutputElement

@@ -7,24 +7,24 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typed_inference._attempts import Attempts
 from typed_inference._auth import USER_AGENT, Tokens, checked_headers
-from typed_inference._decode import DecodeContext, ValidationMode
 from typed_inference._errors import APIStatusError, Redactor, RequestValidationError
 from typed_inference._generated.registry import TASKS
 from typed_inference._logs import log_from_environment
 from typed_inference._prepare import Prepared, json_payload, merge, plain, task_body
 from typed_inference._status_errors import status_error
-from typed_inference._task import TaskSpec
 from typed_inference._urls import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL, check_base, endpoint_url, environment_proxied
-from typed_inference.providers._body import CompletionEvents, answer_mapper, chat_body, check_input, provider_body
 from typed_inference.providers._client import ProviderRouting
-from typed_inference.providers._jobs import progress_callback
-from typed_inference.providers._media import media_payload
-from typed_inference.providers._route import Target, named_task
+from typed_inference.providers._route import named_task
 from typed_inference.transport import AsyncResponse, Headers, Request, Response, RetryPolicy
+
+if TYPE_CHECKING:
+    from typed_inference._decode import DecodeContext
+    from typed_inference._task import TaskSpec, ValidationMode
+    from typed_inference.providers._route import Target
 
 
 class BaseClient(ProviderRouting):
@@ -149,9 +149,15 @@ class BaseClient(ProviderRouting):
             stream=stream,
             keep_url=keep_url,
         )
-        callback = progress_callback(progress)
+        callback = None
+        if progress is not None:
+            from typed_inference.providers._jobs import progress_callback
+
+            callback = progress_callback(progress)
         if choice.lookup:  # the Hub comes next: check now what `request_for` would only check after it
             if named is not None:
+                from typed_inference.providers._body import check_input
+
                 check_input(named, choice.provider or "", body, binary)
             if extra_headers:
                 checked_headers(Headers(extra_headers))
@@ -181,6 +187,8 @@ class BaseClient(ProviderRouting):
 
     def request_for(self, call: Prepared, target: Target) -> tuple[Request, DecodeContext]:
         """The HTTP request of a prepared call to its target (`route_target`), and how to decode its answer."""
+        from typed_inference._decode import DecodeContext
+
         spec, body, raw, content_type = call.spec, call.body, call.raw, call.content_type
         media = target.task is not None and target.task.answer is not None
         if isinstance(call.binary, str) and not media:  # a URL kept for "auto", which picked a route needing the file
@@ -192,6 +200,8 @@ class BaseClient(ProviderRouting):
         extra_body = call.extra_body
         answer, events = None, None
         if media:  # a media task on a provider: its own body, a job
+            from typed_inference.providers._media import media_payload
+
             assert target.task is not None and target.provider is not None and target.model is not None
             raw, content_type = media_payload(
                 target.task,
@@ -206,12 +216,16 @@ class BaseClient(ProviderRouting):
             )
             extra_body = None  # merged into the parameters, where the provider reads them
         elif target.task is not None:
+            from typed_inference.providers._body import CompletionEvents, answer_mapper, provider_body
+
             assert target.provider is not None and target.model is not None
             body = provider_body(target.task, target.provider, target.model, body, call.stream)
             answer = answer_mapper(target.task, target.provider, call.batch)
             if call.stream and target.task.body == "completions":
                 events = CompletionEvents(target.provider)
         elif target.kind == "provider":  # an unknown provider's chat: the OpenAI body with the Hub id as its model
+            from typed_inference.providers._body import chat_body
+
             body = chat_body(body, target.model or "", None)
         if extra_body:
             merge(body, extra_body)

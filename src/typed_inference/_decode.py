@@ -7,17 +7,15 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from typed_inference._binary import BinaryOutput
 from typed_inference._error_messages import describe
 from typed_inference._errors import Redactor, ResponseValidationError
-from typed_inference._task import TaskSpec
+from typed_inference._task import TaskSpec, ValidationMode
 from typed_inference._wire import WireShapeError, normalise
-
-ValidationMode = Literal["lenient", "strict", "off"]
 
 
 @dataclass

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from typed_inference._binary import read_binary
-from typed_inference._error_messages import describe
 from typed_inference._errors import RequestValidationError
-from typed_inference._task import TaskSpec
-from typed_inference.providers._route import Choice
+
+if TYPE_CHECKING:  # pydantic loads with the task's models, on its first call
+    from pydantic import BaseModel
+
+    from typed_inference._task import TaskSpec
+    from typed_inference.providers._route import Choice
 
 WEB = ("http://", "https://")
 _PLACEHOLDER = "AA=="  # stands in for bytes that travel raw (or a URL a provider fetches) while the body is validated
@@ -104,10 +106,15 @@ def task_body(
             body["parameters"] = params
         if stream:
             body["stream"] = True
+    model = spec.input  # the task's models, and pydantic with them
+    from pydantic import ValidationError
+
     try:
-        spec.input.model_validate(body)
+        model.model_validate(body)
     except ValidationError as exc:
-        lines = describe(exc.errors(include_url=False), spec.input, data=body)
+        from typed_inference._error_messages import describe
+
+        lines = describe(exc.errors(include_url=False), model, data=body)
         raise RequestValidationError(
             f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
         ) from None
@@ -134,11 +141,14 @@ def merge(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 def plain(value: Any) -> Any:
     """User values as JSON data: models dumped by alias, sequences as lists, mappings as dicts; values untouched."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    if isinstance(value, type) and issubclass(value, BaseModel):
-        schema = {"name": value.__name__, "schema": value.model_json_schema(), "strict": True}
-        return {"type": "json_schema", "json_schema": schema}
+    pydantic = sys.modules.get("pydantic")  # not yet imported: no value can be a model
+    if pydantic is not None:
+        model: type[BaseModel] = pydantic.BaseModel
+        if isinstance(value, model):
+            return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if isinstance(value, type) and issubclass(value, model):
+            schema = {"name": value.__name__, "schema": value.model_json_schema(), "strict": True}
+            return {"type": "json_schema", "json_schema": schema}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, Mapping):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 InputKind = Literal["text", "json", "binary"]
 Body = Literal["nested", "flat", "chat"]
 Route = Literal["model", "pipeline", "chat"]
 OutputKind = Literal["json", "binary"]
+ValidationMode = Literal["lenient", "strict", "off"]  # how strictly answers are checked (`response_validation`)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class TaskSpec:
     @property
     def input(self) -> type[BaseModel]:
         """The request body model."""
+        from pydantic import BaseModel
+
         cls = self.lookup(self.input_model)
         assert isinstance(cls, type) and issubclass(cls, BaseModel)
         return cls
@@ -64,6 +68,8 @@ class TaskSpec:
     @property
     def parameters(self) -> type[BaseModel]:
         """The model holding the task's options, whatever the body layout."""
+        from pydantic import BaseModel
+
         cls = self.lookup(self.parameters_model)
         assert isinstance(cls, type) and issubclass(cls, BaseModel)
         return cls

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from typed_inference._async_transport import HttpxTransport
 from typed_inference._attempts import async_bounded_chunks
 from typed_inference._base_client import BaseClient
 from typed_inference._call import call_arguments
-from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
-from typed_inference._streaming import AsyncStream, EventDecoder
 from typed_inference._urls import proxy_rule
-from typed_inference.providers._jobs import JobResult, JobRun, Wait
-from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
+
+if TYPE_CHECKING:
+    from typed_inference._task import ValidationMode
+    from typed_inference.providers._jobs import JobResult, JobRun
+    from typed_inference.providers._mapping import ProviderMapping
 
 R = TypeVar("R")
 
@@ -69,7 +69,11 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             retry_policy=retry_policy,
             max_response_bytes=max_response_bytes,
         )
-        self._transport: AsyncTransport = transport or HttpxTransport(http_client)
+        if transport is None:
+            from typed_inference._async_transport import HttpxTransport  # httpx: on first use
+
+            transport = HttpxTransport(http_client)
+        self._transport: AsyncTransport = transport
         self.tokens.proxied = proxy_rule(self._transport)  # the ambient token's rule follows this transport
 
     async def __aenter__(self) -> AsyncInferenceClient:
@@ -172,6 +176,8 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     async def run_job(self, job: JobRun, deadline: float) -> JobResult:
         """Runs a provider job's plan (`JobRun.steps`): its requests through `send`, its waits through the retry
         policy's async sleep. Cancellation stops it at once (no further poll)."""
+        from typed_inference.providers._jobs import Wait
+
         steps = job.steps()
         try:
             action = next(steps)
@@ -196,6 +202,8 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
 
     async def provider_mapping(self, model: str, deadline: float | None = None) -> list[ProviderMapping]:
         """The Hub's inference provider mapping of a model (cached per process for 5 minutes; errors are not)."""
+        from typed_inference.providers._mapping import MAPPINGS
+
         request, key = self.mapping_request(model)
         cached = MAPPINGS.get(key)
         if cached is not None:
@@ -226,6 +234,8 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
     async def _call_raw(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
     ) -> RawResponse[Any]:
+        from typed_inference._decode import decode
+
         deadline = self.deadline(options.pop("total_timeout", None))
         call = self.prepare(task, primary, inputs, parameters, **options)  # no I/O: every local check
         choice = call.choice
@@ -238,6 +248,8 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
             return RawResponse(result.status_code, result.headers, parsed)
         response = await self.send(request, deadline=deadline)
         if ctx.stream and response.chunks is not None:
+            from typed_inference._streaming import AsyncStream, EventDecoder
+
             decoder = EventDecoder.for_task(ctx.spec, ctx.redactor, ctx.events)
             stream = AsyncStream(response.chunks, response.close, decoder)
             return RawResponse(response.status_code, response.headers, stream)

@@ -9,21 +9,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from typed_inference._attempts import bounded_chunks
 from typed_inference._base_client import BaseClient
 from typed_inference._call import call_arguments
-from typed_inference._decode import ValidationMode, decode
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
 from typed_inference._map import Job, Progress, check, map_target, per_input, plan, run_threads
 from typed_inference._response import RawResponse
 from typed_inference._stop import current_scope
-from typed_inference._streaming import EventDecoder, Stream
-from typed_inference._transport import RequestsTransport
 from typed_inference._urls import proxy_rule
-from typed_inference.providers._jobs import JobResult, JobRun, Wait
-from typed_inference.providers._mapping import MAPPINGS, ProviderMapping
 from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
 
 if TYPE_CHECKING:
     import requests
+
+    from typed_inference._task import ValidationMode
+    from typed_inference.providers._jobs import JobResult, JobRun
+    from typed_inference.providers._mapping import ProviderMapping
 
 R = TypeVar("R")
 
@@ -76,7 +75,11 @@ class InferenceClient(BaseClient, TaskMethods):
             retry_policy=retry_policy,
             max_response_bytes=max_response_bytes,
         )
-        self._transport: Transport = transport or RequestsTransport(session)
+        if transport is None:
+            from typed_inference._transport import RequestsTransport  # http.client and requests: on first use
+
+            transport = RequestsTransport(session)
+        self._transport: Transport = transport
         self.tokens.proxied = proxy_rule(self._transport)  # the ambient token's rule follows this transport
 
     def __enter__(self) -> InferenceClient:
@@ -188,6 +191,8 @@ class InferenceClient(BaseClient, TaskMethods):
     def run_job(self, job: JobRun, deadline: float) -> JobResult:
         """Runs a provider job's plan (`JobRun.steps`): its requests through `send`, its waits through the retry
         policy's sleep. KeyboardInterrupt stops it at once (no further poll)."""
+        from typed_inference.providers._jobs import Wait
+
         steps = job.steps()
         try:
             action = next(steps)
@@ -214,6 +219,8 @@ class InferenceClient(BaseClient, TaskMethods):
 
     def provider_mapping(self, model: str, deadline: float | None = None) -> list[ProviderMapping]:
         """The Hub's inference provider mapping of a model (cached per process for 5 minutes; errors are not)."""
+        from typed_inference.providers._mapping import MAPPINGS
+
         request, key = self.mapping_request(model)
         cached = MAPPINGS.get(key)
         if cached is not None:
@@ -244,6 +251,8 @@ class InferenceClient(BaseClient, TaskMethods):
     def _call_raw(
         self, task: str, primary: Any, inputs: Mapping[str, Any], parameters: Mapping[str, Any], **options: Any
     ) -> RawResponse[Any]:
+        from typed_inference._decode import decode
+
         deadline = self.deadline(options.pop("total_timeout", None))
         call = self.prepare(task, primary, inputs, parameters, **options)  # no I/O: every local check
         choice = call.choice
@@ -256,6 +265,8 @@ class InferenceClient(BaseClient, TaskMethods):
             return RawResponse(result.status_code, result.headers, parsed)
         response = self.send(request, deadline=deadline)
         if ctx.stream and response.chunks is not None:
+            from typed_inference._streaming import EventDecoder, Stream
+
             decoder = EventDecoder.for_task(ctx.spec, ctx.redactor, ctx.events)
             stream = Stream(response.chunks, response.close, decoder)
             return RawResponse(response.status_code, response.headers, stream)

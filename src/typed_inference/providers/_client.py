@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from typed_inference._auth import USER_AGENT, Tokens, checked_headers
 from typed_inference._errors import InferenceError, Redactor, RequestValidationError, ResponseValidationError
-from typed_inference._task import TaskSpec
 from typed_inference._urls import endpoint_url, hub_model_path, redact_url
-from typed_inference.providers._jobs import JobRun, progress_callback
-from typed_inference.providers._mapping import MAPPINGS, ProviderMapping, mapping_path, parse_mapping
-from typed_inference.providers._media import route as media_route
 from typed_inference.providers._route import Choice, Target, choose, decided
 from typed_inference.providers._route import target as resolved_target
 from typed_inference.transport import AsyncResponse, Headers, Request, Response, RetryPolicy
+
+if TYPE_CHECKING:  # the job, mapping and media machinery loads on the first call that needs it
+    from typed_inference._task import TaskSpec
+    from typed_inference.providers._jobs import JobRun
+    from typed_inference.providers._mapping import ProviderMapping
 
 
 class ProviderRouting:
@@ -75,6 +76,8 @@ class ProviderRouting:
     # -- the Hub's provider mapping ------------------------------------------------------------------------------
     def mapping_request(self, model: str) -> tuple[Request, tuple[str, str, str]]:
         """The Hub request for a model's provider mapping, and its key in the process's mapping cache."""
+        from typed_inference.providers._mapping import MAPPINGS, mapping_path
+
         url = self.hub_url + mapping_path(hub_model_path(model))
         auth = self.tokens.hf(url)
         token = auth.get("Authorization", "").removeprefix("Bearer ") or None
@@ -84,6 +87,8 @@ class ProviderRouting:
 
     def mapping_from(self, response: Response | AsyncResponse, request: Request, model: str) -> list[ProviderMapping]:
         """The entries of the Hub's answer to `mapping_request`."""
+        from typed_inference.providers._mapping import parse_mapping
+
         try:
             data = json.loads(response.content)
         except (ValueError, RecursionError) as exc:
@@ -114,6 +119,8 @@ class ProviderRouting:
         assert found.provider is not None
         if found.task is None:  # an unknown provider's chat: its OpenAI route on the router
             return f"{self.router_url}/{quote(found.provider, safe='')}/v1/chat/completions"
+        from typed_inference.providers._media import route as media_route
+
         path = media_route(found.task, found.model or "")
         if found.task.job == "fal-queue":  # fal-ai's queue: its own host direct, a query routed
             if found.auth == "direct":
@@ -157,6 +164,8 @@ class ProviderRouting:
 
     def job(self, task: str, found: Target, submit: Request, deadline: float, progress: Any = None) -> JobRun:
         """The job runner's plan of a media call on a provider (`found.task.answer` set), from its submit request."""
+        from typed_inference.providers._jobs import JobRun, progress_callback
+
         assert found.task is not None and found.provider is not None
         return JobRun(
             task=task,

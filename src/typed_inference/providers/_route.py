@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from typed_inference._errors import ModelNotSupportedError, RequestValidationError
 from typed_inference._generated.providers import PROVIDERS
 from typed_inference._provider_spec import ProviderSpec, ProviderTask
-from typed_inference.providers._mapping import ProviderMapping
+
+if TYPE_CHECKING:
+    from typed_inference.providers._mapping import ProviderMapping
 
 AUTO = "auto"
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
