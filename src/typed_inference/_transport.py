@@ -92,6 +92,46 @@ class _WatchedResponse(http.client.HTTPResponse):
             self.fp = io.BufferedReader(_WatchedIO(self.fp.detach(), sock, watch))
 
 
+_ONE_WRITE_MAX = 64 * 1024  # larger bodies go in their own writes (no copy of a big upload)
+
+
+class _OneWrite(http.client.HTTPConnection):
+    """A connection that sends a request's headers and a small body in one write: the server wakes once per
+    request, not once for the headers and again for the body (urllib3 writes them apart)."""
+
+    _held: bytes | None = None
+    _holding = False
+
+    def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
+        self._held = None  # a request left half-sent by an error never leaks into the next one
+        super().putrequest(method, url, skip_host=skip_host, skip_accept_encoding=skip_accept_encoding)
+
+    def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
+        self._holding = True
+        try:
+            super().endheaders(message_body, encode_chunked=encode_chunked)
+        finally:
+            self._holding = False
+
+    def send(self, data: Any) -> None:
+        if self._holding and isinstance(data, bytes):
+            self._held = data  # the headers: sent with the body's first chunk, or before the response is read
+            return
+        held, self._held = self._held, None
+        if held is not None:
+            if isinstance(data, bytes) and len(data) <= _ONE_WRITE_MAX:
+                data = held + data
+            else:
+                super().send(held)
+        super().send(data)
+
+    def getresponse(self) -> Any:
+        held, self._held = self._held, None
+        if held is not None:  # a request without a body: its headers go now
+            super().send(held)
+        return super().getresponse()
+
+
 _WATCHED: dict[type, type] = {}
 
 
@@ -99,7 +139,8 @@ def _watched(connection_class: type) -> type:
     """The pool's connection class, reading its responses through `_WatchedResponse`."""
     if connection_class not in _WATCHED:
         name = f"Watched{connection_class.__name__}"
-        _WATCHED[connection_class] = type(name, (connection_class,), {"response_class": _WatchedResponse})
+        bases = (_OneWrite, connection_class)
+        _WATCHED[connection_class] = type(name, bases, {"response_class": _WatchedResponse})
     return _WATCHED[connection_class]
 
 
