@@ -62,9 +62,10 @@ def find_config(start: Path) -> Path:
             seen.append(candidate)
             if _tables(_load_toml(candidate)) is not None:
                 return candidate
-    where = f"{_name(seen[0])} has none" if seen else f"no pyproject.toml in {start} or its parents"
+    found = f" ({_name(seen[0])} has none)" if seen else ""
     raise CommandError(
-        f"nothing to validate: {where} of the {TABLE} tables; pass --task and paths, or --config FILE (docs/cli.md)"
+        f"nothing to validate: no pyproject.toml with {TABLE} tables in {start} or its parents{found}; "
+        "pass --task and paths, or --config FILE"
     )
 
 

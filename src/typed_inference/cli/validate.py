@@ -89,7 +89,7 @@ def jobs_of(args: argparse.Namespace) -> list[Job]:
         raise CommandError("paths on the command line need --task (the config's entries name their own paths)")
     given = [f"--{name.replace('_', '-')}" for name in _PER_JOB if getattr(args, name) is not None]
     if given:
-        raise CommandError(f"{', '.join(given)} apply with --task; with the config, set them in each entry")
+        raise CommandError(f"{', '.join(given)}: only with --task; with the config, each entry sets its own")
     config = Path(args.config) if args.config is not None else find_config(Path.cwd())
     return read_config(config)
 
