@@ -32,14 +32,14 @@ def problem_line(name: str, problem: Problem) -> str:
     return f"{place}: {problem.path}: {problem.message} (expected: {problem.expected}; found: {problem.found})"
 
 
-def _case(outcome: Outcome, index: int, entry: Entry | None, classname: str) -> str:
+def _case(outcome: Outcome, index: int, entry: Entry | None, common: str) -> str:
     """The `<testcase>` of one payload: passed, a failure listing every problem, or a note on its wire variant."""
     name = outcome.source.name
     line = entry.line if entry is not None else None
     if line is None and outcome.lines is not None and index < len(outcome.lines):
         line = outcome.lines[index]
     case_name = f"{name}:{line}" if line is not None else f"{name}[{index}]"
-    head = f"<testcase name={_attr(case_name)} classname={_attr(classname)} file={_attr(report_path(outcome.source))}"
+    head = f"<testcase name={_attr(case_name)} {common}"
     head += f" line={_attr(line)}" if line is not None else ""
     if entry is None:
         return f"    {head}/>\n"
@@ -64,7 +64,8 @@ def _suite(outcome: Outcome) -> str:
         f"name={_attr(outcome.source.name)} tests={_attr(checked)} failures={_attr(invalid)}"
         f' errors="0" skipped="0" time={_attr(f"{outcome.seconds:.3f}")}'
     )
-    cases = "".join(_case(outcome, i, by_index.get(i), classname) for i in range(checked))
+    common = f"classname={_attr(classname)} file={_attr(report_path(outcome.source))}"  # the same for every case
+    cases = "".join(_case(outcome, i, by_index.get(i), common) for i in range(checked))
     notes = f"    <system-out>{_text(chr(10).join(outcome.notes))}</system-out>\n" if outcome.notes else ""
     return f"  <testsuite {attrs}>\n{cases}{notes}  </testsuite>\n"
 
