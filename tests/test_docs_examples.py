@@ -312,7 +312,7 @@ def test_pre_commit_example_works_as_written(tmp_path: Path) -> None:
     import sys
 
     text = (ROOT / "docs" / "cli.md").read_text()
-    [config] = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "repos:" in b]
+    [config] = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "repos:" in b and "--task" in b]
     assert re.findall(r"- repo: (\S+)", config) == ["local"] and "rev:" not in config
     hooks = re.findall(r"entry: (.+)\n\s+language: (\S+)\n\s+files: (.+)\n", config)
     assert len(hooks) == config.count("- id:") == 2
@@ -331,6 +331,102 @@ def test_pre_commit_example_works_as_written(tmp_path: Path) -> None:
             command = [sys.executable, "-m", "typed_inference.cli", *words[1:], str(staged)]
             done = subprocess.run(command, capture_output=True, timeout=60, check=False)
             assert done.returncode == code, done.stdout + done.stderr
+
+
+def _cli_section(heading: str) -> str:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _config_repository(root: Path, shims: Path) -> dict[str, str]:
+    """A repository holding docs/cli.md's config as its pyproject.toml and valid payloads at the paths it names,
+    and an environment whose `typed-inference` is this checkout's command line."""
+    import os
+    import sys
+
+    [config] = re.findall(r"```toml\n(.*?)```", _cli_section("One config for the repository"), re.DOTALL)
+    (root / "pyproject.toml").write_text(config)
+    for folder in ("fixtures/requests", "recorded", "fixtures/answers"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "fixtures" / "requests" / "a.jsonl").write_text('{"inputs": "a [MASK]."}\n')
+    (root / "recorded" / "calls.ndjson").write_text('{"inputs": "b [MASK]."}\n')
+    (root / "fixtures" / "answers" / "a.json").write_text(json.dumps(FILL))
+    shims.mkdir(exist_ok=True)
+    shim = shims / "typed-inference"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m typed_inference.cli "$@"\n')
+    shim.chmod(0o755)
+    src = str(ROOT / "src")
+    return {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": src}
+
+
+def _recipe_commands(block: str) -> list[str]:
+    """The `typed-inference` commands of a CI recipe: GitHub's `run:`, GitLab's `script:` items, Jenkins' `sh`."""
+    found = re.findall(r"run: (typed-inference .*)$|^\s+- (typed-inference .*)$|sh '(typed-inference .*)'", block,
+                       flags=re.MULTILINE)  # fmt: skip
+    return [next(part for part in parts if part) for parts in found]
+
+
+def _read_report(path: Path) -> int:
+    """How many problems a report written by a recipe holds (JUnit: failed payloads), read as its CI reads it."""
+    from junitparser import JUnitXml
+
+    if path.suffix == ".xml":
+        return int(JUnitXml.fromfile(str(path)).failures)
+    document = json.loads(path.read_text())
+    if path.suffix == ".sarif":
+        assert document["version"] == "2.1.0"
+        return len(document["runs"][0]["results"])
+    assert isinstance(document, list)
+    return len(document)
+
+
+@pytest.mark.parametrize("ci", ["GitHub Actions", "GitLab CI", "Jenkins"])
+def test_ci_recipe_runs(ci: str, tmp_path: Path) -> None:
+    """Each CI recipe of docs/cli.md, its commands run as its CI runs them on a repository with the documented
+    config: clean payloads pass and write empty reports; an invalid one fails the step and lands in each report."""
+    section = _cli_section("In CI")
+    fence = re.search(r"```(?:yaml|groovy)\n(.*?)```", section[section.index(f"\n{ci}") :], re.DOTALL)
+    assert fence is not None, ci
+    block = fence.group(1)  # the first block after the paragraph naming the CI
+    commands = _recipe_commands(block)
+    assert commands, block
+    reports = re.findall(r"(?:sarif_file|junit|codequality): (\S+)$|junit '(\S+)'", block, flags=re.MULTILINE)
+    names = {a or b for a, b in reports}
+    assert names and all(any(f"> {name}" in c for c in commands) for name in names)
+    root = tmp_path / "repo"
+    root.mkdir()
+    env = _config_repository(root, tmp_path / "bin")
+    # a step ending in `|| true` never fails: its CI reads the verdict from the report (Jenkins: unstable)
+    fails = 0 if all(c.endswith("|| true") for c in commands) else 1
+    for broken, expected in ((False, 0), (True, fails)):
+        if broken:
+            (root / "recorded" / "calls.ndjson").write_text('{"inputs": "b [MASK]."}\n{"inputz": 1}\n')
+        codes = []
+        for command in commands:
+            done = subprocess.run(["sh", "-ec", command], cwd=root, env=env, capture_output=True, text=True)
+            assert "Traceback" not in done.stderr, done.stderr
+            codes.append(done.returncode)
+        assert max(codes) == expected, (command, codes)
+        for name in names:
+            # one invalid payload with two problems (inputz: unknown; inputs: missing)
+            assert _read_report(root / name) == (int(broken) if name.endswith(".xml") else 2 * broken), name
+
+
+def test_config_pre_commit_example_works_as_written(tmp_path: Path) -> None:
+    """docs/cli.md's config-based pre-commit hook: no `args`, no file names, and its `files` pattern."""
+    blocks = re.findall(r"```yaml\n(.*?)```", _cli_section("With pre-commit"), re.DOTALL)
+    [config] = [b for b in blocks if "repos:" in b and "--task" not in b]
+    assert "pass_filenames: false" in config and "args:" not in config and "rev:" not in config
+    [entry] = re.findall(r"entry: (.+)$", config, flags=re.MULTILINE)
+    [files] = re.findall(r"files: (.+)$", config, flags=re.MULTILINE)
+    assert re.search(files, "pyproject.toml") and re.search(files, "recorded/calls.ndjson")
+    root = tmp_path / "repo"
+    root.mkdir()
+    env = _config_repository(root, tmp_path / "bin")
+    assert subprocess.run(["sh", "-ec", entry], cwd=root, env=env, capture_output=True).returncode == 0
+    (root / "fixtures" / "answers" / "a.json").write_text(json.dumps([{**FILL[0], "extra": 1}]))  # strict = true
+    failed = subprocess.run(["sh", "-ec", entry], cwd=root, env=env, capture_output=True, text=True)
+    assert failed.returncode == 1 and "unknown field 'extra' (strict)" in failed.stdout
 
 
 def _first_hour() -> list[str]:

@@ -127,3 +127,45 @@ def split_array(data: bytes) -> tuple[list[bytes], int, int] | None:
         return [inner], start, 0
     cut = seam.group()
     return inner.replace(cut, b"}\x00{").split(b"\x00"), start, len(cut) - 2
+
+
+_SSE_FRAMING = (b"event:", b"id:", b"retry:", b":")
+
+
+def jsonl_payload_lines(data: bytes, *, events: bool = False) -> list[int]:
+    """The 1-based line of each payload of JSON Lines, as `Validator.check_lines` counts them.
+
+    Blank lines hold no payload; with `events` (stream outputs) neither do server-sent-event framing lines nor
+    `data: [DONE]`.
+    """
+    found: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        text = line.strip()
+        if not text:
+            continue
+        if events:
+            if text.startswith(b"data:"):
+                if text[5:].strip() == b"[DONE]":
+                    continue
+            elif text.startswith(_SSE_FRAMING):
+                continue
+        found.append(number)
+    return found
+
+
+def array_payload_lines(data: bytes) -> list[int]:
+    """The 1-based line each element of a JSON array starts on (as far as the array parses)."""
+    found: list[int] = []
+    try:
+        text = data.decode("utf-8")
+        for start, _ in iter_array(text):
+            found.append(text_position(text, start)[0])
+    except (ValueError, RecursionError):
+        pass
+    return found
+
+
+def document_payload_line(data: bytes) -> int:
+    """The 1-based line a file's one payload starts on (its first non-blank line)."""
+    start = len(data) - len(data.lstrip())
+    return data.count(b"\n", 0, start) + 1

@@ -26,6 +26,7 @@ class Problem:
     found: str
     line: int | None = None
     column: int | None = None
+    rule: str = "invalid-value"  # the kind of problem: an id of `validation.rules.RULES`
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"

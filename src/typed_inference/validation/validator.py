@@ -17,6 +17,7 @@ from typed_inference.validation.check_only import check_only_validator
 from typed_inference.validation.files import binary_problem, malformed_problem, strip_bom, utf8_problem
 from typed_inference.validation.positions import iter_array, locate, position, rebase, split_array, text_position
 from typed_inference.validation.report import BATCH_VARIANT, BatchReport, Entry, Kind, Problem, Report
+from typed_inference.validation.rules import rule_of
 from typed_inference.validation.tasks import resolve_kind, resolve_task, target
 from typed_inference.validation.wording import clean_errors, expected_found, merge_branches, prune_branches, show
 
@@ -127,7 +128,7 @@ class Validator:
         data = strip_bom(data)
         if not data.strip():
             problem = Problem(
-                "(body)", "the file is empty; expected a JSON document", "a JSON document", "nothing", 1, 1
+                "(body)", "the file is empty; expected a JSON document", "a JSON document", "nothing", 1, 1, "empty"
             )
             return BatchReport(1, [Entry(0, 1, self._invalid(problem))])
         result = self.check_json(data)
@@ -226,7 +227,9 @@ class Validator:
     def _not_array(self, text: str) -> Problem | None:
         """A problem when a file given to `--each` holds no JSON array (empty, malformed, or another value)."""
         if not text.strip():
-            return Problem("(body)", "the file is empty; expected a JSON array", "a JSON array", "nothing", 1, 1)
+            return Problem(
+                "(body)", "the file is empty; expected a JSON array", "a JSON array", "nothing", 1, 1, "empty"
+            )
         if text.lstrip().startswith("["):
             return None
         try:
@@ -235,7 +238,7 @@ class Validator:
             return malformed_problem(text, exc)
         line, column = text_position(text, len(text) - len(text.lstrip()))
         message = "expected a JSON array of payloads (--each)"
-        return Problem("(body)", message, "an array of payloads", show(value), line, column)
+        return Problem("(body)", message, "an array of payloads", show(value), line, column, "not-an-array")
 
     # -- the full path: what is wrong, and where -----------------------------------------------------------------
     def explain(self, data: bytes | bytearray | str) -> Report:
@@ -252,7 +255,9 @@ class Validator:
             except UnicodeDecodeError as exc:
                 return self._invalid(utf8_problem(data, exc))
         if not text.strip():
-            return self._invalid(Problem("(body)", "empty; expected a JSON value", "a JSON value", "nothing", 1, 1))
+            return self._invalid(
+                Problem("(body)", "empty; expected a JSON value", "a JSON value", "nothing", 1, 1, "empty")
+            )
         try:
             value = from_json(text)
         except ValueError as exc:
@@ -280,18 +285,13 @@ class Validator:
         """The report on a payload the models accepted: valid, unless strict and it carries unknown fields (placed
         at their key in `text`, or at the nearest parent a wire variant kept)."""
         if self.strict:
-            problems = tuple(
-                Problem(
-                    path,
-                    f"unknown field {path.rsplit('.', 1)[-1]!r} (strict)",
-                    "no such field",
-                    "a value",
-                    *((locate(text, _path_parts(path), key=True) if text is not None else None) or (None, None)),
-                )
-                for path in extra_paths(result)
-            )
+            problems: list[Problem] = []
+            for path in extra_paths(result):
+                line, column = (locate(text, _path_parts(path), key=True) if text is not None else None) or (None, None)
+                message = f"unknown field {path.rsplit('.', 1)[-1]!r} (strict)"
+                problems.append(Problem(path, message, "no such field", "a value", line, column, "unknown-field"))
             if problems:
-                return Report(self.spec.task, self.kind, False, problems, variant)
+                return Report(self.spec.task, self.kind, False, tuple(problems), variant)
         if variant is None:
             return self._valid
         return Report(self.spec.task, self.kind, True, (), variant)
@@ -325,7 +325,8 @@ class Validator:
                 message += f" ({hint}; --canonical-only rejects it)"
             expected, found = expected_found(err)
             where = locate(text, err["loc"], key=err["type"] == "extra_forbidden") if text is not None else None
-            problems.append(Problem(path, message, expected, found, *(where or (None, None))))
+            line_at, column_at = where or (None, None)
+            problems.append(Problem(path, message, expected, found, line_at, column_at, rule_of(err["type"])))
         return Report(self.spec.task, self.kind, False, tuple(problems))
 
     def _invalid(self, problem: Problem) -> Report:
