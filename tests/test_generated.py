@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
+import json
 import re
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from typed_inference import AsyncInferenceClient, InferenceClient
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
 from typed_inference._generated.registry import TASKS
+from typed_inference._generated.settings import ClientSettings
 from typed_inference._response import as_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +146,30 @@ def _completions(code: str) -> list[str]:
 
 
 PRELUDE = "from typed_inference import InferenceClient\nclient = InferenceClient()\n"
+
+
+@pytest.mark.parametrize("client", ["InferenceClient", "AsyncInferenceClient"])
+def test_every_declared_setting_is_a_constructor_keyword_editors_complete(client: str) -> None:
+    """schemas/client.json declares the settings once; both constructors show each one, with its doc."""
+    import typed_inference
+
+    declared = json.loads((ROOT / "schemas" / "client.json").read_text(encoding="utf-8"))
+    names = [s["name"] for s in [*declared["settings"], *declared["clients"][client]["own"]]]
+    cls = getattr(typed_inference, client)
+    assert list(inspect.signature(cls).parameters) == ["model", *names]
+    doc = cls.__init__.__doc__ or ""
+    for name in names:
+        assert re.search(rf"\n\s+{name}: \S", doc), name
+        assert f"{name}=" in _completions(f"from typed_inference import {client}\n{client}({name[:3]}"), name
+    settings = ClientSettings()
+    assert [f.name for f in dataclasses.fields(settings)] == [s["name"] for s in declared["settings"]]
+
+
+def test_the_constructors_settings_reach_the_client() -> None:
+    client = InferenceClient(provider="hf-inference", timeout=7.0, max_retries=5, headers={"X-A": "1"})
+    assert client.settings == ClientSettings(provider="hf-inference", timeout=7.0, max_retries=5, headers={"X-A": "1"})
+    assert (client.provider, client.timeout, client.retry.max_retries) == ("hf-inference", 7.0, 5)
+    assert client.headers == {"X-A": "1"}
 
 
 def test_jedi_completes_raw_method_names_and_raw_response_attributes() -> None:

@@ -441,3 +441,16 @@ def test_no_result_after_total_timeout_whatever_the_transport(
     assert "attempt 1" in str(err.value)
     assert len(server.received) == 1
     assert clock.sleeps == []
+
+
+def test_a_pool_connection_class_wrapped_twice_keeps_one_write_once() -> None:
+    """Threads meeting a new host at once may wrap its pool's connection class again: it must stay one class
+    (the one-write mixin once in its MRO), never an inconsistent-MRO TypeError."""
+    from urllib3.connection import HTTPConnection
+
+    from typed_inference._transport import _OneWrite, _stoppable, _watched
+
+    once = _stoppable(_watched(HTTPConnection))
+    twice = _stoppable(_watched(once))
+    assert [cls for cls in twice.__mro__ if cls is _OneWrite] == [_OneWrite]
+    assert issubclass(twice, HTTPConnection)

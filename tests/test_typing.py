@@ -22,6 +22,7 @@ client.text_classification(42)
 client.question_answering(question="q")
 client.zero_shot_classification("text", candidate_labels="a,b")
 client.with_raw_response.fill_mask("a [MASK].", topk=3)
+InferenceClient(total_timout=1.0)
 """
 
 
@@ -55,6 +56,7 @@ def test_mypy_reports_misuse(tmp_path: Path) -> None:
     assert ':8: error: Missing named argument "context"' in out
     assert ":9: error:" in out
     assert ':10: error: Unexpected keyword argument "topk"' in out
+    assert ':11: error: Unexpected keyword argument "total_timout"' in out  # constructors: generated, every keyword
 
 
 BAD_TRANSPORT = """

@@ -23,6 +23,7 @@ from typed_inference.transport import AsyncResponse, Headers, Request, Response,
 
 if TYPE_CHECKING:
     from typed_inference._decode import DecodeContext
+    from typed_inference._generated.settings import ClientSettings
     from typed_inference._task import TaskSpec, ValidationMode
     from typed_inference.providers._route import Target
 
@@ -30,25 +31,15 @@ if TYPE_CHECKING:
 class BaseClient(ProviderRouting):
     """Everything a client does besides I/O: configuration, auth, routes, bodies, retries and errors."""
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        provider: str | None = None,
-        token: str | None = None,
-        base_url: str | None = None,
-        router_url: str | None = None,
-        hub_url: str | None = None,
-        bill_to: str | None = None,
-        provider_urls: Mapping[str, str] | None = None,
-        timeout: float = 60.0,
-        total_timeout: float = 300.0,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        response_validation: ValidationMode = "lenient",
-        retry_policy: RetryPolicy | None = None,
-        max_response_bytes: int | None = None,
-    ) -> None:
+    def configure(self, model: str | None, settings: ClientSettings) -> None:
+        """Sets the client up from its settings (`ClientSettings`, declared in schemas/client.json), checked."""
+        provider, base_url, router_url, hub_url = (
+            settings.provider,
+            settings.base_url,
+            settings.router_url,
+            settings.hub_url,
+        )
+        response_validation = settings.response_validation
         if response_validation not in ("lenient", "strict", "off"):
             raise ValueError(f'response_validation must be "lenient", "strict" or "off", not {response_validation!r}')
         if base_url and provider is not None:
@@ -58,6 +49,7 @@ class BaseClient(ProviderRouting):
             )
         if provider is not None and not isinstance(provider, str):
             raise ValueError(f"provider must be a provider name or 'auto', not {type(provider).__name__}")
+        self.settings = settings  # as given (the attributes below are the resolved values)
         self.model = model
         self.provider = provider
         self.router_url = (router_url or os.environ.get("HF_ROUTER_URL") or DEFAULT_ROUTER_URL).rstrip("/")
@@ -66,8 +58,8 @@ class BaseClient(ProviderRouting):
         self._env_endpoint = (os.environ.get("HF_INFERENCE_ENDPOINT") or "").rstrip("/") or None
         self.base_url = self._endpoint or self._env_endpoint or f"{self.router_url}/hf-inference"
         self.hub_url = (hub_url or os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL).rstrip("/")
-        self.bill_to = bill_to
-        self.provider_urls = {name: url.rstrip("/") for name, url in (provider_urls or {}).items()}
+        self.bill_to = settings.bill_to
+        self.provider_urls = {name: url.rstrip("/") for name, url in (settings.provider_urls or {}).items()}
         for what, url in [
             ("base_url" if base_url else "HF_INFERENCE_ENDPOINT", self._endpoint or self._env_endpoint),
             ("router_url" if router_url else "HF_ROUTER_URL", self.router_url),
@@ -76,18 +68,18 @@ class BaseClient(ProviderRouting):
         ]:
             check_base(what, url)
         # the ambient token: for every call without token=, and for the Hub and router beside a provider's own key
-        self.tokens = Tokens(token, environment_proxied)  # the client's transport sets its own rule
+        self.tokens = Tokens(settings.token, environment_proxied)  # the client's transport sets its own rule
         self.redactor = Redactor([self.tokens.explicit, self.tokens.ambient])
         self.redactor.watch_logs()
-        self.timeout = timeout
-        self.total_timeout = total_timeout
+        self.timeout = settings.timeout
+        self.total_timeout = settings.total_timeout
         # a copy: clients sharing a policy never change each other's; an explicit max_retries wins over the policy's
-        self.retry = dataclasses.replace(retry_policy or RetryPolicy())
-        if max_retries is not None:
-            self.retry.max_retries = max_retries
-        self.headers = Headers(headers or {})
+        self.retry = dataclasses.replace(settings.retry_policy or RetryPolicy())
+        if settings.max_retries is not None:
+            self.retry.max_retries = settings.max_retries
+        self.headers = Headers(settings.headers or {})
         self.response_validation: ValidationMode = response_validation
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = settings.max_response_bytes
         log_from_environment()
 
     def __repr__(self) -> str:

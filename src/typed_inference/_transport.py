@@ -139,7 +139,7 @@ def _watched(connection_class: type) -> type:
     """The pool's connection class, reading its responses through `_WatchedResponse`."""
     if connection_class not in _WATCHED:
         name = f"Watched{connection_class.__name__}"
-        bases = (_OneWrite, connection_class)
+        bases = (connection_class,) if issubclass(connection_class, _OneWrite) else (_OneWrite, connection_class)
         _WATCHED[connection_class] = type(name, bases, {"response_class": _WatchedResponse})
     return _WATCHED[connection_class]
 
@@ -171,19 +171,22 @@ class RequestsTransport:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         found = self._hosts.get(key)
-        if found is None:
-            import requests
+        if found is not None:
+            return found
+        import requests
 
-            if self.proxied(url):
-                return None
-            s = self._session
-            env = s.merge_environment_settings(key + "/", {}, None, s.verify, s.cert)
-            probe = requests.Request("GET", key + "/").prepare()
-            adapter: Any = s.get_adapter(key + "/")
-            pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
-            pool.ConnectionCls = _stoppable(_watched(pool.ConnectionCls))  # a new pool: all are watched
-            found = (pool, {str(k): str(v) for k, v in s.headers.items()})
-            with self._lock:
+        if self.proxied(url):
+            return None
+        with self._lock:  # threads meeting a new host set its pool up once (wrapping its connection class once)
+            found = self._hosts.get(key)
+            if found is None:
+                s = self._session
+                env = s.merge_environment_settings(key + "/", {}, None, s.verify, s.cert)
+                probe = requests.Request("GET", key + "/").prepare()
+                adapter: Any = s.get_adapter(key + "/")
+                pool = adapter.get_connection_with_tls_context(probe, env["verify"], None, env["cert"])
+                pool.ConnectionCls = _stoppable(_watched(pool.ConnectionCls))  # a new pool: all are watched
+                found = (pool, {str(k): str(v) for k, v in s.headers.items()})
                 self._hosts[key] = found
         return found
 

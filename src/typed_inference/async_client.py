@@ -11,64 +11,30 @@ from typed_inference._base_client import BaseClient
 from typed_inference._call import call_arguments
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
+from typed_inference._generated.settings import AsyncInferenceClientInit, ClientSettings
 from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
 from typed_inference._urls import proxy_rule
-from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
+from typed_inference.transport import AsyncResponse, AsyncTransport, Request, TransportError
 
 if TYPE_CHECKING:
-    from typed_inference._task import ValidationMode
     from typed_inference.providers._jobs import JobResult, JobRun
     from typed_inference.providers._mapping import ProviderMapping
 
 R = TypeVar("R")
 
 
-class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
+class AsyncInferenceClient(AsyncInferenceClientInit, BaseClient, AsyncTaskMethods):
     """The async client: every task method of InferenceClient as a coroutine; `async with` closes it.
 
     Request building, validation, the retry rule, error mapping and wire normalisation are the sync client's;
     only the I/O differs.
     """
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        provider: str | None = None,
-        token: str | None = None,
-        base_url: str | None = None,
-        router_url: str | None = None,
-        hub_url: str | None = None,
-        bill_to: str | None = None,
-        provider_urls: Mapping[str, str] | None = None,
-        timeout: float = 60.0,
-        total_timeout: float = 300.0,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_client: Any = None,
-        response_validation: ValidationMode = "lenient",
-        retry_policy: RetryPolicy | None = None,
-        transport: AsyncTransport | None = None,
-        max_response_bytes: int | None = None,
+    def _configure(
+        self, model: str | None, settings: ClientSettings, *, http_client: Any, transport: AsyncTransport | None
     ) -> None:
-        super().__init__(
-            model,
-            provider=provider,
-            token=token,
-            base_url=base_url,
-            router_url=router_url,
-            hub_url=hub_url,
-            bill_to=bill_to,
-            provider_urls=provider_urls,
-            timeout=timeout,
-            total_timeout=total_timeout,
-            max_retries=max_retries,
-            headers=headers,
-            response_validation=response_validation,
-            retry_policy=retry_policy,
-            max_response_bytes=max_response_bytes,
-        )
+        self.configure(model, settings)
         if transport is None:
             from typed_inference._async_transport import HttpxTransport  # httpx: on first use
 

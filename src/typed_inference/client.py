@@ -11,23 +11,23 @@ from typed_inference._base_client import BaseClient
 from typed_inference._call import call_arguments
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
+from typed_inference._generated.settings import ClientSettings, InferenceClientInit
 from typed_inference._map import Job, Progress, check, map_target, per_input, plan, run_threads
 from typed_inference._response import RawResponse
 from typed_inference._stop import current_scope
 from typed_inference._urls import proxy_rule
-from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
+from typed_inference.transport import Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
     import requests
 
-    from typed_inference._task import ValidationMode
     from typed_inference.providers._jobs import JobResult, JobRun
     from typed_inference.providers._mapping import ProviderMapping
 
 R = TypeVar("R")
 
 
-class InferenceClient(BaseClient, TaskMethods):
+class InferenceClient(InferenceClientInit, BaseClient, TaskMethods):
     """A client for the Hugging Face Inference API (or any server speaking its protocol), one method per task.
 
     `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
@@ -37,44 +37,15 @@ class InferenceClient(BaseClient, TaskMethods):
     whole; `max_response_bytes` makes a larger body an `APIConnectionError` instead.
     """
 
-    def __init__(
+    def _configure(
         self,
-        model: str | None = None,
+        model: str | None,
+        settings: ClientSettings,
         *,
-        provider: str | None = None,
-        token: str | None = None,
-        base_url: str | None = None,
-        router_url: str | None = None,
-        hub_url: str | None = None,
-        bill_to: str | None = None,
-        provider_urls: Mapping[str, str] | None = None,
-        timeout: float = 60.0,
-        total_timeout: float = 300.0,
-        max_retries: int | None = None,
-        headers: Mapping[str, str] | None = None,
-        session: requests.Session | None = None,
-        response_validation: ValidationMode = "lenient",
-        retry_policy: RetryPolicy | None = None,
-        transport: Transport | None = None,
-        max_response_bytes: int | None = None,
+        session: requests.Session | None,
+        transport: Transport | None,
     ) -> None:
-        super().__init__(
-            model,
-            provider=provider,
-            token=token,
-            base_url=base_url,
-            router_url=router_url,
-            hub_url=hub_url,
-            bill_to=bill_to,
-            provider_urls=provider_urls,
-            timeout=timeout,
-            total_timeout=total_timeout,
-            max_retries=max_retries,
-            headers=headers,
-            response_validation=response_validation,
-            retry_policy=retry_policy,
-            max_response_bytes=max_response_bytes,
-        )
+        self.configure(model, settings)
         if transport is None:
             from typed_inference._transport import RequestsTransport  # http.client and requests: on first use
 
