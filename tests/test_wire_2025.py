@@ -1,0 +1,132 @@
+"""Answers real servers sent in 2025, as the JS client's own tests recorded them (issue 36): null fields in stream
+deltas and whole answers, fal-ai transcript chunks, lists of texts; each fed to the sync and the async client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import typed_inference as ti
+from tests.server import Reply, ScriptedServer
+from tests.test_sse_framing import FRAMINGS, frame, split
+from typed_inference import AsyncInferenceClient, InferenceClient, validate
+
+MESSAGES = [{"role": "user", "content": "Complete the equation one + one ="}]
+
+
+def run_sync(server: ScriptedServer, method: str, *args: Any, client: dict[str, Any] | None = None, **kw: Any) -> Any:
+    """The method's result (a list of events for a stream), or the InferenceError it raised."""
+    with InferenceClient("org/model", base_url=server.url, token="hf_t", **(client or {})) as c:
+        try:
+            result = getattr(c, method)(*args, **kw)
+            return list(result) if kw.get("stream") else result
+        except ti.InferenceError as exc:
+            return exc
+
+
+def run_async(server: ScriptedServer, method: str, *args: Any, client: dict[str, Any] | None = None, **kw: Any) -> Any:
+    async def go() -> Any:
+        async with AsyncInferenceClient("org/model", base_url=server.url, token="hf_t", **(client or {})) as c:
+            try:
+                result = await getattr(c, method)(*args, **kw)
+                return [e async for e in result] if kw.get("stream") else result
+            except ti.InferenceError as exc:
+                return exc
+
+    return asyncio.run(go())
+
+
+Runner = Callable[..., Any]
+BOTH = pytest.mark.parametrize("run", [run_sync, run_async], ids=["sync", "async"])
+
+
+# -- item 2: null in stream deltas and answers means absent (lenient) --------------------------------------------------
+def nscale_chunk(content: str, *, role: str | None, finish: str | None = None) -> dict[str, Any]:
+    """One nscale chat chunk as recorded: `role` null after the first, `usage` and `logprobs` null on every one."""
+    return {
+        "id": "chatcmpl-4f6d2b7e",
+        "object": "chat.completion.chunk",
+        "created": 1742300000,
+        "model": "meta-llama/Llama-3.1-8B-Instruct",
+        "choices": [
+            {"index": 0, "delta": {"content": content, "role": role}, "logprobs": None, "finish_reason": finish}
+        ],
+        "usage": None,
+    }
+
+
+NSCALE = [
+    nscale_chunk("It", role="assistant"),
+    nscale_chunk(" is", role=None),
+    nscale_chunk(" two.", role=None, finish="stop"),
+]
+
+
+@BOTH
+@pytest.mark.parametrize("framing", sorted(FRAMINGS))
+@pytest.mark.parametrize("how", ["bytewise", "sevens", "whole"])
+@pytest.mark.parametrize("done", [True, False], ids=["done", "no-done"])
+def test_nscale_null_role_in_deltas_reads_as_absent(
+    server: ScriptedServer, run: Runner, framing: str, how: str, done: bool
+) -> None:
+    sep, tail = FRAMINGS[framing]
+    events = [*NSCALE, b"[DONE]"] if done else NSCALE
+    body = frame(events, sep, tail=tail, space=how != "sevens")
+    server.reply(Reply(200, chunks=split(body, how), headers={"Content-Type": "text/event-stream"}))
+    result = run(server, "chat_completion", MESSAGES, stream=True)
+    assert isinstance(result, list), result
+    assert [e.choices[0].delta.role for e in result] == ["assistant", None, None]
+    assert "".join(e.choices[0].delta.content for e in result) == "It is two."
+    assert all(e.usage is None and e.choices[0].logprobs is None for e in result)
+    assert result[-1].choices[0].finish_reason == "stop"
+
+
+TOKENCLS_NULL = [  # no aggregation: `entity` set, `entity_group` null
+    {"entity_group": None, "entity": "B-PER", "score": 0.998, "word": "Wolfgang", "start": 11, "end": 19},
+]
+
+
+@BOTH
+def test_null_in_an_optional_answer_field_reads_as_absent(server: ScriptedServer, run: Runner) -> None:
+    server.reply(Reply(200, json.dumps(TOKENCLS_NULL).encode()))
+    result = run(server, "token_classification", "My name is Wolfgang")
+    assert not isinstance(result, Exception), result
+    assert result[0].entity_group is None and result[0].entity == "B-PER"
+
+
+@BOTH
+def test_strict_response_validation_still_refuses_the_null(server: ScriptedServer, run: Runner) -> None:
+    server.reply(Reply(200, json.dumps(TOKENCLS_NULL).encode()))
+    error = run(server, "token_classification", "My name is Wolfgang", client={"response_validation": "strict"})
+    assert isinstance(error, ti.ResponseValidationError)
+    assert "null where the schema allows none: [0].entity_group" in str(error)
+
+
+@BOTH
+def test_strict_whole_chat_answer_refuses_a_null_object_lenient_takes_it(server: ScriptedServer, run: Runner) -> None:
+    answer = {
+        "id": "chatcmpl-1",
+        "object": None,
+        "created": 1742300000,
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "2"}, "finish_reason": "stop"}],
+    }
+    server.reply(Reply(200, json.dumps(answer).encode()))
+    assert run(server, "chat_completion", MESSAGES).object is None
+    server.reply(Reply(200, json.dumps(answer).encode()))
+    error = run(server, "chat_completion", MESSAGES, client={"response_validation": "strict"})
+    assert isinstance(error, ti.ResponseValidationError) and "object" in str(error)
+
+
+def test_validate_reads_null_as_absent_unless_strict() -> None:
+    chunk = json.dumps(NSCALE[1])
+    assert validate("chat-completion", chunk, "stream-output").valid
+    strict = validate("chat-completion", chunk, "stream-output", strict=True)
+    assert not strict.valid
+    assert [(p.path, p.found) for p in strict.errors] == [("choices[0].delta.role", "null")]
+    assert strict.errors[0].column is not None  # placed at its key in the text
+    assert validate("token-classification", TOKENCLS_NULL, "output").valid
