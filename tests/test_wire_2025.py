@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 import typed_inference as ti
+from tests.media_fake import MP3, MediaFake
 from tests.server import Reply, ScriptedServer
 from tests.test_sse_framing import FRAMINGS, frame, split
 from typed_inference import AsyncInferenceClient, InferenceClient, validate
+from typed_inference.providers._mapping import MAPPINGS
+from typed_inference.types import AutomaticSpeechRecognitionOutput
 
 MESSAGES = [{"role": "user", "content": "Complete the equation one + one ="}]
 
@@ -130,3 +133,55 @@ def test_validate_reads_null_as_absent_unless_strict() -> None:
     assert [(p.path, p.found) for p in strict.errors] == [("choices[0].delta.role", "null")]
     assert strict.errors[0].column is not None  # placed at its key in the text
     assert validate("token-classification", TOKENCLS_NULL, "output").valid
+
+
+# -- item 3: fal-ai whisper's transcript chunks ------------------------------------------------------------------------
+FAL_WHISPER = {
+    "text": "My name is Wolfgang and I live in Berlin.",
+    "chunks": [
+        {"timestamp": [0, 9.9], "text": "My name is Wolfgang", "speaker": None},
+        {"timestamp": [9.9, 12.5], "text": " and I live in Berlin.", "speaker": None},
+    ],
+    "inferred_languages": ["en"],
+    "diarization_segments": [],
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[MediaFake]:
+    fake = MediaFake()
+    fake.start()
+    MAPPINGS.clear()  # the process's mapping cache would keep an earlier test's mapping of the model
+    yield fake
+    fake.stop()
+    MAPPINGS.clear()
+
+
+def transcribe(fake: MediaFake, kind: str) -> Any:
+    """fal-ai's whisper answer through the router, to the sync or the async client."""
+    fake.map("org/model", ("fal-ai", "fal-ai/whisper", "automatic-speech-recognition"))
+    fake.script("/fal-ai/fal-ai/whisper", Reply(200, FAL_WHISPER))
+    if kind == "sync":
+        with InferenceClient(token="hf_t", **fake.client_kwargs()) as client:
+            return client.automatic_speech_recognition(MP3, model="org/model", provider="fal-ai")
+
+    async def go() -> Any:
+        async with AsyncInferenceClient(token="hf_t", **fake.client_kwargs()) as client:
+            return await client.automatic_speech_recognition(MP3, model="org/model", provider="fal-ai")
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_fal_whisper_chunks_become_the_task_chunks(fake: MediaFake, kind: str) -> None:
+    result = transcribe(fake, kind)
+    assert isinstance(result, AutomaticSpeechRecognitionOutput)
+    assert result.text == FAL_WHISPER["text"]
+    assert result.chunks is not None
+    assert [(c.text, c.timestamp) for c in result.chunks] == [
+        ("My name is Wolfgang", [0.0, 9.9]),
+        (" and I live in Berlin.", [9.9, 12.5]),
+    ]
+    assert all(c.model_extra == {"speaker": None} for c in result.chunks)  # kept as an extra
+    assert result.model_extra == {"inferred_languages": ["en"], "diarization_segments": []}
+    assert fake.router.received[0].json()["audio_url"].startswith("data:audio/mpeg;base64,")
