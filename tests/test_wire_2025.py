@@ -185,3 +185,113 @@ def test_fal_whisper_chunks_become_the_task_chunks(fake: MediaFake, kind: str) -
     assert all(c.model_extra == {"speaker": None} for c in result.chunks)  # kept as an extra
     assert result.model_extra == {"inferred_languages": ["en"], "diarization_segments": []}
     assert fake.router.received[0].json()["audio_url"].startswith("data:audio/mpeg;base64,")
+
+
+# -- item 1: a list of texts for translation, zero-shot-classification and summarization -----------------------------
+TEXTS = ["My name is Wolfgang and I live in Berlin", "I work as programmer"]
+TRANSLATIONS = [
+    {"translation_text": "Mein Name ist Wolfgang und ich lebe in Berlin"},
+    {"translation_text": "Ich arbeite als Programmierer"},
+]
+LABELS = ["refund", "legal", "faq"]
+ZERO_SHOT = [
+    {"sequence": TEXTS[0], "labels": ["faq", "legal", "refund"], "scores": [0.8778, 0.1052, 0.0170]},
+    {"sequence": TEXTS[1], "labels": ["faq", "refund", "legal"], "scores": [0.7014, 0.2011, 0.0975]},
+]
+
+
+def rows(answer: dict[str, Any]) -> list[tuple[str, float]]:
+    return list(zip(answer["labels"], answer["scores"], strict=True))
+
+
+@BOTH
+@pytest.mark.parametrize("container", [list, tuple], ids=["list", "tuple"])
+def test_translation_of_a_list_answers_one_translation_per_text(
+    server: ScriptedServer, run: Runner, container: Callable[[list[str]], Any]
+) -> None:
+    server.reply(Reply(200, json.dumps(TRANSLATIONS).encode()))
+    result = run(server, "translation", container(TEXTS))
+    assert isinstance(result, list), result
+    assert [r.translation_text for r in result] == [t["translation_text"] for t in TRANSLATIONS]
+    assert server.last.json() == {"inputs": TEXTS}
+
+
+@BOTH
+def test_translation_of_a_list_of_one_stays_a_list(server: ScriptedServer, run: Runner) -> None:
+    server.reply(Reply(200, json.dumps(TRANSLATIONS[:1]).encode()))
+    result = run(server, "translation", TEXTS[:1])
+    assert isinstance(result, list) and len(result) == 1
+    assert result[0].translation_text == TRANSLATIONS[0]["translation_text"]
+
+
+@BOTH
+def test_translation_of_one_text_is_one_result_as_before(server: ScriptedServer, run: Runner) -> None:
+    server.reply(Reply(200, json.dumps(TRANSLATIONS[:1]).encode()))  # hf-inference wraps it in a list of one
+    result = run(server, "translation", TEXTS[0])
+    assert result.translation_text == TRANSLATIONS[0]["translation_text"]
+    assert server.last.json() == {"inputs": TEXTS[0]}
+
+
+@BOTH
+@pytest.mark.parametrize("count", [1, 2])
+def test_zero_shot_of_a_list_answers_one_result_per_text(server: ScriptedServer, run: Runner, count: int) -> None:
+    server.reply(Reply(200, json.dumps(ZERO_SHOT[:count]).encode()))
+    result = run(server, "zero_shot_classification", TEXTS[:count], candidate_labels=LABELS)
+    assert isinstance(result, list) and len(result) == count, result
+    for got, sent in zip(result, ZERO_SHOT, strict=False):
+        assert [(e.label, e.score) for e in got] == rows(sent)
+    assert server.last.json() == {"inputs": TEXTS[:count], "parameters": {"candidate_labels": LABELS}}
+
+
+@BOTH
+def test_zero_shot_of_one_text_is_one_result_as_before(server: ScriptedServer, run: Runner) -> None:
+    server.reply(Reply(200, json.dumps(ZERO_SHOT[0]).encode()))
+    result = run(server, "zero_shot_classification", TEXTS[0], candidate_labels=LABELS)
+    assert [(e.label, e.score) for e in result] == rows(ZERO_SHOT[0])
+
+
+@BOTH
+def test_summarization_of_a_list_answers_one_summary_per_text(server: ScriptedServer, run: Runner) -> None:
+    server.reply(Reply(200, json.dumps([{"summary_text": "Wolfgang lives in Berlin."}, {"summary_text": "A coder."}])))
+    result = run(server, "summarization", TEXTS)
+    assert [r.summary_text for r in result] == ["Wolfgang lives in Berlin.", "A coder."]
+
+
+def test_an_empty_list_is_refused_before_sending(server: ScriptedServer) -> None:
+    error = run_sync(server, "translation", [])
+    assert isinstance(error, ti.RequestValidationError) and "inputs" in str(error)
+    assert server.received == []
+
+
+def test_call_by_name_and_map_batch_by_the_same_declaration(server: ScriptedServer) -> None:
+    server.reply(Reply(200, json.dumps(TRANSLATIONS).encode()))
+    with InferenceClient("org/model", base_url=server.url, token="hf_t") as client:
+        by_name = client.call("translation", tuple(TEXTS))
+        assert [r.translation_text for r in by_name] == [t["translation_text"] for t in TRANSLATIONS]
+        server.reply(Reply(200, json.dumps(ZERO_SHOT).encode()))
+        mapped = client.map(client.zero_shot_classification, TEXTS, batch_size=2, candidate_labels=LABELS)
+    assert [[(e.label, e.score) for e in r] for r in mapped] == [rows(z) for z in ZERO_SHOT]  # type: ignore[union-attr]
+    assert server.last.json()["inputs"] == TEXTS  # one request for both
+
+
+def test_cli_call_takes_a_json_array_of_texts(server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from typed_inference.cli import main
+
+    server.reply(Reply(200, json.dumps(TRANSLATIONS).encode()))
+    code = main(["call", "translation", "--model", "org/model", "--input", json.dumps(TEXTS), "--base-url", server.url])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == TRANSLATIONS
+    assert server.last.json() == {"inputs": TEXTS}
+    server.reply(Reply(200, json.dumps(TRANSLATIONS[:1]).encode()))
+    assert main(["call", "translation", "--model", "m", "--input", "[not json", "--base-url", server.url]) == 0
+    assert server.last.json() == {"inputs": "[not json"}  # not an array of texts: one text
+
+
+def test_validate_takes_the_list_body_and_the_per_text_answer() -> None:
+    body = {"inputs": TEXTS, "parameters": {"candidate_labels": LABELS}}
+    assert validate("zero-shot-classification", body).valid
+    assert validate("translation", {"inputs": TEXTS}).valid
+    assert not validate("translation", {"inputs": []}).valid
+    report = validate("zero-shot-classification", ZERO_SHOT, "output")
+    assert report.valid and report.variant is not None and "labels and scores columns" in report.variant
+    assert validate("translation", TRANSLATIONS, "output").valid
