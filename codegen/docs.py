@@ -114,6 +114,28 @@ def task_section(task: Task, common: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _lists_of_texts(tasks: list[Task]) -> list[str]:
+    """The section saying which text tasks take a list of texts (their `batch` declaration) and why."""
+    batch = [f"[{t.id}](#{t.id})" for t in tasks if t.meta["batch"]]
+    single = [f"[{t.id}](#{t.id})" for t in tasks if t.meta["input_kind"] == "text" and not t.meta["batch"]]
+    return [
+        "## Lists of texts",
+        "",
+        f"These tasks take a list (or a tuple) of texts as their first argument: {', '.join(batch)}. The service's",
+        "pipelines for them (transformers' text-classification, token-classification, fill-mask, feature-extraction,",
+        "and the text2text pipelines behind summarization and translation; zero-shot-classification) run a list in one",
+        "request and answer one result per text, in order; the JS client's tests recorded it for translation and",
+        "zero-shot-classification in 2025. A `str` gives one result, a list gives a list of results (the typed",
+        "overloads say so), a list of one included. `task.json`'s `batch` declares it; `client.map(batch_size=...)`",
+        "batches exactly these tasks.",
+        "",
+        f"The other text tasks take one text: {', '.join(single)}. text-generation's list is a",
+        "chat's messages, and TGI, which serves most generation models, takes one prompt per request; the",
+        "text-to-media tasks (images, speech, audio, video) answer one file per request.",
+        "",
+    ]
+
+
 def tasks_markdown(tasks: list[Task], common: dict[str, Any]) -> str:
     """The whole reference page."""
     lines = [
@@ -132,6 +154,7 @@ def tasks_markdown(tasks: list[Task], common: dict[str, Any]) -> str:
             f"| [{task.id}](#{task.id}) | `{task.module}` | {task.meta['input_kind']} | `{_cell(_returns(task))}` |"
         )
     lines.append("")
+    lines += _lists_of_texts(tasks)
     for task in tasks:
         lines += task_section(task, common)
     return "\n".join(lines).rstrip() + "\n"

@@ -269,6 +269,8 @@ def method_source(task: Task, common: dict[str, Any], is_async: bool = False) ->
     batch_ret = f"{returns} | list[{returns}]"
     if batch:
         single, many = first_type.split(" | ", 1)  # type: ignore[union-attr]
+        many = f"{many} | tuple[{many.removeprefix('list[').removesuffix(']')}, ...]"  # a tuple is a batch too
+        first_type = f"{single} | {many}"
         if flags:  # the flag adds a level per input: one list of candidates per mask
             batch_ret += f" | list[list[{returns}]]"
             lines += signature(single, returns, "Literal[False]", True)
@@ -306,9 +308,10 @@ def method_source(task: Task, common: dict[str, Any], is_async: bool = False) ->
     options = ", ".join(f"{n}={n}" for n in PER_CALL)
     impl_ret = batch_ret if batch else f"{returns} | {stream_ret}" if streams else returns
     awaiting = "await " if is_async else ""
+    primary = f"list({first}) if isinstance({first}, tuple) else {first}" if batch else first or "None"
     call = (
         f"        return cast(\n            {impl_ret!r},\n            {awaiting}self._call(\n"
-        f"            {task.id!r},\n            {first or 'None'},\n"
+        f"            {task.id!r},\n            {primary},\n"
         f"            {inputs_dict},\n            {params_dict},\n            {options},\n"
     )
     if flags:

@@ -123,26 +123,32 @@ def _nullable(schema: dict[str, Any]) -> bool:
 
 
 def _forbid_null(source: str, defs: dict[str, Any]) -> str:
-    """Optional fields whose schema does not admit null may be left out but not set to null (`NotNull`)."""
-    out, current, changed = [], None, False
+    """Optional fields whose schema does not admit null: a request's may be left out but not set to null
+    (`NotNull`); a response's null reads as absent, refused only by strict response validation (`NullMeansAbsent`)."""
+    out, current, marker, used = [], None, "NotNull", set()
+    inputs = {"InputModel"}  # the request side: InputModel and the classes derived from it
     for line in source.split("\n"):
-        klass = re.match(r"^class (\w+)\(", line)
+        klass = re.match(r"^class (\w+)\((\w+)", line)
         if klass:
             current = defs.get(klass.group(1))
+            if klass.group(2) in inputs:
+                inputs.add(klass.group(1))
+            marker = "NotNull" if klass.group(1) in inputs else "NullMeansAbsent"
         field = _FIELD.match(line)
         if field and current is not None:
             alias = re.search(r'alias="([^"]+)"', line)
             prop = current.get("properties", {}).get(alias.group(1) if alias else field.group(1))
             if prop is not None and not _nullable(prop):
                 kind = field.group(2)
-                kind = f"{kind[:-1]}, NotNull]" if kind.startswith("Annotated[") else f"Annotated[{kind}, NotNull]"
+                kind = f"{kind[:-1]}, {marker}]" if kind.startswith("Annotated[") else f"Annotated[{kind}, {marker}]"
                 line = f"    {field.group(1)}: {kind} = None"
-                changed = True
+                used.add(marker)
         out.append(line)
     source = "\n".join(out)
-    if changed:
+    if used:
+        names = ", ".join(sorted(used))
         base_import = re.compile(r"^from typed_inference._base import (.*)$", flags=re.MULTILINE)
-        source = base_import.sub(r"from typed_inference._base import \1, NotNull", source, count=1)
+        source = base_import.sub(rf"from typed_inference._base import \1, {names}", source, count=1)
         if not re.search(r"^from typing import .*\bAnnotated\b", source, flags=re.MULTILINE):
             source = source.replace("from __future__ import annotations\n", _FUTURE_ANNOTATED, 1)
     return source

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError
 
 from codegen.schemas import load_common, load_tasks, schema_for
-from typed_inference._decode import extra_paths, strict_adapter
+from typed_inference._decode import extra_paths, null_paths, strict_adapter
 
 COMMON = load_common()
 TASKS = {task.id: task for task in load_tasks()}
@@ -33,8 +33,10 @@ class Target:
 
     @functools.cached_property
     def validators(self) -> tuple[Draft202012Validator, Draft202012Validator]:
-        """jsonschema validators for the schema as written and for strict output mode."""
-        return Draft202012Validator(self.schema()), Draft202012Validator(self.schema(closed=not self.input_side))
+        """jsonschema validators for lenient validation (outputs: a null optional field reads as absent) and for
+        strict output mode (the schema as written, closed)."""
+        lenient = self.schema() if self.input_side else _null_optional(self.schema())
+        return Draft202012Validator(lenient), Draft202012Validator(self.schema(closed=not self.input_side))
 
     @functools.cached_property
     def type_adapter(self) -> TypeAdapter[Any]:
@@ -75,6 +77,22 @@ def _closed(node: Any) -> Any:
     return node
 
 
+def _null_optional(node: Any) -> Any:
+    """A copy of a schema in which every optional property also admits null (lenient output validation, issue 36)."""
+    if isinstance(node, dict):
+        out = {k: _null_optional(v) for k, v in node.items()}
+        if isinstance(out.get("properties"), dict):
+            required = set(node.get("required", ()))
+            out["properties"] = {
+                name: prop if name in required else {"anyOf": [prop, {"type": "null"}]}
+                for name, prop in out["properties"].items()
+            }
+        return out
+    if isinstance(node, list):
+        return [_null_optional(v) for v in node]
+    return node
+
+
 def json_equal(a: Any, b: Any) -> bool:
     """JSON equality where 1 and 1.0 are equal but booleans are not numbers."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -93,7 +111,7 @@ def model_accepts(adapter: TypeAdapter[Any], value: Any, *, strict_output: bool)
         result = adapter.validate_python(copy.deepcopy(value))
     except ValidationError:
         return False
-    return not (strict_output and extra_paths(result))
+    return not (strict_output and (extra_paths(result) or null_paths(result)))
 
 
 def round_trip(adapter: TypeAdapter[Any], value: Any) -> Any:

@@ -242,7 +242,7 @@ def test_map_object_inputs_and_progress(server: ScriptedServer, capsys: pytest.C
 
 def test_map_batch_size_rejected_for_other_tasks(server: ScriptedServer) -> None:
     with InferenceClient("m", base_url=server.url) as client, pytest.raises(ti.RequestValidationError):
-        client.map(client.summarization, ["a"], batch_size=2)
+        client.map(client.text_generation, ["a"], batch_size=2)
 
 
 @pytest.mark.parametrize("task", sorted(EXAMPLES))

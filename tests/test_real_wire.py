@@ -156,11 +156,13 @@ def test_streamed_tool_call_deltas_follow_the_same_rule(server: ScriptedServer, 
 
 @BOTH
 def test_a_stream_event_no_variant_explains_still_fails(server: ScriptedServer, run: Runner) -> None:
-    bad = chat_chunk(None, tool_calls=[{"index": 0, "function": {"arguments": None}}])
+    """A tool call's index as text: no variant turns it into a number (a null `arguments`, which this test sent
+    before issue 36, now reads as absent)."""
+    bad = chat_chunk(None, tool_calls=[{"index": "first", "function": {"arguments": "{}"}}])
     server.reply(Reply(200, chunks=[frame([bad, chat_chunk(None, "stop")])]))
     error = run(server, "chat_completion", MESSAGES, stream=True)
     assert isinstance(error, ti.ResponseValidationError)
-    assert "choices[0].delta.tool_calls[0].function.arguments" in str(error)
+    assert "choices[0].delta.tool_calls[0].index" in str(error)
 
 
 # -- 5. tool_choice as a bare function name; tool_prompt ---------------------------------------------------------------

@@ -177,6 +177,22 @@ def test_summarization_and_translation(client: InferenceClient) -> None:
         client.summarization("x", model="demo/summarization", generate_parameters={"no_such_option": 1})
 
 
+def test_lists_of_texts_answer_one_result_per_text(client: InferenceClient) -> None:
+    """Issue 36: a list of texts, as hf-inference takes it, for translation, summarization and zero-shot."""
+    texts = ["the house is wonderful.", "the cat sleeps."]
+    translated = client.translation(texts, model="demo/translation")
+    assert [t.translation_text for t in translated] == [
+        client.translation(text, model="demo/translation").translation_text for text in texts
+    ]
+    summaries = client.summarization(texts[:1], model="demo/summarization")
+    assert len(summaries) == 1 and isinstance(summaries[0], SummarizationOutput)
+    labels = ["sports", "cooking"]
+    found = client.zero_shot_classification(texts, candidate_labels=labels, model="demo/zero-shot-classification")
+    assert len(found) == 2 and all(sorted(c.label for c in one) == sorted(labels) for one in found)
+    one = client.zero_shot_classification(texts[1], candidate_labels=labels, model="demo/zero-shot-classification")
+    assert found[1] == one
+
+
 def test_image_tasks(client: InferenceClient) -> None:
     classes = client.image_classification(sample_png(), model="demo/image-classification")
     assert {c.label for c in classes} == {"cat", "dog", "bird"}

@@ -17,6 +17,8 @@ from typed_inference.types import (
     TextGenerationOutput,
     TextGenerationStreamOutput,
     TokenClassificationOutputElement,
+    TranslationOutput,
+    ZeroShotClassificationOutputElement,
 )
 
 
@@ -77,3 +79,30 @@ async def check_async_raw(client: AsyncInferenceClient) -> None:
     )
     assert_type(await raw.text_generation("Once", stream=True), RawResponse[AsyncStream[TextGenerationStreamOutput]])
     assert_type(await raw.feature_extraction(["a", "b"]), RawResponse[list[list[list[float]]]])
+
+
+def check_text_lists(client: InferenceClient) -> None:
+    """Issue 36: a str gives one result, a list or a tuple of texts one result per text."""
+    assert_type(client.translation("hello"), TranslationOutput)
+    assert_type(client.translation(["hello", "bye"]), list[TranslationOutput])
+    assert_type(client.translation(("hello", "bye")), list[TranslationOutput])
+    assert_type(client.zero_shot_classification("t", candidate_labels=["a"]), list[ZeroShotClassificationOutputElement])
+    assert_type(
+        client.zero_shot_classification(["t", "u"], candidate_labels=["a"]),
+        list[list[ZeroShotClassificationOutputElement]],
+    )
+    assert_type(client.summarization(["a", "b"]), list[SummarizationOutput])
+    assert_type(client.text_classification(("good", "bad")), list[list[TextClassificationOutputElement]])
+    assert_type(client.feature_extraction(("a", "b")), list[list[list[float]]])
+    assert_type(client.with_raw_response.translation(["a"]), RawResponse[list[TranslationOutput]])
+
+
+async def check_async_text_lists(client: AsyncInferenceClient) -> None:
+    assert_type(await client.translation("hello"), TranslationOutput)
+    assert_type(await client.translation(("hello", "bye")), list[TranslationOutput])
+    assert_type(
+        await client.zero_shot_classification(["t"], candidate_labels=["a"]),
+        list[list[ZeroShotClassificationOutputElement]],
+    )
+    assert_type(await client.summarization("a"), SummarizationOutput)
+    assert_type(await client.with_raw_response.summarization(["a"]), RawResponse[list[SummarizationOutput]])

@@ -28,4 +28,16 @@ def _not_null(value: T) -> T:
 
 
 NotNull = AfterValidator(_not_null)
-"""Marks an optional field that may be absent but not null (the schema does not list null among its types)."""
+"""Marks an optional request field that may be absent but not null (the schema does not list null among its types)."""
+
+
+class _NullMeansAbsent:
+    """The type of `NullMeansAbsent`: a marker pydantic ignores and `null_paths` looks for."""
+
+    def __repr__(self) -> str:
+        return "NullMeansAbsent"
+
+
+NullMeansAbsent = _NullMeansAbsent()
+"""Marks an optional response field whose schema does not list null: lenient validation reads a null there as the
+field left out (servers send `"role": null` on stream deltas), strict response validation refuses it."""

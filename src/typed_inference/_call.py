@@ -85,9 +85,9 @@ def unknown_names(
 def call_arguments(task: str, primary: Any, params: Mapping[str, Any]) -> CallArguments:
     """`client.call`'s arguments sorted for `_call`; an argument error for an unknown task or keyword.
 
-    `primary` is what the task's method takes first (text, a list for batch tasks, a file or bytes, messages); for
-    tasks whose input is an object it is a mapping of the input's fields, which may also come as keywords. A mapping
-    holding the first argument's field (`{"text": ...}`) is unwrapped.
+    `primary` is what the task's method takes first (text, a list or tuple for batch tasks, a file or bytes,
+    messages); for tasks whose input is an object it is a mapping of the input's fields, which may also come as
+    keywords. A mapping holding the first argument's field (`{"text": ...}`) is unwrapped.
     """
     spec = task_spec(task)
     flags = flag_names(spec)
@@ -124,4 +124,6 @@ def call_arguments(task: str, primary: Any, params: Mapping[str, Any]) -> CallAr
         out.primary = primary[spec.first_argument_at]
     if out.primary is None:
         raise argument_error(f"{spec.task}: nothing to send: give the {spec.first_argument}", ["primary"])
+    if spec.batch and isinstance(out.primary, tuple):  # a tuple of texts is a batch, as a list is
+        out.primary = list(out.primary)
     return out

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from typed_inference._base import NullMeansAbsent
 from typed_inference._binary import BinaryOutput
 from typed_inference._error_messages import describe
 from typed_inference._errors import Redactor, ResponseValidationError
@@ -200,11 +201,37 @@ def extra_paths(value: Any, path: str = "") -> list[str]:
     return found
 
 
+def null_paths(value: Any, path: str = "") -> list[str]:
+    """JSON paths of every optional field the answer set to null although its schema has no null (lenient
+    validation reads them as absent)."""
+    found: list[str] = []
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        for name in value.model_fields_set:
+            info = fields.get(name)
+            if info is not None and getattr(value, name) is None and any(m is NullMeansAbsent for m in info.metadata):
+                found.append(f"{path}.{info.alias or name}" if path else info.alias or name)
+        for name in fields:
+            found += null_paths(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += null_paths(item, f"{path}[{i}]")
+    return found
+
+
 def _check_no_extras(result: Any, spec: TaskSpec, status: int, headers: dict[str, str], body: bytes) -> None:
     extras = extra_paths(result)
     if extras:
         raise _fail(
             f"{spec.task}: strict response validation: unknown fields {', '.join(extras[:10])}", status, body, headers
+        )
+    nulls = null_paths(result)
+    if nulls:
+        raise _fail(
+            f"{spec.task}: strict response validation: null where the schema allows none: {', '.join(nulls[:10])}",
+            status,
+            body,
+            headers,
         )
 
 

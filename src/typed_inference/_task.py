@@ -13,7 +13,10 @@ InputKind = Literal["text", "json", "binary"]
 Body = Literal["nested", "flat", "chat"]
 Route = Literal["model", "pipeline", "chat"]
 OutputKind = Literal["json", "binary"]
-ValidationMode = Literal["lenient", "strict", "off"]  # how strictly answers are checked (`response_validation`)
+ValidationMode = Literal["lenient", "strict", "off"]
+"""How a client checks answers: "lenient" (the default) validates against the task's output schema, keeps unknown
+fields and reads a null in an optional field whose schema has no null as that field left out; "strict" also refuses
+unknown fields and those nulls in whole answers; "off" builds the result without checking it."""
 
 
 @dataclass(frozen=True)

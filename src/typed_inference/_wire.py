@@ -49,20 +49,29 @@ def _depth(data: Any) -> int:
     return depth
 
 
+def _rows(data: Any, columns: dict[str, str]) -> tuple[Any, bool]:
+    """`{"labels": [..], "scores": [..]}` as rows `[{"label", "score"}, ...]` (and whether it was in that shape)."""
+    if isinstance(data, dict) and all(k in data for k in columns):
+        lists = [data[key] for key in columns]
+        if all(isinstance(col, list) for col in lists) and len({len(col) for col in lists}) == 1:
+            return [dict(zip(columns.values(), row, strict=True)) for row in zip(*lists, strict=True)], True
+    return data, False
+
+
 def _apply(variant: WireVariant, data: Any, *, batch: bool, flags: dict[str, Any]) -> tuple[Any, bool]:
     """Applies one variant when the data is in its shape; returns (data, whether it applied)."""
     op, args = variant.op, variant.args
-    if op == "unwrap_list" and isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
-        return data[0], True
+    if op == "unwrap_list" and not batch and isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
+        return data[0], True  # a batch's list is one result per input, a list of one included
     if op == "wrap_object" and isinstance(data, dict):
         return [data], True
     if op == "flatten_single" and not batch and isinstance(data, list) and len(data) == 1 and isinstance(data[0], list):
         return data[0], True
-    if op == "columns_to_rows" and isinstance(data, dict) and all(k in data for k in args["columns"]):
-        columns: dict[str, str] = args["columns"]
-        lists = [data[key] for key in columns]
-        if all(isinstance(col, list) for col in lists) and len({len(col) for col in lists}) == 1:
-            return [dict(zip(columns.values(), row, strict=True)) for row in zip(*lists, strict=True)], True
+    if op == "columns_to_rows":
+        if batch and isinstance(data, list):  # one columns object per input (zero-shot on hf-inference)
+            shaped = [_rows(item, args["columns"]) for item in data]
+            return [rows for rows, _ in shaped], any(applied for _, applied in shaped)
+        return _rows(data, args["columns"])
     if op == "rename":
         applied = False
         for obj in _objects_at(data, args["at"]):

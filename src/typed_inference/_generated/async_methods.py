@@ -640,7 +640,7 @@ class AsyncTaskMethods:
     @overload
     async def feature_extraction(
         self,
-        text: list[str],
+        text: list[str] | tuple[str, ...],
         *,
         normalize: bool | None = None,
         prompt_name: str | None = None,
@@ -658,7 +658,7 @@ class AsyncTaskMethods:
     ) -> list[list[list[float]]]: ...
     async def feature_extraction(
         self,
-        text: str | list[str],
+        text: str | list[str] | tuple[str, ...],
         *,
         normalize: bool | None = None,
         prompt_name: str | None = None,
@@ -708,7 +708,7 @@ class AsyncTaskMethods:
             "list[list[float]] | list[list[list[float]]]",
             await self._call(
                 "feature-extraction",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {
                     "normalize": normalize,
@@ -767,7 +767,7 @@ class AsyncTaskMethods:
     @overload
     async def fill_mask(
         self,
-        text: list[str],
+        text: list[str] | tuple[str, ...],
         *,
         top_k: int | None = None,
         targets: list[str] | None = None,
@@ -785,7 +785,7 @@ class AsyncTaskMethods:
     @overload
     async def fill_mask(
         self,
-        text: list[str],
+        text: list[str] | tuple[str, ...],
         *,
         top_k: int | None = None,
         targets: list[str] | None = None,
@@ -803,7 +803,7 @@ class AsyncTaskMethods:
     @overload
     async def fill_mask(
         self,
-        text: str | list[str],
+        text: str | list[str] | tuple[str, ...],
         *,
         top_k: int | None = None,
         targets: list[str] | None = None,
@@ -820,7 +820,7 @@ class AsyncTaskMethods:
     ) -> list[FillMaskOutputElement] | list[list[FillMaskOutputElement]] | list[list[list[FillMaskOutputElement]]]: ...
     async def fill_mask(
         self,
-        text: str | list[str],
+        text: str | list[str] | tuple[str, ...],
         *,
         top_k: int | None = None,
         targets: list[str] | None = None,
@@ -863,7 +863,7 @@ class AsyncTaskMethods:
             "list[FillMaskOutputElement] | list[list[FillMaskOutputElement]] | list[list[list[FillMaskOutputElement]]]",
             await self._call(
                 "fill-mask",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {"top_k": top_k, "targets": targets},
                 model=model,
@@ -1565,6 +1565,7 @@ class AsyncTaskMethods:
             ),
         )
 
+    @overload
     async def summarization(
         self,
         text: str,
@@ -1581,11 +1582,47 @@ class AsyncTaskMethods:
         timeout: float | None = None,
         total_timeout: float | None = None,
         progress: bool | Callable[[JobStatus], None] | None = None,
-    ) -> SummarizationOutput:
+    ) -> SummarizationOutput: ...
+    @overload
+    async def summarization(
+        self,
+        text: list[str] | tuple[str, ...],
+        *,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
+    ) -> list[SummarizationOutput]: ...
+    async def summarization(
+        self,
+        text: str | list[str] | tuple[str, ...],
+        *,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
+    ) -> SummarizationOutput | list[SummarizationOutput]:
         """Condense a text into a shorter summary that keeps its main points.
 
         Args:
-            text: The text to summarize.
+            text: The text to summarize, or a list of texts summarized in one request (hf-inference answers one summary
+                per text).
             clean_up_tokenization_spaces: Remove the stray spaces that decoding leaves around punctuation in the summary
                 (the service uses false when unset).
             truncation: How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when
@@ -1605,13 +1642,13 @@ class AsyncTaskMethods:
                 writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
-            SummarizationOutput.
+            SummarizationOutput; one result per input, in order, for a list input.
         """
         return cast(
-            "SummarizationOutput",
+            "SummarizationOutput | list[SummarizationOutput]",
             await self._call(
                 "summarization",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {
                     "clean_up_tokenization_spaces": clean_up_tokenization_spaces,
@@ -1827,7 +1864,7 @@ class AsyncTaskMethods:
     @overload
     async def text_classification(
         self,
-        text: list[str],
+        text: list[str] | tuple[str, ...],
         *,
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
@@ -1843,7 +1880,7 @@ class AsyncTaskMethods:
     ) -> list[list[TextClassificationOutputElement]]: ...
     async def text_classification(
         self,
-        text: str | list[str],
+        text: str | list[str] | tuple[str, ...],
         *,
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
@@ -1885,7 +1922,7 @@ class AsyncTaskMethods:
             "list[TextClassificationOutputElement] | list[list[TextClassificationOutputElement]]",
             await self._call(
                 "text-classification",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {"function_to_apply": function_to_apply, "top_k": top_k},
                 model=model,
@@ -2419,7 +2456,7 @@ class AsyncTaskMethods:
     @overload
     async def token_classification(
         self,
-        text: list[str],
+        text: list[str] | tuple[str, ...],
         *,
         ignore_labels: list[str] | None = None,
         stride: int | None = None,
@@ -2436,7 +2473,7 @@ class AsyncTaskMethods:
     ) -> list[list[TokenClassificationOutputElement]]: ...
     async def token_classification(
         self,
-        text: str | list[str],
+        text: str | list[str] | tuple[str, ...],
         *,
         ignore_labels: list[str] | None = None,
         stride: int | None = None,
@@ -2483,7 +2520,7 @@ class AsyncTaskMethods:
             "list[TokenClassificationOutputElement] | list[list[TokenClassificationOutputElement]]",
             await self._call(
                 "token-classification",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {"ignore_labels": ignore_labels, "stride": stride, "aggregation_strategy": aggregation_strategy},
                 model=model,
@@ -2498,6 +2535,7 @@ class AsyncTaskMethods:
             ),
         )
 
+    @overload
     async def translation(
         self,
         text: str,
@@ -2516,11 +2554,51 @@ class AsyncTaskMethods:
         timeout: float | None = None,
         total_timeout: float | None = None,
         progress: bool | Callable[[JobStatus], None] | None = None,
-    ) -> TranslationOutput:
+    ) -> TranslationOutput: ...
+    @overload
+    async def translation(
+        self,
+        text: list[str] | tuple[str, ...],
+        *,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
+    ) -> list[TranslationOutput]: ...
+    async def translation(
+        self,
+        text: str | list[str] | tuple[str, ...],
+        *,
+        src_lang: str | None = None,
+        tgt_lang: str | None = None,
+        clean_up_tokenization_spaces: bool | None = None,
+        truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
+        generate_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
+    ) -> TranslationOutput | list[TranslationOutput]:
         """Translate a text from one language into another.
 
         Args:
-            text: The text to translate.
+            text: The text to translate, or a list of texts translated in one request (hf-inference answers one
+                translation per text).
             src_lang: Language of the input, in the model's own code format (such as "en_XX" for mBART or "eng_Latn" for
                 NLLB); needed by models that translate from several languages.
             tgt_lang: Language to translate into, in the model's own code format (such as "fr_XX" for mBART or
@@ -2544,13 +2622,13 @@ class AsyncTaskMethods:
                 writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
-            TranslationOutput.
+            TranslationOutput; one result per input, in order, for a list input.
         """
         return cast(
-            "TranslationOutput",
+            "TranslationOutput | list[TranslationOutput]",
             await self._call(
                 "translation",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {
                     "src_lang": src_lang,
@@ -2698,6 +2776,7 @@ class AsyncTaskMethods:
             ),
         )
 
+    @overload
     async def zero_shot_classification(
         self,
         text: str,
@@ -2714,11 +2793,47 @@ class AsyncTaskMethods:
         timeout: float | None = None,
         total_timeout: float | None = None,
         progress: bool | Callable[[JobStatus], None] | None = None,
-    ) -> list[ZeroShotClassificationOutputElement]:
+    ) -> list[ZeroShotClassificationOutputElement]: ...
+    @overload
+    async def zero_shot_classification(
+        self,
+        text: list[str] | tuple[str, ...],
+        *,
+        candidate_labels: list[str],
+        hypothesis_template: str | None = None,
+        multi_label: bool | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
+    ) -> list[list[ZeroShotClassificationOutputElement]]: ...
+    async def zero_shot_classification(
+        self,
+        text: str | list[str] | tuple[str, ...],
+        *,
+        candidate_labels: list[str],
+        hypothesis_template: str | None = None,
+        multi_label: bool | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        wait_for_model: bool | None = None,
+        use_cache: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+        progress: bool | Callable[[JobStatus], None] | None = None,
+    ) -> list[ZeroShotClassificationOutputElement] | list[list[ZeroShotClassificationOutputElement]]:
         """Score how well a text fits each of a list of labels chosen at call time, without a model trained on those labels.
 
         Args:
-            text: The text to classify.
+            text: The text to classify, or a list of texts classified against the same labels in one request (hf-
+                inference answers one result per text).
             candidate_labels: The labels to score the text against; every label gets a score.
             hypothesis_template: Sentence with a {} placeholder that each label is put into before the model judges
                 whether the text implies it (the service uses "This example is {}." when unset).
@@ -2738,13 +2853,13 @@ class AsyncTaskMethods:
                 writes a line to stderr, a callable receives each JobStatus; no effect on calls that are not jobs.
 
         Returns:
-            list[ZeroShotClassificationOutputElement].
+            list[ZeroShotClassificationOutputElement]; one result per input, in order, for a list input.
         """
         return cast(
-            "list[ZeroShotClassificationOutputElement]",
+            "list[ZeroShotClassificationOutputElement] | list[list[ZeroShotClassificationOutputElement]]",
             await self._call(
                 "zero-shot-classification",
-                text,
+                list(text) if isinstance(text, tuple) else text,
                 {},
                 {
                     "candidate_labels": candidate_labels,

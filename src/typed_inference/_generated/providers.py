@@ -82,8 +82,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
                 inputs={"audio_url": "$input"},
                 data_url="audio/mpeg",
                 data_url_fixed=True,
-                answer="text",
-                answer_at="text",
+                answer="transcription",
             ),
             "text-to-video": ProviderTask(
                 route="/{model}",

@@ -28,7 +28,11 @@ def add_commands(subparsers: Subparsers) -> None:
     parser.add_argument("task", help="task id, e.g. fill-mask")
     parser.add_argument("--model", required=True, help="model id, or the URL of an endpoint")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--input", help="the input: text, a file path for binary tasks, JSON for object inputs")
+    source.add_argument(
+        "--input",
+        help="the input: text (a JSON array of texts for tasks that take a list), a file path for binary tasks, JSON "
+        "for object inputs",
+    )
     source.add_argument("--input-file", metavar="FILE", help="a file holding the input; .jsonl: one call per line")
     parser.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="a parameter; VALUE is JSON, else text"
@@ -136,7 +140,7 @@ def single_input(spec: TaskSpec, args: argparse.Namespace) -> Any:
             raise CommandError(f"cannot read {args.input_file}: {exc}") from None
         raw = raw.removesuffix("\n")
     if spec.input_kind == "text":
-        return raw
+        return texts(raw) if spec.batch else raw
     try:
         return json.loads(raw)
     except ValueError:
@@ -145,6 +149,18 @@ def single_input(spec: TaskSpec, args: argparse.Namespace) -> Any:
         raise CommandError(
             f"{spec.task} takes a JSON input (an object of its fields): {raw[:40]!r} is not JSON"
         ) from None
+
+
+def texts(raw: str) -> str | list[str]:
+    """A batch task's input: a JSON array of strings is a list of texts (one result each), anything else one text."""
+    if raw.lstrip().startswith("["):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw
+        if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            return value
+    return raw
 
 
 def binary_value(value: Any) -> Any:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from typed_inference._errors import APIStatusError, APITimeoutError, ProviderJobError, ResponseValidationError
 from typed_inference._provider_spec import ProviderTask
-from typed_inference.providers._media import OUTPUT_MEDIA, at, data_url_bytes, file_type
+from typed_inference.providers._media import OUTPUT_MEDIA, at, data_url_bytes, file_type, transcript
 from typed_inference.transport import AsyncResponse, Request, Response
 
 MAX_INTERVAL = 10.0  # seconds: the longest wait between polls
@@ -336,16 +336,8 @@ def _json_result(data: Any) -> JobResult:
 
 
 def _transcription(data: Any, run: JobRun) -> dict[str, Any]:
-    """An OpenAI transcription (`text`, `segments` with start and end) as the task's output (`chunks`)."""
-    text = at(data, "text")
-    if not isinstance(text, str):
+    """A transcription answer (OpenAI's or fal-ai whisper's) as the task's output (`chunks`)."""
+    out = transcript(data)
+    if out is None:
         raise run._wrong("expected the transcript (a string) at $.text", data)
-    out: dict[str, Any] = {"text": text}
-    segments = at(data, "segments")
-    if isinstance(segments, list) and segments:
-        out["chunks"] = [
-            {"text": s.get("text", ""), "timestamp": [s.get("start"), s.get("end")]}
-            for s in segments
-            if isinstance(s, dict)
-        ]
     return out

@@ -155,6 +155,24 @@ def at(data: Any, path: str) -> Any:
     return data
 
 
+def transcript(data: Any) -> dict[str, Any] | None:
+    """A transcription answer as the task's output, or None without a `text` string: OpenAI's `segments` (start,
+    end) become `chunks`, fal-ai whisper's `chunks` (`timestamp: [start, end]`, `text`, `speaker`) stay; every other
+    field is kept (the output models keep them as extras)."""
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return None
+    out = {key: value for key, value in data.items() if key != "segments"}
+    segments = data.get("segments")
+    if isinstance(segments, list) and segments:
+        out["chunks"] = [
+            {"text": s.get("text", ""), "timestamp": [s.get("start"), s.get("end")]}
+            for s in segments
+            if isinstance(s, dict)
+        ]
+    # fal-ai's `chunks` are the task's shape already (validated as the task's output, `speaker` an extra)
+    return out
+
+
 def data_url_bytes(url: str) -> tuple[bytes, str] | None:
     """The bytes and declared type of a base64 `data:` URL; None when `url` is not one."""
     match = re.match(r"data:([^;,]*)(;base64)?,", url)

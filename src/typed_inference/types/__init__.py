@@ -200,6 +200,7 @@ if TYPE_CHECKING:
     from typed_inference.types.sentence_similarity import SentenceSimilarityParameters as SentenceSimilarityParameters
     from typed_inference.types.summarization import SummarizationGenerateParameters as SummarizationGenerateParameters
     from typed_inference.types.summarization import SummarizationInput as SummarizationInput
+    from typed_inference.types.summarization import SummarizationInputs as SummarizationInputs
     from typed_inference.types.summarization import SummarizationOutput as SummarizationOutput
     from typed_inference.types.summarization import SummarizationParameters as SummarizationParameters
     from typed_inference.types.table_question_answering import (
@@ -291,6 +292,7 @@ if TYPE_CHECKING:
     )
     from typed_inference.types.translation import TranslationGenerateParameters as TranslationGenerateParameters
     from typed_inference.types.translation import TranslationInput as TranslationInput
+    from typed_inference.types.translation import TranslationInputs as TranslationInputs
     from typed_inference.types.translation import TranslationOutput as TranslationOutput
     from typed_inference.types.translation import TranslationParameters as TranslationParameters
     from typed_inference.types.video_classification import VideoClassificationInput as VideoClassificationInput
@@ -318,6 +320,9 @@ if TYPE_CHECKING:
     )
     from typed_inference.types.zero_shot_classification import (
         ZeroShotClassificationInput as ZeroShotClassificationInput,
+    )
+    from typed_inference.types.zero_shot_classification import (
+        ZeroShotClassificationInputs as ZeroShotClassificationInputs,
     )
     from typed_inference.types.zero_shot_classification import (
         ZeroShotClassificationOutput as ZeroShotClassificationOutput,
@@ -470,6 +475,7 @@ _MODULES: dict[str, str] = {
     "SentenceSimilarityParameters": "sentence_similarity",
     "SummarizationGenerateParameters": "summarization",
     "SummarizationInput": "summarization",
+    "SummarizationInputs": "summarization",
     "SummarizationOutput": "summarization",
     "SummarizationParameters": "summarization",
     "TableQuestionAnsweringCoordinate": "table_question_answering",
@@ -528,6 +534,7 @@ _MODULES: dict[str, str] = {
     "TokenClassificationParameters": "token_classification",
     "TranslationGenerateParameters": "translation",
     "TranslationInput": "translation",
+    "TranslationInputs": "translation",
     "TranslationOutput": "translation",
     "TranslationParameters": "translation",
     "VideoClassificationInput": "video_classification",
@@ -540,6 +547,7 @@ _MODULES: dict[str, str] = {
     "VisualQuestionAnsweringOutputElement": "visual_question_answering",
     "VisualQuestionAnsweringParameters": "visual_question_answering",
     "ZeroShotClassificationInput": "zero_shot_classification",
+    "ZeroShotClassificationInputs": "zero_shot_classification",
     "ZeroShotClassificationOutput": "zero_shot_classification",
     "ZeroShotClassificationOutputElement": "zero_shot_classification",
     "ZeroShotClassificationParameters": "zero_shot_classification",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -50,7 +50,7 @@ class AutomaticSpeechRecognitionOutput(OutputModel):
     """
     The full transcribed text.
     """
-    chunks: Annotated[list[AutomaticSpeechRecognitionOutputChunk] | None, NotNull] = None
+    chunks: Annotated[list[AutomaticSpeechRecognitionOutputChunk] | None, NullMeansAbsent] = None
     """
     The transcript in timed pieces; present only when return_timestamps was requested.
     """

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -277,7 +277,7 @@ class ChatCompletionStreamOutputFunctionCall(OutputModel):
     """
     Name of the function; usually only in the first piece.
     """
-    arguments: Annotated[str | None, NotNull] = None
+    arguments: Annotated[str | None, NullMeansAbsent] = None
     """
     The next piece of the JSON-encoded arguments; concatenate the pieces.
     """
@@ -440,11 +440,11 @@ class ChatCompletionStreamOutputToolCall(OutputModel):
     """
     Which tool call of the message this piece belongs to.
     """
-    id: Annotated[str | None, NotNull] = None
+    id: Annotated[str | None, NullMeansAbsent] = None
     """
     Id of the call.
     """
-    type: Annotated[str | None, NotNull] = None
+    type: Annotated[str | None, NullMeansAbsent] = None
     """
     Kind of tool, function.
     """
@@ -509,7 +509,7 @@ class ChatCompletionStreamOutputDelta(OutputModel):
     What this event adds to the message; every field is optional.
     """
 
-    role: Annotated[str | None, NotNull] = None
+    role: Annotated[str | None, NullMeansAbsent] = None
     """
     Author of the message, assistant; often sent on the first event only.
     """
@@ -776,7 +776,7 @@ class ChatCompletionOutput(OutputModel):
     """
     Id of the completion; TGI sends an empty string.
     """
-    object: Annotated[str | None, NotNull] = None
+    object: Annotated[str | None, NullMeansAbsent] = None
     """
     Kind of object: chat.completion from OpenAI-compatible servers, text_completion from some TGI versions.
     """
@@ -811,7 +811,7 @@ class ChatCompletionStreamOutput(OutputModel):
     """
     Id of the completion; TGI sends an empty string.
     """
-    object: Annotated[str | None, NotNull] = None
+    object: Annotated[str | None, NullMeansAbsent] = None
     """
     Kind of object: chat.completion.chunk from OpenAI-compatible servers, text_completion from some TGI versions.
     """

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -26,12 +26,14 @@ class DepthEstimationOutput(OutputModel):
     The estimated depth of the image, as raw values and as a picture.
     """
 
-    predicted_depth: Annotated[list[list[float]] | None, NotNull] = None
+    predicted_depth: Annotated[list[list[float]] | None, NullMeansAbsent] = None
     """
     The raw depth values, one list of floats per row of pixels; their unit and sense (distance or inverse distance) depend on the model.
     """
     depth: Annotated[
-        str | None, Field(json_schema_extra={"contentEncoding": "base64", "contentMediaType": "image/png"}), NotNull
+        str | None,
+        Field(json_schema_extra={"contentEncoding": "base64", "contentMediaType": "image/png"}),
+        NullMeansAbsent,
     ] = None
     """
     Base64-encoded greyscale PNG of the depth map, resized to the input image and scaled to 0-255.

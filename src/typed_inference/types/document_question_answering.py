@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -98,15 +98,15 @@ class DocumentQuestionAnsweringOutputElement(OutputModel):
     """
     The answer, as text taken from the document.
     """
-    score: Annotated[float | None, NotNull] = None
+    score: Annotated[float | None, NullMeansAbsent] = None
     """
     Probability of the answer, between 0 and 1; absent for models that generate the answer.
     """
-    start: Annotated[int | None, NotNull] = None
+    start: Annotated[int | None, NullMeansAbsent] = None
     """
     Index of the answer's first word among the document's OCR words (or the word_boxes given); absent for models that generate the answer.
     """
-    end: Annotated[int | None, NotNull] = None
+    end: Annotated[int | None, NullMeansAbsent] = None
     """
     Index of the answer's last word among the document's OCR words (or the word_boxes given), inclusive; absent for models that generate the answer.
     """

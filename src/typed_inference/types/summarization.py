@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
+
+SummarizationInputs = TypeAliasType("SummarizationInputs", Annotated[list[str], Field(min_length=1)])
+"""
+The text to summarize, or a list of texts summarized in one request (hf-inference answers one summary per text).
+"""
 
 
 class SummarizationGenerateParameters(InputModel):
@@ -66,9 +72,9 @@ class SummarizationInput(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    inputs: str
+    inputs: str | SummarizationInputs
     """
-    The text to summarize.
+    The text to summarize, or a list of texts summarized in one request (hf-inference answers one summary per text).
     """
     parameters: Annotated[SummarizationParameters | None, NotNull] = None
     options: Annotated[common.Options | None, NotNull] = None

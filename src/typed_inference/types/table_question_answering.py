@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -74,7 +74,7 @@ class TableQuestionAnsweringOutputElement(OutputModel):
     """
     Values of the selected cells, in the order of coordinates.
     """
-    aggregator: Annotated[str | None, NotNull] = None
+    aggregator: Annotated[str | None, NullMeansAbsent] = None
     """
     Operation the model applied to the cells, such as "NONE", "SUM", "AVERAGE" or "COUNT"; absent for models without an aggregation head.
     """

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import chat_completion, common
 
@@ -92,7 +92,7 @@ class TextGenerationStreamOutputToken(OutputModel):
     The token produced by this step.
     """
 
-    id: Annotated[int | None, Field(ge=0), NotNull] = None
+    id: Annotated[int | None, Field(ge=0), NullMeansAbsent] = None
     """
     Vocabulary id of the token; absent where the server gives none (OpenAI-completions providers).
     """
@@ -174,7 +174,7 @@ class TextGenerationOutputBestOfSequence(OutputModel):
     """
     The generated tokens, in order.
     """
-    top_tokens: Annotated[list[list[TextGenerationOutputToken]] | None, NotNull] = None
+    top_tokens: Annotated[list[list[TextGenerationOutputToken]] | None, NullMeansAbsent] = None
     """
     For each generated position, the most likely alternative tokens; present when top_n_tokens was requested.
     """
@@ -199,7 +199,7 @@ class TextGenerationStreamOutputDetails(OutputModel):
     """
     Seed the sampler used; null or absent for greedy decoding.
     """
-    input_length: Annotated[int | None, Field(ge=0), NotNull] = None
+    input_length: Annotated[int | None, Field(ge=0), NullMeansAbsent] = None
     """
     Number of tokens in the prompt.
     """
@@ -247,7 +247,7 @@ class TextGenerationOutputDetails(OutputModel):
     """
     The generated tokens, in order.
     """
-    top_tokens: Annotated[list[list[TextGenerationOutputToken]] | None, NotNull] = None
+    top_tokens: Annotated[list[list[TextGenerationOutputToken]] | None, NullMeansAbsent] = None
     """
     For each generated position, the most likely alternative tokens; present when top_n_tokens was requested.
     """
@@ -262,12 +262,12 @@ class TextGenerationStreamOutput(OutputModel):
     One server-sent event of a streamed generation: one new token; the last event also carries the full text and details.
     """
 
-    index: Annotated[int | None, Field(ge=0), NotNull] = None
+    index: Annotated[int | None, Field(ge=0), NullMeansAbsent] = None
     """
     Position of this event in the stream; not sent by every server.
     """
     token: TextGenerationStreamOutputToken
-    top_tokens: Annotated[list[TextGenerationStreamOutputToken] | None, NotNull] = None
+    top_tokens: Annotated[list[TextGenerationStreamOutputToken] | None, NullMeansAbsent] = None
     """
     The most likely alternatives at this position; present when top_n_tokens was requested.
     """

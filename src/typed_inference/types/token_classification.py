@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -44,11 +44,11 @@ class TokenClassificationOutputElement(OutputModel):
     One entity or token with its label and where it sits in the text.
     """
 
-    entity_group: Annotated[str | None, NotNull] = None
+    entity_group: Annotated[str | None, NullMeansAbsent] = None
     """
     Label of a group of one or more tokens; present when an aggregation strategy was applied.
     """
-    entity: Annotated[str | None, NotNull] = None
+    entity: Annotated[str | None, NullMeansAbsent] = None
     """
     Label of a single token; present instead of entity_group when no aggregation strategy was applied.
     """
@@ -60,7 +60,7 @@ class TokenClassificationOutputElement(OutputModel):
     """
     The text of the entity or token, as the tokenizer decodes it.
     """
-    index: Annotated[int | None, NotNull] = None
+    index: Annotated[int | None, NullMeansAbsent] = None
     """
     Position of the token in the tokenized input; sent with per-token answers (no aggregation strategy).
     """

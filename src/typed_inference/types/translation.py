@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from typed_inference._base import InputModel, NotNull, OutputModel
 
 from . import common
+
+TranslationInputs = TypeAliasType("TranslationInputs", Annotated[list[str], Field(min_length=1)])
+"""
+The text to translate, or a list of texts translated in one request (hf-inference answers one translation per text).
+"""
 
 
 class TranslationGenerateParameters(InputModel):
@@ -74,9 +80,9 @@ class TranslationInput(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    inputs: str
+    inputs: str | TranslationInputs
     """
-    The text to translate.
+    The text to translate, or a list of texts translated in one request (hf-inference answers one translation per text).
     """
     parameters: Annotated[TranslationParameters | None, NotNull] = None
     options: Annotated[common.Options | None, NotNull] = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -49,7 +49,7 @@ class VisualQuestionAnsweringOutputElement(OutputModel):
     One candidate answer.
     """
 
-    answer: Annotated[str | None, NotNull] = None
+    answer: Annotated[str | None, NullMeansAbsent] = None
     """
     The answer, as text.
     """

@@ -12,6 +12,11 @@ from typed_inference._base import InputModel, NotNull
 from . import common
 from .common import ClassificationOutputElement
 
+ZeroShotClassificationInputs = TypeAliasType("ZeroShotClassificationInputs", Annotated[list[str], Field(min_length=1)])
+"""
+The text to classify, or a list of texts classified against the same labels in one request (hf-inference answers one result per text).
+"""
+
 
 class ZeroShotClassificationParameters(InputModel):
     """
@@ -49,9 +54,9 @@ class ZeroShotClassificationInput(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    inputs: str
+    inputs: str | ZeroShotClassificationInputs
     """
-    The text to classify.
+    The text to classify, or a list of texts classified against the same labels in one request (hf-inference answers one result per text).
     """
     parameters: ZeroShotClassificationParameters
     options: Annotated[common.Options | None, NotNull] = None

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import from_json
 
-from typed_inference._decode import extra_paths, output_adapter, strict_adapter
+from typed_inference._decode import extra_paths, null_paths, output_adapter, strict_adapter
 from typed_inference._error_messages import describe, json_path
 from typed_inference._wire import WireShapeError, normalise
 from typed_inference.validation.check_only import check_only_validator
@@ -25,9 +25,9 @@ from typed_inference.validation.wording import clean_errors, expected_found, mer
 class Validator:
     """A task's validator for one kind of payload, built once and reused: checks one payload or many.
 
-    `strict` (outputs and stream events) rejects fields the schema does not know, as the client's
-    `response_validation="strict"` does; input-side schemas always reject them. `canonical_only` (outputs) rejects
-    the real wire variants and accepts only the canonical shape.
+    `strict` (outputs and stream events) rejects fields the schema does not know and nulls where it has none (lenient
+    reads those as absent), as the client's `response_validation="strict"` does; input-side schemas always reject
+    them. `canonical_only` (outputs) rejects the real wire variants and accepts only the canonical shape.
     """
 
     def __init__(self, task: str, kind: str = "input", *, strict: bool = False, canonical_only: bool = False) -> None:
@@ -282,14 +282,20 @@ class Validator:
         return self._report(errors, value, text)
 
     def _strict_report(self, result: Any, variant: str | None, text: str | None = None) -> Report:
-        """The report on a payload the models accepted: valid, unless strict and it carries unknown fields (placed
-        at their key in `text`, or at the nearest parent a wire variant kept)."""
+        """The report on a payload the models accepted: valid, unless strict and it carries unknown fields or nulls
+        the schema has no null for (placed at their key in `text`, or at the nearest parent a wire variant kept)."""
         if self.strict:
             problems: list[Problem] = []
             for path in extra_paths(result):
                 line, column = (locate(text, _path_parts(path), key=True) if text is not None else None) or (None, None)
                 message = f"unknown field {path.rsplit('.', 1)[-1]!r} (strict)"
                 problems.append(Problem(path, message, "no such field", "a value", line, column, "unknown-field"))
+            for path in null_paths(result):
+                line, column = (locate(text, _path_parts(path), key=True) if text is not None else None) or (None, None)
+                message = "null where the schema allows none (strict; lenient reads it as absent)"
+                problems.append(
+                    Problem(path, message, "a value or the field left out", "null", line, column, "not-allowed")
+                )
             if problems:
                 return Report(self.spec.task, self.kind, False, tuple(problems), variant)
         if variant is None:

@@ -51,9 +51,15 @@ class _Seq2Seq(Backend):
         decoded: str = self.tokenizer.decode(out[0], skip_special_tokens=True, clean_up_tokenization_spaces=bool(clean))
         return decoded
 
-    def hosted(self, _body: Any, answer: Any) -> Any:
-        """The hosted service answers in a one-element list: `[{summary_text}]`, `[{translation_text}]`."""
-        return [answer]
+    def hosted(self, body: Any, answer: Any) -> Any:
+        """The hosted service answers one text in a one-element list (`[{summary_text}]`, `[{translation_text}]`)
+        and a list of texts with one object per text."""
+        return [answer] if isinstance(body.inputs, str) else answer
+
+
+def _each(inputs: str | list[str], one: Any) -> Any:
+    """`one` applied to the text, or to each text of a list (one result per text, in order)."""
+    return one(inputs) if isinstance(inputs, str) else [one(text) for text in inputs]
 
 
 class Summarization(_Seq2Seq):
@@ -61,7 +67,7 @@ class Summarization(_Seq2Seq):
 
     def run(self, body: Any) -> Any:
         assert isinstance(body, SummarizationInput)
-        return SummarizationOutput(summary_text=self.transform(body.inputs, body.parameters))
+        return _each(body.inputs, lambda text: SummarizationOutput(summary_text=self.transform(text, body.parameters)))
 
     serves: ClassVar[Mapping[str, Serving]] = {"summarization": Serving(run, wire=_Seq2Seq.hosted)}
 
@@ -83,6 +89,6 @@ class Translation(_Seq2Seq):
                 self.tokenizer.src_lang = params.src_lang
             if params.tgt_lang:
                 extra["forced_bos_token_id"] = vocab[params.tgt_lang]
-        return TranslationOutput(translation_text=self.transform(body.inputs, params, extra))
+        return _each(body.inputs, lambda text: TranslationOutput(translation_text=self.transform(text, params, extra)))
 
     serves: ClassVar[Mapping[str, Serving]] = {"translation": Serving(run, wire=_Seq2Seq.hosted)}

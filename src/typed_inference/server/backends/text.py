@@ -152,11 +152,16 @@ class ZeroShotClassification(Backend):
             if "{}" not in params.hypothesis_template:
                 raise bad_input("hypothesis_template must hold a {} placeholder for the label")
             kwargs["hypothesis_template"] = params.hypothesis_template
-        found = self.pipe(body.inputs, **kwargs)
-        return [
-            ZeroShotClassificationOutputElement(label=label, score=float(score))
-            for label, score in zip(found["labels"], found["scores"], strict=True)
-        ]
+        results = []
+        for text in _texts(body.inputs):
+            found = self.pipe(text, **kwargs)
+            results.append(
+                [
+                    ZeroShotClassificationOutputElement(label=label, score=float(score))
+                    for label, score in zip(found["labels"], found["scores"], strict=True)
+                ]
+            )
+        return _one_or_many(body.inputs, results)
 
     serves: ClassVar[Mapping[str, Serving]] = {"zero-shot-classification": Serving(run)}
 
