@@ -12,7 +12,17 @@ from typed_inference._call import call_arguments
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncTaskMethods
 from typed_inference._generated.settings import AsyncInferenceClientInit, ClientSettings
-from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
+from typed_inference._map import (
+    Job,
+    Progress,
+    Tally,
+    check,
+    map_target,
+    per_input_async,
+    plan,
+    run_job_async,
+    run_tasks,
+)
 from typed_inference._response import RawResponse
 from typed_inference._urls import proxy_rule
 from typed_inference.transport import AsyncResponse, AsyncTransport, Request, TransportError
@@ -103,14 +113,10 @@ class AsyncInferenceClient(AsyncInferenceClientInit, BaseClient, AsyncTaskMethod
         jobs = plan(spec, inputs, kwargs, batch_size)
         counter = Progress(sum(job.size for job in jobs), progress)
 
-        def call(job: Job) -> Callable[[], Awaitable[Any]]:
-            async def one() -> Any:
-                try:
-                    return await target(*job.args, **job.kwargs)
-                except InferenceError as exc:
-                    return exc
+        tally = Tally()
 
-            return one
+        def call(job: Job) -> Callable[[], Awaitable[Any]]:
+            return lambda: run_job_async(target, job, tally)
 
         return per_input_async(jobs, run_tasks([call(job) for job in jobs], concurrency), counter)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typed_inference._attempts import bounded_chunks
@@ -12,7 +12,18 @@ from typed_inference._call import call_arguments
 from typed_inference._errors import APIConnectionError, APIStatusError, InferenceError
 from typed_inference._generated.methods import RawTaskMethods, TaskMethods
 from typed_inference._generated.settings import ClientSettings, InferenceClientInit
-from typed_inference._map import Job, Progress, check, map_target, per_input, plan, run_threads
+from typed_inference._map import (
+    Job,
+    Outcomes,
+    Progress,
+    Tally,
+    check,
+    map_target,
+    per_input,
+    plan,
+    run_job,
+    run_threads,
+)
 from typed_inference._response import RawResponse
 from typed_inference._stop import current_scope
 from typed_inference._urls import proxy_rule
@@ -72,7 +83,7 @@ class InferenceClient(InferenceClientInit, BaseClient, TaskMethods):
         progress: bool = False,
         batch_size: int | None = None,
         **kwargs: Any,
-    ) -> Iterator[tuple[int, R | InferenceError]]:
+    ) -> Outcomes[R | InferenceError]:
         """Calls a task method once per input on `concurrency` threads, yielding `(index, result or error)` as each
         call completes (index: the input's position). The inputs and keywords are `map`'s.
 
@@ -83,16 +94,12 @@ class InferenceClient(InferenceClientInit, BaseClient, TaskMethods):
         jobs = plan(spec, inputs, kwargs, batch_size)
         counter = Progress(sum(job.size for job in jobs), progress)
 
+        tally = Tally()
+
         def call(job: Job) -> Callable[[], Any]:
-            def one() -> Any:
-                try:
-                    return target(*job.args, **job.kwargs)
-                except InferenceError as exc:
-                    return exc
+            return lambda: run_job(target, job, tally)
 
-            return one
-
-        return per_input(jobs, run_threads([call(job) for job in jobs], concurrency), counter)
+        return Outcomes(per_input(jobs, run_threads([call(job) for job in jobs], concurrency), counter), tally)
 
     def map(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from typing import Any
@@ -133,9 +132,6 @@ class InferenceMapper:
         options: dict[str, Any] = {"concurrency": config.requests_in_flight, **config.parameters}
         if self.spec.batch:
             options["batch_size"] = config.request_batch_size
-            requests = math.ceil(len(inputs) / config.request_batch_size)
-        else:
-            requests = len(inputs)
         method = getattr(self.client, self.spec.task.replace("-", "_"))
         outcomes = self.client.imap(method, inputs, **options)
         try:
@@ -145,10 +141,8 @@ class InferenceMapper:
                 else:
                     results[rows[index]] = outcome
         finally:
-            close = getattr(outcomes, "close", None)
-            if close is not None:
-                close()
-            self._count(requests)
+            outcomes.close()
+            self._count(outcomes.requests)  # a batch split to isolate a bad input counts each of its requests
 
     def _fail(self, row: int, errors: list[str | None], exc: InferenceError) -> None:
         """Records a row's error (class and message, tokens masked), or raises it with on_error="raise"."""
