@@ -82,8 +82,8 @@ def bench_serve() -> dict[int, tuple[float, list[float]]]:
     """Requests/s and latencies through Serve's proxy with 1, then 2, replicas of MiniLM."""
     from ray import serve
 
+    from typed_inference.ray.serve import deployment
     from typed_inference.server.config import ServerConfig
-    from typed_inference.server.ray_serve import deployment
 
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})

@@ -10,6 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "typed_inference"
 ROOT = "typed_inference"
 MAX_LINES = 500
+# Deprecated aliases kept for one release: each imports its new home back, on purpose, until it is removed.
+DEPRECATED_ALIASES = {"typed_inference.server.ray_serve": "moved to typed_inference.ray.serve (issue 33)"}
 
 
 def _module(path: Path) -> str:
@@ -51,7 +53,7 @@ def _imports(source: str, name: str, package: str, modules: set[str]) -> set[str
 
 
 def _graph() -> dict[str, set[str]]:
-    files = {_module(path): path for path in PACKAGE.rglob("*.py")}
+    files = {_module(path): path for path in PACKAGE.rglob("*.py") if _module(path) not in DEPRECATED_ALIASES}
     graph = {}
     for name, path in files.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]

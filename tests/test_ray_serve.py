@@ -23,8 +23,8 @@ from tests.live import start_server
 from tests.ray_local import start_ray, within
 from typed_inference import InferenceClient
 from typed_inference.cli import main
+from typed_inference.ray.serve import ReplicaSettingsError, Scaling, deployment, parse_autoscale
 from typed_inference.server.config import ServerConfig
-from typed_inference.server.ray_serve import ReplicaSettingsError, Scaling, deployment, parse_autoscale
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = [f"sentence {i} about {topic}" for i, topic in enumerate(["cats", "ray", "rust", "tea", "rain"] * 4)]
@@ -145,3 +145,13 @@ def test_cli_serve_ray_answers_and_stops_on_ctrl_c(serve_url: str, demo_dir: Pat
     err = "".join(lines)
     assert proc.returncode == 0, err
     assert "serving on http://127.0.0.1:" in err and "stopping the replicas" in err and "Traceback" not in err
+
+
+def test_the_old_path_still_imports_with_a_deprecation_warning() -> None:
+    import typed_inference.ray.serve as new
+    import typed_inference.server.ray_serve as old
+
+    with pytest.warns(DeprecationWarning, match=r"typed_inference\.ray\.serve\.deployment"):
+        assert old.deployment is new.deployment
+    with pytest.raises(AttributeError):
+        _ = old.no_such_name

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typed_inference._version import __version__
 
 # Modules providing `add_commands(subparsers)`; each imports its heavy dependencies only when its command runs.
-# The server's commands (serve, demo-models) live with the server, an optional extra.
+# The server's commands (serve, demo-models) run only with the server extra installed (`cli/serve.py`).
 COMMAND_MODULES = (
     "typed_inference.cli.validate",
     "typed_inference.cli.tasks",
@@ -17,7 +17,7 @@ COMMAND_MODULES = (
     "typed_inference.cli.example",
     "typed_inference.cli.call",
     "typed_inference.cli.providers",
-    "typed_inference.server._cli",
+    "typed_inference.cli.serve",
 )
 
 

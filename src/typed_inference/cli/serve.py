@@ -171,7 +171,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "--allow-host '*': the Host check is off, so a web page can reach this server through DNS rebinding"
         )
     if args.ray:
-        from typed_inference.server._ray_cli import run_on_ray
+        from typed_inference.ray._serve_cli import run_on_ray
 
         return run_on_ray(args, config)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)

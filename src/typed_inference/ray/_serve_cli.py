@@ -23,7 +23,7 @@ def run_on_ray(args: argparse.Namespace, config: ServerConfig) -> int:
             file=sys.stderr,
         )
         return 1
-    from typed_inference.server.ray_serve import ReplicaSettingsError, Scaling, deployment, parse_autoscale
+    from typed_inference.ray.serve import ReplicaSettingsError, Scaling, deployment, parse_autoscale
 
     try:
         autoscale = parse_autoscale(args.autoscale) if args.autoscale is not None else None
