@@ -20,10 +20,9 @@ from tests.bench_server import CLIENTS, PER_CLIENT, load
 from tests.loopback import LoopbackServer
 from typed_inference import InferenceClient
 
-TEXTS = 10_000
+SIZES = {10_000: 3, 100_000: 1}  # texts → interleaved rounds
 PER_REQUEST = 25  # divides the blocks and batches below, so every request gets the canned 25-row answer
 IN_FLIGHT = 8
-ROUNDS = 3
 
 
 def _free_port() -> int:
@@ -38,24 +37,25 @@ def _canned() -> bytes:
     return json.dumps([[[round(rng.uniform(-1, 1), 6) for _ in range(384)]] for _ in range(PER_REQUEST)]).encode()
 
 
-def bench_mapper() -> dict[str, float]:
-    """Median seconds for the 10,000 texts through `client.map` and through `infer` (1 and 2 actors)."""
+def bench_mapper(count: int, rounds: int) -> dict[str, float]:
+    """Median seconds for `count` texts through `client.map` and through `infer` (1 and 2 actors)."""
     import ray
     import ray.data
 
     from typed_inference.ray import infer
 
     server = LoopbackServer({"/models/m/pipeline/feature-extraction": _canned()})
-    texts = [f"text number {i}" for i in range(TEXTS)]
+    texts = [f"text number {i}" for i in range(count)]
     times: dict[str, list[float]] = {"client.map": [], "infer, 1 actor": [], "infer, 2 actors": []}
     try:
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             with InferenceClient("m", base_url=server.url) as client:
                 started = time.perf_counter()
                 results = client.map(client.feature_extraction, texts, concurrency=IN_FLIGHT, batch_size=PER_REQUEST)
                 times["client.map"].append(time.perf_counter() - started)
-                assert len(results) == TEXTS and all(isinstance(r, list) for r in results)
+                assert len(results) == count and all(isinstance(r, list) for r in results)
             for actors in (1, 2):
+                started = time.perf_counter()  # the dataset, the plan and the actors' start included
                 ds = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=8)
                 out = infer(
                     ds,
@@ -69,10 +69,9 @@ def bench_mapper() -> dict[str, float]:
                     actors=actors,
                     batch_size=250,
                 )
-                started = time.perf_counter()
                 rows = sum(t.num_rows for t in ray.get(out.to_arrow_refs(), timeout=600))
                 times[f"infer, {actors} actor{'s' if actors > 1 else ''}"].append(time.perf_counter() - started)
-                assert rows == TEXTS
+                assert rows == count
     finally:
         server.stop()
     return {name: statistics.median(values) for name, values in times.items()}
@@ -105,24 +104,28 @@ def run() -> list[str]:
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        mapper = bench_mapper()
+        mappers = {count: bench_mapper(count, rounds) for count, rounds in SIZES.items()}
         served = bench_serve()
     finally:
         ray.shutdown()
-    base = mapper["client.map"]
     lines = [
         "## Ray",
         "",
         f"`python -m tests.bench_ray`, on one local Ray instance (`num_cpus=2`) on this machine's {os.cpu_count()} "
-        f"cores. Bulk: {TEXTS:,} texts, {PER_REQUEST} per feature-extraction request, {IN_FLIGHT} requests in "
-        "flight, against one loopback server with canned 384-dimension answers (its own process); median of "
-        f"{ROUNDS} interleaved rounds, Ray's start excluded, the actors' start included.",
+        f"cores. Bulk: {PER_REQUEST} texts per feature-extraction request, {IN_FLIGHT} requests in flight, against "
+        "one loopback server with canned 384-dimension answers (its own process); median of interleaved rounds "
+        f"({', '.join(f'{r} at {c:,}' for c, r in SIZES.items())}), Ray's start excluded; the dataset, the plan "
+        "and the actors' start included.",
         "",
-        "| contender | time | texts/s | time / client.map |",
-        "|---|---:|---:|---:|",
+        "| texts | contender | time | texts/s | time / client.map |",
+        "|---:|---|---:|---:|---:|",
     ]
-    for name, seconds in mapper.items():
-        lines.append(f"| {name} | {seconds:.2f} s | {TEXTS / seconds:,.0f} | **{seconds / base:.2f}** |")
+    for count, mapper in mappers.items():
+        base = mapper["client.map"]
+        for name, seconds in mapper.items():
+            lines.append(
+                f"| {count:,} | {name} | {seconds:.2f} s | {count / seconds:,.0f} | **{seconds / base:.2f}** |"
+            )
     lines += [
         "",
         f"Serving: the local server's embedded MiniLM behind Serve's proxy, {CLIENTS} client threads each sending "

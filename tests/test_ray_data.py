@@ -346,3 +346,14 @@ def test_mapper_on_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(r.json()["input"] for r in fake.router.received) == [["a", "b"], ["c"]]
     assert {r.path for r in fake.router.received} == {"/together/v1/embeddings"}
     assert len(fake.hub.received) == 1  # one lookup: the mapping is cached for the actor's other requests
+
+
+def test_the_embedding_column_fast_path_equals_pyarrows_own_conversion() -> None:
+    from typed_inference.ray._arrow import float_rows
+
+    rows = [[0.5, -1.25, 3.0], None, [1e-3, 2.0, 0.1], None]
+    column = pa.list_(pa.float32())
+    fast = float_rows(rows, column)
+    assert fast is not None and fast.equals(pa.array(rows, column))
+    assert float_rows([[1.0], [1.0, 2.0]], column) is None  # ragged rows: pyarrow's own path decides
+    assert float_rows([["x"]], column) is None and float_rows([[1.0]], pa.list_(pa.string())) is None

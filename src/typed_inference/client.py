@@ -115,7 +115,8 @@ class InferenceClient(InferenceClientInit, BaseClient, TaskMethods):
         """Calls a task method once per input on `concurrency` threads; one result or error per input, in order.
 
         Each input is the method's first argument (a dict of keywords for object-input tasks); `kwargs` go to every
-        call. `batch_size` sends lists of that many inputs per request (batch tasks such as feature-extraction).
+        call. `batch_size` sends lists of that many inputs per request (batch tasks such as feature-extraction); a
+        batch failing with an input's fault (400, 413, 422, an unfit answer) is halved down to the bad inputs.
         Errors are returned in place of results, or raised (the first one) with `return_exceptions=False`.
         Built on `imap`: KeyboardInterrupt stops it at once, closing the connections in flight.
         """

@@ -9,6 +9,7 @@ from typing import Any
 from typed_inference._errors import InferenceError, RequestValidationError, ResponseValidationError
 from typed_inference._transport import RequestsTransport
 from typed_inference.client import InferenceClient
+from typed_inference.ray._arrow import float_rows
 from typed_inference.ray._config import make_config
 from typed_inference.transport import Request, Response, Transport
 
@@ -166,6 +167,9 @@ class InferenceMapper:
                     values[row] = convert(result)
                 except unfit as exc:
                     self._unfit(row, errors, exc)
+        fast = float_rows(values, arrow_type)
+        if fast is not None:
+            return fast
         try:
             return pa.array(values, arrow_type)
         except unfit:
