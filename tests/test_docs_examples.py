@@ -513,3 +513,31 @@ def test_install_commands_are_real_commands() -> None:
                 assert str(parsed.specifier) == f"=={pin.group(1)}", line
         if "torch" in line and "--index-url" in line:
             assert options.index_url == "https://download.pytorch.org/whl/cpu"
+
+
+def test_readme_points_at_shipped_docs_not_dead_links() -> None:
+    """A package index shows the README without docs/: no relative link into it; each `typed-inference docs TOPIC`
+    the README and the docs name is a topic the command knows."""
+    from typed_inference.cli.docs import topics
+
+    readme = (ROOT / "README.md").read_text()
+    assert not re.findall(r"\]\((?!https?://|#)[^)]*\)", readme)
+    named = {t for d in DOCUMENTS for t in re.findall(r"`typed-inference docs ([a-z]+)`", d.read_text())}
+    assert {"server", "cli", "tasks"} <= named and named <= set(topics())
+
+
+def test_the_cpu_only_torch_command_is_said_once() -> None:
+    """One truth for installing PyTorch for the server: the README's, with the CPU index; no other doc repeats it."""
+    lines = [
+        (d.name, line)
+        for d in DOCUMENTS
+        for block in SHELL.findall(d.read_text())
+        for line in block.splitlines()
+        if "pip install torch" in line
+    ]
+    assert len(lines) == 1 and lines[0][0] == "README.md", lines
+    assert "--index-url https://download.pytorch.org/whl/cpu" in lines[0][1]
+    readme = (ROOT / "README.md").read_text()
+    assert readme.index("## Install") < readme.index("## The first hour, offline") < readme.index("## Quickstart")
+    assert readme.rindex("\n## ") == readme.index("\n## Developing")  # contributor commands last
+    assert "make test" not in readme[: readme.index("## Developing")]

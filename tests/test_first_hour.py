@@ -324,3 +324,28 @@ def test_wait_times_out_with_exit_1_saying_what_it_saw() -> None:
         f"typed-inference wait: http://127.0.0.1:{port}/health did not answer within 0.3 s (last: connection refused)\n"
     )
     assert _wait("not-a-url").returncode == 2  # a usage error, as every command's
+
+
+# -- issue 32.2: the documentation from the package, for pip users ---------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`typed-inference ARGS...` as a process."""
+    command = [sys.executable, "-m", "typed_inference.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_docs_lists_the_topics_and_prints_one() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    listing = _cli("docs")
+    assert listing.returncode == 0, listing.stderr
+    names = [line.split()[0] for line in listing.stdout.splitlines()[: len(list(docs.glob("*.md"))) + 1]]
+    assert names == ["readme", *sorted(p.stem for p in docs.glob("*.md"))]
+    assert "server       The local server" in listing.stdout
+    shown = _cli("docs", "server")
+    assert shown.returncode == 0 and shown.stdout == (docs / "server.md").read_text()
+    assert _cli("docs", "CLI.md").stdout == (docs / "cli.md").read_text()
+    typo = _cli("docs", "sever")
+    assert typo.returncode == 2 and "unknown topic 'sever'; did you mean 'server'?" in typo.stderr

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "typed_inference.cli.call",
     "typed_inference.cli.providers",
     "typed_inference.cli.wait",
+    "typed_inference.cli.docs",
     "typed_inference.server._cli",
 )
 
