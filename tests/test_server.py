@@ -555,6 +555,35 @@ def test_serve_checks_each_model_at_start_up(tmp_path: Path, demo_dir: Path) -> 
     assert garbled.returncode == 2 and "config.json is not valid JSON" in garbled.stderr
 
 
+def test_start_up_failures_are_one_line_and_exit_2(demo_dir: Path) -> None:
+    """A busy port, a port out of range and a model that cannot serve its @TASK: one line, exit 2, nothing loaded."""
+    import socket
+
+    cli = [sys.executable, "-m", "typed_inference.cli", "serve", "--no-embedded"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([*cli, "--port", str(port), "--model", f"m={demo_dir / 'fill-mask'}"],
+                              capture_output=True, text=True, env=env)  # fmt: skip
+    assert busy.returncode == 2
+    assert (
+        busy.stderr
+        == f"typed-inference serve: 127.0.0.1:{port} is already in use (another server? pick another --port)\n"
+    )
+    out_of_range = subprocess.run([*cli, "--port", "99999"], capture_output=True, text=True, env=env)
+    assert out_of_range.returncode == 2
+    assert out_of_range.stderr == "typed-inference serve: --port 99999 is not a TCP port (0 to 65535)\n"
+    wrong = subprocess.run(
+        [*cli, "--port", str(_free_port()), "--model", f"foo={demo_dir / 'fill-mask'}@summarization"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert wrong.returncode == 2 and len(wrong.stderr.splitlines()) == 1, wrong.stderr
+    assert "--model foo: " in wrong.stderr and "BertForMaskedLM model, which cannot serve summarization" in wrong.stderr
+    assert "it can serve fill-mask" in wrong.stderr
+
+
 def test_inference_api_reads_a_loopback_servers_metadata(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """No hub_url: the task comes from the local server's `/api/models/{id}` (base_url, or HF_INFERENCE_ENDPOINT)."""
     assert InferenceApi("demo/question-answering", base_url=live.url).task == "question-answering"
