@@ -278,6 +278,28 @@ def test_errors_are_json_with_status_and_request_id(live: LiveServer) -> None:
     assert image.status_code == 400 and "image" in image.json()["error"]
 
 
+def test_over_long_input_is_a_422_naming_the_models_limit(live: LiveServer) -> None:
+    """A text past the model's positions: 422 with the limit and how to cut it, not torch's 500 (issue 32.4)."""
+    long = "word " * 300
+    fill = requests.post(f"{live.url}/models/demo/fill-mask", json={"inputs": long + "[MASK]."})
+    assert fill.status_code == 422, fill.text
+    assert re.fullmatch(
+        r"Input validation error: `inputs` has \d+ tokens, more than the 128 model demo/fill-mask takes; fill-mask"
+        r" has no truncation: shorten the text",
+        fill.json()["error"],
+    )
+    tokens = requests.post(f"{live.url}/models/demo/token-classification", json={"inputs": long})
+    assert tokens.status_code == 422 and tokens.json()["error"].endswith(
+        "pass stride to read it in overlapping windows"
+    )
+    windows = {"inputs": long, "parameters": {"stride": 16, "aggregation_strategy": "simple"}}
+    assert requests.post(f"{live.url}/models/demo/token-classification", json=windows).status_code == 200
+    classes = requests.post(f"{live.url}/models/demo/text-classification", json={"inputs": long})
+    assert classes.status_code == 200  # text-classification truncates, as the hosted service does
+    short = requests.post(f"{live.url}/models/demo/fill-mask", json={"inputs": "a word [MASK]."})
+    assert short.status_code == 200
+
+
 def test_typed_errors(client: InferenceClient) -> None:
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         client.fill_mask("a [MASK]", model="nobody/nothing")
