@@ -470,7 +470,7 @@ def test_first_hour_runs_as_written(tmp_path: Path) -> None:
         )
     out = (tmp_path / "out").read_text()
     assert done.returncode == 0, out + (tmp_path / "err").read_text()[-3000:]
-    embedding = json.loads(out[: out.index("\n]") + 2])
+    embedding = json.loads(out.splitlines()[0])  # compact: the whole embedding on one line
     assert len(embedding[0]) == 384  # all-MiniLM-L6-v2's dimensions
     scores = json.loads(out.strip().splitlines()[-1])
     assert len(scores) == 2 and scores[0] > scores[1]  # the cat sentence is the closer one

@@ -349,3 +349,15 @@ def test_docs_lists_the_topics_and_prints_one() -> None:
     assert _cli("docs", "CLI.md").stdout == (docs / "cli.md").read_text()
     typo = _cli("docs", "sever")
     assert typo.returncode == 2 and "unknown topic 'sever'; did you mean 'server'?" in typo.stderr
+
+
+# -- issue 32.8: `call` prints numbers compactly -------------------------------------------------------------------
+
+
+def test_call_prints_an_embedding_on_one_line_and_objects_indented(server: ScriptedServer) -> None:
+    server.handler = lambda request: Reply(200, [[0.25] * 384] if "embed" in request.path else FILL)
+    embedded = _cli("call", "feature-extraction", "--model", "embed", "--input", "Hello", "--base-url", server.url)
+    assert embedded.returncode == 0, embedded.stderr
+    assert embedded.stdout == json.dumps([[0.25] * 384]) + "\n"  # one line, not one number a line
+    filled = _cli("call", "fill-mask", "--model", "m", "--input", "a [MASK].", "--base-url", server.url)
+    assert filled.returncode == 0 and filled.stdout == json.dumps(FILL, indent=2) + "\n"
