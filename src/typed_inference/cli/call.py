@@ -195,11 +195,21 @@ def write_result(result: Any, output: str | None) -> None:
     if output and isinstance(result, BinaryOutput):
         Path(output).write_bytes(result)
         return
-    text = json.dumps(to_jsonable(result), indent=2, ensure_ascii=False) + "\n"
+    value = to_jsonable(result)
+    # numbers (embeddings, scores) on one compact line: indented, a 384-wide row is 384 lines
+    indent = None if _numbers_only(value) else 2
+    text = json.dumps(value, indent=indent, ensure_ascii=False) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def _numbers_only(value: Any) -> bool:
+    """Whether a JSON value is a number or (nested) lists of numbers only."""
+    if isinstance(value, list):
+        return all(_numbers_only(item) for item in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def line_request(spec: TaskSpec, raw: bytes) -> tuple[Any, dict[str, Any]]:

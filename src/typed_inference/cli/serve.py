@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -110,11 +112,14 @@ def run_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _needs_server_extra("serve", exc)
     from typed_inference.server.app import WILDCARD
-    from typed_inference.server.backends import check_source
+    from typed_inference.server.backends import check_source, check_task_fits
     from typed_inference.server.config import ServerConfig
     from typed_inference.server.demo import read_manifest
     from typed_inference.server.resolve import ModelSource, ResolveError, describe_folder, from_mapping
 
+    if not 0 <= args.port <= 65535:
+        print(f"typed-inference serve: --port {args.port} is not a TCP port (0 to 65535)", file=sys.stderr)
+        return 2
     if args.host in WILDCARD and not args.allow_host:
         print(
             f"typed-inference serve: --host {args.host} answers on every address: name the Host names clients use "
@@ -130,6 +135,9 @@ def run_serve(args: argparse.Namespace) -> int:
                 sources.append(ModelSource(model_id, path.resolve(), task, library, tags, "explicit"))
         for source in sources:
             check_source(source)
+        listening = None if args.ray else listen(args.host, args.port)  # Ray Serve's proxy binds its own
+        for source in sources:
+            check_task_fits(source)  # reads each config.json, loads no weights
     except (ResolveError, OSError, ValueError) as exc:
         print(f"typed-inference serve: {exc}", file=sys.stderr)
         return 2
@@ -174,8 +182,26 @@ def run_serve(args: argparse.Namespace) -> int:
         from typed_inference.ray._serve_cli import run_on_ray
 
         return run_on_ray(args, config)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    assert listening is not None
+    settings = uvicorn.Config(create_app(config), log_level=args.log_level, access_log=False)
+    uvicorn.Server(settings).run(sockets=[listening])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before any model loads: a busy port is one clear error, not a half start."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart reuses a port in TIME_WAIT
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(f"{host}:{port} is already in use (another server? pick another --port)") from None
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def run_demo_models(args: argparse.Namespace) -> int:

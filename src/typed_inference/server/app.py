@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from typed_inference._version import __version__
 from typed_inference.server.config import ServerConfig
+from typed_inference.server.cors import answer_preflight, is_preflight, with_cors
 from typed_inference.server.errors import openai_body
 from typed_inference.server.handling import Reply, Server
 
@@ -104,19 +105,38 @@ def allowed_hosts(config: ServerConfig) -> frozenset[str] | None:
     return frozenset(extra | {bind})
 
 
+def _scope_headers(scope: dict[str, Any]) -> dict[str, str]:
+    """An ASGI request's headers by lower-case name."""
+    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+
+
 class Guard:
     """ASGI middleware refusing what a web page could send on the user's behalf: a Host the server is not known by
     (421: DNS rebinding), an `Origin` not allowed by `--allow-origin` or a cross-site `Sec-Fetch-Site` (403), and
     the content types a page may POST without a CORS preflight (403). No Content-Type at all stays accepted:
-    huggingface_hub sends raw file bytes without one."""
+    huggingface_hub sends raw file bytes without one. An allowed origin's preflight is answered here, and its
+    answers carry the CORS headers that let its page read them."""
 
     def __init__(self, app: Any, config: ServerConfig) -> None:
         self.app = app
         self.hosts = allowed_hosts(config)
         self.origins = frozenset(o.rstrip("/").lower() for o in config.allow_origins)
 
+    def allows(self, origin: str | None) -> bool:
+        """Whether `--allow-origin` lets pages of `origin` in."""
+        return origin is not None and (origin in self.origins or "*" in self.origins)
+
+    def foreign_origin(self, headers: dict[str, str]) -> str | None:
+        """The request's `Origin` when it is an allowed one other than the server's own (CORS answers it)."""
+        origin = headers.get("origin")
+        if origin is None:
+            return None
+        host = headers.get("host", "").lower()
+        same = origin.rstrip("/").lower() in (f"http://{host}", f"https://{host}")
+        return origin if not same and self.allows(origin.rstrip("/").lower()) else None
+
     def refusal(self, scope: dict[str, Any]) -> tuple[int, str] | None:
-        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        headers = _scope_headers(scope)
         host = headers.get("host", "")
         if self.hosts is not None and _host_name(host) not in self.hosts:
             return 421, f"This server does not answer for Host {host!r} (start it with --allow-host to add one)"
@@ -124,10 +144,10 @@ class Guard:
         if origin is not None:
             origin = origin.rstrip("/").lower()
             same = origin in (f"http://{host.lower()}", f"https://{host.lower()}")
-            if not same and origin not in self.origins and "*" not in self.origins:
+            if not same and not self.allows(origin):
                 return 403, f"Requests from the web page at {origin} are refused (see --allow-origin)"
         site = headers.get("sec-fetch-site")
-        if site is not None and site.lower() not in ("same-origin", "none") and origin not in self.origins:
+        if site is not None and site.lower() not in ("same-origin", "none") and not self.allows(origin):
             return 403, f"Cross-site requests (Sec-Fetch-Site: {site}) are refused (see --allow-origin)"
         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type in SIMPLE_TYPES:
@@ -140,13 +160,20 @@ class Guard:
             return
         refused = self.refusal(scope)
         if refused is None:
-            await self.app(scope, receive, send)
+            headers = _scope_headers(scope)
+            origin = self.foreign_origin(headers)
+            if origin is None:
+                await self.app(scope, receive, send)
+            elif is_preflight(scope, headers):
+                await answer_preflight(send, origin, headers)
+            else:
+                await self.app(scope, receive, with_cors(send, origin))
             return
         status, message = refused
         openai = "/v1/" in scope.get("path", "")
         body = json.dumps(openai_body(status, message) if openai else {"error": message}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        answer = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": answer})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "Serving",
     "backend_class",
     "check_source",
+    "check_task_fits",
     "load_backend",
     "served_tasks",
 ]
@@ -112,3 +113,49 @@ def check_source(source: ModelSource) -> None:
         raise ResolveError(f"--model {source.model_id}: cannot read {source.path / name}: {exc.strerror}") from None
     except ValueError as exc:
         raise ResolveError(f"--model {source.model_id}: {source.path / name} is not valid JSON: {exc}") from None
+
+
+# The transformers auto classes that load a model for a task (any one fits): a model whose configuration none of
+# them knows cannot serve the task (a BERT fill-mask folder served `@summarization`).
+AUTO_CLASSES: Mapping[str, tuple[str, ...]] = {
+    "fill-mask": ("AutoModelForMaskedLM",),
+    "text-classification": ("AutoModelForSequenceClassification",),
+    "zero-shot-classification": ("AutoModelForSequenceClassification",),
+    "token-classification": ("AutoModelForTokenClassification",),
+    "question-answering": ("AutoModelForQuestionAnswering",),
+    "text-generation": ("AutoModelForCausalLM",),
+    "chat-completion": ("AutoModelForCausalLM",),
+    "summarization": ("AutoModelForSeq2SeqLM",),
+    "translation": ("AutoModelForSeq2SeqLM",),
+    "image-classification": ("AutoModelForImageClassification",),
+    "object-detection": ("AutoModelForObjectDetection",),
+    "automatic-speech-recognition": ("AutoModelForCTC", "AutoModelForSpeechSeq2Seq"),
+    "audio-classification": ("AutoModelForAudioClassification",),
+}
+
+
+def check_task_fits(source: ModelSource) -> None:
+    """Fails before loading when a transformers model's configuration is one no loader of its task knows (reads
+    config.json only; imports transformers)."""
+    names = AUTO_CLASSES.get(source.task)
+    if source.library == SENTENCE_TRANSFORMERS or not names:
+        return
+    from typed_inference.server.backends._hf import transformers
+
+    tf = transformers()
+    try:
+        config = tf.AutoConfig.from_pretrained(str(source.path), local_files_only=True)
+    except (OSError, ValueError, KeyError):
+        return  # an unknown model type: the loader says why, as it always did
+    if any(type(config) in getattr(tf, name)._model_mapping for name in names):
+        return
+    kind = ", ".join(getattr(config, "architectures", None) or [config.model_type])
+    fits = [
+        task
+        for task, classes in AUTO_CLASSES.items()
+        if any(type(config) in getattr(tf, n)._model_mapping for n in classes)
+    ]
+    serves = f"; it can serve {', '.join(fits)}" if fits else ""
+    raise ResolveError(
+        f"--model {source.model_id}: {source.path} holds a {kind} model, which cannot serve {source.task}{serves}"
+    )

@@ -35,6 +35,21 @@ def model_limit(config: Any, tokenizer: Any) -> int:
     return limit if isinstance(limit, int) and 0 < limit < 1_000_000 else 512
 
 
+def refuse_long(pipe: Any, text: str, model_id: str, hint: str = "") -> None:
+    """A 422 naming the model's limit for a text longer than the pipeline's model takes (torch's own error would
+    be a 500 about tensor sizes); `hint` says how the task's parameters cut it, where they can."""
+    limit = model_limit(pipe.model.config, pipe.tokenizer)
+    tokenizer_limit = getattr(pipe.tokenizer, "model_max_length", None)
+    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < limit:
+        limit = tokenizer_limit  # RoBERTa's 514 positions take 512 tokens
+    count = len(pipe.tokenizer(text, truncation=False)["input_ids"])
+    if count > limit:
+        from typed_inference.server.errors import unprocessable
+
+        advice = f"; {hint}" if hint else ""
+        raise unprocessable(f"`inputs` has {count} tokens, more than the {limit} model {model_id} takes{advice}")
+
+
 def floats(values: Any) -> list[float]:
     """A tensor, an array or a sequence of numbers as plain Python floats."""
     if hasattr(values, "tolist"):

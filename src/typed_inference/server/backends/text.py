@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from typed_inference.server.backends._base import Backend, Serving
-from typed_inference.server.backends._hf import floats, local_pipeline
+from typed_inference.server.backends._hf import floats, local_pipeline, refuse_long
 from typed_inference.server.errors import bad_input
 from typed_inference.server.resolve import ModelSource
 from typed_inference.types.feature_extraction import FeatureExtractionInput
@@ -52,6 +52,7 @@ class FillMask(Backend):
             count = text.count(self.mask)
             if count == 0:
                 raise bad_input(f"No mask_token ({self.mask}) found on the input")
+            refuse_long(self.pipe, text, self.source.model_id, "fill-mask has no truncation: shorten the text")
             found = self.pipe(text, **kwargs)
             lists = [
                 [
@@ -116,6 +117,8 @@ class TokenClassification(Backend):
             kwargs["stride"] = params.stride
         results = []
         for text in _texts(body.inputs):
+            if "stride" not in kwargs:  # with a stride the pipeline reads a long text in overlapping windows
+                refuse_long(self.pipe, text, self.source.model_id, "pass stride to read it in overlapping windows")
             try:
                 found = self.pipe(text, **kwargs)
             except ValueError as exc:
@@ -177,6 +180,8 @@ class TokenEmbeddings(Backend):
         assert isinstance(body, FeatureExtractionInput)
         results = []
         for text in _texts(body.inputs):
+            if not body.truncate:
+                refuse_long(self.pipe, text, self.source.model_id, "pass truncate=true to cut it")
             (rows,) = self.pipe(text, truncation=bool(body.truncate))
             results.append([floats(row) for row in rows])
         return _one_or_many(body.inputs, results)
