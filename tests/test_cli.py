@@ -625,6 +625,16 @@ def test_example_prints_a_valid_request() -> None:
     assert run("example", "question-answering").json()["inputs"]["question"] == "What is the capital of France?"
 
 
+def test_an_example_answer_reads_like_one() -> None:
+    """An output example is an answer: the assistant speaks and the generation stops (a request says "user")."""
+    answer = run("example", "chat-completion", "--kind", "output")
+    assert answer.code == 0
+    choice = answer.json()["choices"][0]
+    assert choice["message"]["role"] == "assistant" and choice["finish_reason"] == "stop"
+    checked = run("validate", "--task", "chat-completion", "--kind", "output", "-", stdin=answer.out.encode())
+    assert checked.code == 0, checked.out
+
+
 # -- call -----------------------------------------------------------------------------------------------------------
 
 

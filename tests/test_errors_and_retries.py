@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -33,6 +34,7 @@ def make_client(server: ScriptedServer, clock: FakeClock, **kwargs: object) -> I
         (403, {"error": "no access"}, ti.PermissionDeniedError, "no access"),
         (404, {"error": "Model org/model does not exist"}, ti.ModelNotFoundError, "does not exist"),
         (422, "Failed to deserialize the JSON body into the target type", ti.UnprocessableEntityError, "deserialize"),
+        (413, {"error": "Payload too large: at most 2 MB"}, ti.PayloadTooLargeError, "too large"),
         (400, {"error": ["first problem", "second problem"]}, ti.BadRequestError, "first problem; second problem"),
         (500, {"error": "boom", "error_type": "generation"}, ti.InternalServerError, "boom"),
     ],
@@ -451,3 +453,22 @@ def test_null_for_an_optional_parameter_is_named(server: ScriptedServer, clock: 
     assert "parameters.targets" in str(err.value)
     assert "Value error" not in str(err.value)
     assert server.received == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_host_that_does_not_resolve_is_said_in_words(mode: str) -> None:
+    """A failed name resolution names the host, not the HTTP stack's internal connection class."""
+    url = "https://no-such-host.invalid"
+    if mode == "sync":
+        with InferenceClient("m", base_url=url, max_retries=0) as client, pytest.raises(ti.APIConnectionError) as err:
+            client.fill_mask("a [MASK].")
+    else:
+
+        async def go() -> None:
+            async with ti.AsyncInferenceClient("m", base_url=url, max_retries=0) as client:
+                await client.fill_mask("a [MASK].")
+
+        with pytest.raises(ti.APIConnectionError) as err:
+            asyncio.run(go())
+    assert str(err.value).startswith("name resolution failed for no-such-host.invalid: "), str(err.value)
+    assert "Connection(" not in str(err.value)

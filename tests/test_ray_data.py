@@ -357,3 +357,17 @@ def test_the_embedding_column_fast_path_equals_pyarrows_own_conversion() -> None
     assert fast is not None and fast.equals(pa.array(rows, column))
     assert float_rows([[1.0], [1.0, 2.0]], column) is None  # ragged rows: pyarrow's own path decides
     assert float_rows([["x"]], column) is None and float_rows([[1.0]], pa.list_(pa.string())) is None
+
+
+def test_without_the_ray_extra_the_error_says_how_to_install_it() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pyarrow'] = None\n"
+        "from typed_inference.ray import InferenceMapper\n"
+        "InferenceMapper(task='feature-extraction', model='m', input_column='t', output_column='e')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "ImportError: typed_inference.ray needs the ray extra: pip install 'typed-inference[ray]'" in result.stderr

@@ -355,6 +355,12 @@ class ModelNotFoundError(APIStatusError):
     __module__ = "typed_inference"
 
 
+class PayloadTooLargeError(APIStatusError):
+    """413: the request body is larger than the service takes (send fewer or smaller inputs)."""
+
+    __module__ = "typed_inference"
+
+
 class UnprocessableEntityError(APIStatusError):
     """422: the body was understood but failed the service's own validation."""
 
@@ -407,6 +413,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: ModelNotFoundError,
+    413: PayloadTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }

@@ -6,6 +6,7 @@ import functools
 import http.client
 import io
 import logging
+import re
 import socket
 import threading
 import time
@@ -434,9 +435,15 @@ def connect_reason(exc: BaseException, url: str) -> str:
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         hint = ": is the server running?" if is_loopback(host) else ""
         return f"connection refused by {address}{hint}"
-    text = _reason(exc)
+    unresolved = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+    if unresolved is not None:
+        return f"name resolution failed for {urlsplit(url).hostname or '?'}: {unresolved.strerror or unresolved}"
+    text = _CONNECTION_REPR.sub("", _reason(exc))  # urllib3 prefixes its connection class's repr: words only
     errno = next((c for c in causes if isinstance(c, OSError) and c.errno is not None), None)
     return text if errno is None or str(errno) in text else f"{text}: {errno}"
+
+
+_CONNECTION_REPR = re.compile(r"^\w+\(host=[^)]*\):\s*")
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

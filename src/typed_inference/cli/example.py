@@ -29,15 +29,20 @@ _TEXTS = {
     "content": "Hello!",
     "role": "user",
 }
+# What an answer says where a request says something else: the assistant speaks, a generation stops.
+_ANSWER_TEXTS = {**_TEXTS, "role": "assistant", "finish_reason": "stop", "id": "chatcmpl-1", "model": "org/model"}
 
 
-def example_value(schema: dict[str, Any], defs: dict[str, Any], name: str = "", depth: int = 0) -> Any:
-    """A minimal value valid against `schema`: required properties only, the first choice of every alternative."""
+def example_value(
+    schema: dict[str, Any], defs: dict[str, Any], name: str = "", depth: int = 0, texts: dict[str, str] = _TEXTS
+) -> Any:
+    """A minimal value valid against `schema`: required properties only, the first choice of every alternative;
+    a string field named in `texts` (a request's, or an answer's: `_ANSWER_TEXTS`) takes that text."""
     if depth > 40:
         return None
     if "$ref" in schema:
         target = defs[schema["$ref"].rsplit("/", 1)[-1]]
-        return example_value({"description": schema.get("description", ""), **target}, defs, name, depth + 1)
+        return example_value({"description": schema.get("description", ""), **target}, defs, name, depth + 1, texts)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -46,25 +51,26 @@ def example_value(schema: dict[str, Any], defs: dict[str, Any], name: str = "", 
         if key in schema:
             options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
             inherited = {"description": schema.get("description", ""), **options[0]}
-            return example_value(inherited, defs, name, depth + 1)
+            return example_value(inherited, defs, name, depth + 1, texts)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
-    return _SCALARS.get(str(kind), _example_string)(schema, defs, name, depth)
+    return _SCALARS.get(str(kind), _example_string)(schema, defs, name, depth, texts)
 
 
-def _example_object(schema: dict[str, Any], defs: dict[str, Any], _name: str, depth: int) -> Any:
+def _example_object(schema: dict[str, Any], defs: dict[str, Any], _name: str, depth: int, texts: dict[str, str]) -> Any:
     props = schema.get("properties", {})
-    return {key: example_value(props.get(key, {}), defs, key, depth + 1) for key in schema.get("required", [])}
+    required = schema.get("required", [])
+    return {key: example_value(props.get(key, {}), defs, key, depth + 1, texts) for key in required}
 
 
-def _example_array(schema: dict[str, Any], defs: dict[str, Any], name: str, depth: int) -> Any:
+def _example_array(schema: dict[str, Any], defs: dict[str, Any], name: str, depth: int, texts: dict[str, str]) -> Any:
     count = max(1, schema.get("minItems", 0))
     count = min(count, schema.get("maxItems", count))
-    return [example_value(schema.get("items", {}), defs, name, depth + 1) for _ in range(count)]
+    return [example_value(schema.get("items", {}), defs, name, depth + 1, texts) for _ in range(count)]
 
 
-def _example_number(schema: dict[str, Any], _defs: dict[str, Any], _name: str, _depth: int) -> Any:
+def _example_number(schema: dict[str, Any], _defs: dict[str, Any], _name: str, _depth: int, _texts: Any) -> Any:
     integer = schema.get("type") == "integer"
     step = 1 if integer else 0.5
     value = schema["exclusiveMinimum"] + step if "exclusiveMinimum" in schema else schema.get("minimum", step)
@@ -72,15 +78,17 @@ def _example_number(schema: dict[str, Any], _defs: dict[str, Any], _name: str, _
     return int(min(value, high)) if integer else float(min(value, high))
 
 
-def _example_string(schema: dict[str, Any], _defs: dict[str, Any], name: str, _depth: int) -> Any:
+def _example_string(
+    schema: dict[str, Any], _defs: dict[str, Any], name: str, _depth: int, texts: dict[str, str]
+) -> Any:
     if schema.get("contentEncoding") == "base64":
         return _WAV if str(schema.get("contentMediaType", "")).startswith("audio") else _PNG
     if "[MASK]" in schema.get("description", ""):
         return "The goal of life is [MASK]."
-    return _TEXTS.get(name, "Hello, world.")
+    return texts.get(name, "Hello, world.")
 
 
-_SCALARS: dict[str, Callable[[dict[str, Any], dict[str, Any], str, int], Any]] = {
+_SCALARS: dict[str, Callable[[dict[str, Any], dict[str, Any], str, int, dict[str, str]], Any]] = {
     "object": _example_object,
     "array": _example_array,
     "integer": _example_number,
@@ -109,7 +117,8 @@ def run_example(args: argparse.Namespace) -> int:
     spec = resolve_task(args.task)
     bundle = task_bundle(spec.task)
     title = schema_title(spec, args.kind)
-    value = example_value(bundle["$defs"][title], bundle["$defs"])
+    texts = _TEXTS if args.kind in ("input", "parameters") else _ANSWER_TEXTS
+    value = example_value(bundle["$defs"][title], bundle["$defs"], texts=texts)
     if args.kind == "output" and spec.output_kind == "binary":
         value = binary_example(bundle["$defs"][title])
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")

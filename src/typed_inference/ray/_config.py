@@ -42,6 +42,18 @@ class MapperConfig:
         return output_column(self.spec)
 
 
+def require_ray_extra() -> None:
+    """An ImportError with the install line when the ray extra (ray, pyarrow) is missing, not a bare
+    ModuleNotFoundError from deep inside a call."""
+    try:
+        import pyarrow  # noqa: F401
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"typed_inference.ray needs the ray extra: pip install 'typed-inference[ray]' ({exc})"
+        ) from None
+
+
 def _name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise RequestValidationError(f"{what} must be a non-empty column name, not {value!r}")
@@ -70,6 +82,7 @@ def make_config(
     **task_parameters: Any,
 ) -> MapperConfig:
     """The checked settings; a RequestValidationError naming the field for anything wrong."""
+    require_ray_extra()
     if not isinstance(task, str):
         raise RequestValidationError(f"task must be a task name such as 'feature-extraction', not {task!r}")
     spec = task_spec(task)
