@@ -41,6 +41,7 @@ def run() -> list[str]:
     from typed_inference import InferenceClient
     from typed_inference.transport import RetryPolicy
 
+    huggingface_hub.constants.ENDPOINT = fake.hub.url  # also when an earlier section imported huggingface_hub
     huggingface_hub.constants.INFERENCE_PROXY_TEMPLATE = fake.router.url + "/{provider}"
     fal_ai._POLLING_INTERVAL = 0.0
     fake.map(MODEL, ("fal-ai", "fal-ai/wan/t2v", "text-to-video"), ("nscale", "sdxl", "text-to-image"))
