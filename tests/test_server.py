@@ -524,6 +524,15 @@ def test_a_400_names_the_task_the_model_serves(live: LiveServer) -> None:
         assert other.json()["error"] == "Model demo/fill-mask serves fill-mask, not feature-extraction"
 
 
+def test_a_body_the_models_task_refuses_names_that_task(live: LiveServer) -> None:
+    """A summarization call on a fill-mask model (its parameters refused by fill-mask's schema) says what it serves."""
+    wrong = requests.post(
+        f"{live.url}/models/demo/fill-mask", json={"inputs": "a long text", "parameters": {"max_length": 5}}
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"].startswith("Model demo/fill-mask serves fill-mask: ")
+
+
 def test_one_access_log_line_per_request_without_the_token(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="typed_inference.server.access")
     headers = {"authorization": "Bearer hf_very_secret_token"}

@@ -16,6 +16,7 @@ from typed_inference._binary import BinaryOutput
 from typed_inference._error_messages import describe
 from typed_inference._errors import Redactor, ResponseValidationError
 from typed_inference._task import TaskSpec, ValidationMode
+from typed_inference._task_hint import hint
 from typed_inference._wire import WireShapeError, normalise
 
 
@@ -147,16 +148,20 @@ def _decode(ctx: DecodeContext, status: int, headers: dict[str, str], body: byte
         data = json.loads(body)
     except ValueError as exc:
         raise _fail(f"{spec.task}: the response is not valid JSON: {exc}", status, body, headers) from None
+    raw = data  # as it came: what `hint` compares with other tasks' answers
     try:
         data, _seen = normalise(spec, data, batch=ctx.batch, flags=ctx.flags)
     except WireShapeError as exc:
+        other = hint(spec, raw)
+        if other:  # not this task's variant gone wrong: another task's answer
+            raise _fail(f"{spec.task}: {other}", status, body, headers) from None
         raise _fail(f"{spec.task}: {exc}", status, body, headers) from None
     if ctx.mode == "off":
         return construct(adapter_type(spec, nesting), data)
     try:
         result = adapter.validate_python(data)
     except ValidationError as exc:
-        raise _invalid(spec, status, headers, body, exc, data) from None
+        raise _invalid(spec, status, headers, body, exc, data, hint(spec, raw)) from None
     if ctx.mode == "strict":
         _check_no_extras(result, spec, status, headers, body)
     return result
@@ -171,7 +176,13 @@ def _leading_brackets_of(data: Any) -> int:
 
 
 def _invalid(
-    spec: TaskSpec, status: int, headers: dict[str, str], body: bytes, exc: ValidationError, data: Any = None
+    spec: TaskSpec,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    exc: ValidationError,
+    data: Any = None,
+    other: str = "",
 ) -> Exception:
     lines = (
         describe(exc.errors(include_url=False), data=data)
@@ -179,7 +190,8 @@ def _invalid(
         else describe(exc.errors(include_url=False))
     )
     return _fail(
-        f"{spec.task}: the response does not match {spec.output_model}:\n  " + "\n  ".join(lines[:10]),
+        f"{spec.task}: the response does not match {spec.output_model}:\n  "
+        + "\n  ".join([*lines[:10], *([f"({other})"] if other else [])]),
         status,
         body,
         headers,

@@ -119,7 +119,10 @@ class Server:
             entry.last_used = time.monotonic()
             held = entry
             spec = TASKS[task]
-            body, data = parse_body(spec, raw, headers.get("content-type", ""))
+            try:
+                body, data = parse_body(spec, raw, headers.get("content-type", ""))
+            except ServerError as error:
+                raise _naming_the_task(error, entry, task, (400, 422)) from None
             backend = await self.store.ready(entry, wait=_wants_wait(headers, body))
             serving = backend.serves[task]
             try:
@@ -130,11 +133,7 @@ class Server:
                     )
                 result, seconds = await self._infer(backend, serving, body, data)
             except ServerError as error:
-                if error.status != 400:
-                    raise
-                # an input this model cannot use: say which task it served, so a call by the wrong method reads right
-                message = f"Model {entry.source.model_id} serves {task}: {error.message}"
-                raise ServerError(400, message, headers=error.headers, **error.extra) from None
+                raise _naming_the_task(error, entry, task, (400,)) from None
             batch = spec.batch and isinstance(getattr(body, "inputs", None), list)
             extra = serving.nesting(backend, body) if serving.nesting is not None else 0
             wire = partial(serving.wire, backend, body) if serving.wire is not None else None
@@ -361,6 +360,15 @@ class Server:
             "models": models,
             "batching": batching,
         }
+
+
+def _naming_the_task(error: ServerError, entry: ModelEntry, task: str, statuses: tuple[int, ...]) -> ServerError:
+    """An input error that names the task the model serves, so that a call by the wrong method reads right ("Model
+    X serves fill-mask: …"); other errors unchanged."""
+    if error.status not in statuses:
+        return error
+    message = f"Model {entry.source.model_id} serves {task}: {error.message}"
+    return ServerError(error.status, message, headers=error.headers, **error.extra)
 
 
 def _check_task(entry: ModelEntry, task: str | None) -> str:
