@@ -15,7 +15,7 @@ from typed_inference._version import __version__
 from typed_inference.server.config import ServerConfig
 from typed_inference.server.cors import answer_preflight, is_preflight, with_cors
 from typed_inference.server.errors import openai_body
-from typed_inference.server.handling import Reply, Server
+from typed_inference.server.handling import ACCESS_NOTE, Reply, Server
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request, Response
@@ -37,9 +37,9 @@ access_logger = logging.getLogger("typed_inference.server.access")
 
 
 class AccessLog:
-    """ASGI middleware writing one INFO line per request once its answer is sent: method, route, model, status and
-    milliseconds. Only the route's template and the model id are logged: no header, body or query string, so never
-    a token."""
+    """ASGI middleware writing one INFO line per request once its answer is sent: method, the task it ran (else the
+    route's template), model, status and milliseconds. No header, body or query string is logged, so never a
+    token."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -49,11 +49,11 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        seen: dict[str, Any] = {"status": 500, "model": None, "logged": False}
+        seen: dict[str, Any] = {"status": 500, "model": None, "logged": False, "task": None}
 
         def log() -> None:
             seen["logged"] = True
-            route = getattr(scope.get("route"), "path", None) or "-"
+            route = seen["task"] or getattr(scope.get("route"), "path", None) or "-"
             model = seen["model"] or scope.get("path_params", {}).get("model_id") or "-"
             elapsed = (time.perf_counter() - started) * 1000
             access_logger.info(
@@ -70,9 +70,11 @@ class AccessLog:
                 log()  # before the last byte goes out, so the line is written when the client has its answer
             await send(message)
 
+        note = ACCESS_NOTE.set(seen)  # the handler writes the task it ran into `seen`
         try:
             await self.app(scope, receive, sending)
         finally:
+            ACCESS_NOTE.reset(note)
             if not seen["logged"]:
                 log()
 

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -28,6 +29,10 @@ from typed_inference.server.store import ModelEntry, ModelStore, failed
 from typed_inference.server.wire import encode_answer, error_json, openai_chat_body, parse_body
 
 logger = logging.getLogger("typed_inference.server")
+
+
+# The access log's note of the request being answered (`app.AccessLog`): the handler writes the task it ran there.
+ACCESS_NOTE: ContextVar[dict[str, Any] | None] = ContextVar("typed_inference_access_note", default=None)
 
 
 class Reply:
@@ -115,6 +120,9 @@ class Server:
                 raw = openai_chat_body(raw)
             entry = named or self._chat_entry(raw)
             task = _check_task(entry, task)
+            note = ACCESS_NOTE.get()
+            if note is not None:
+                note["task"] = task
             entry.users += 1
             entry.last_used = time.monotonic()
             held = entry
