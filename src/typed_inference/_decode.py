@@ -16,7 +16,6 @@ from typed_inference._binary import BinaryOutput
 from typed_inference._error_messages import describe
 from typed_inference._errors import Redactor, ResponseValidationError
 from typed_inference._task import TaskSpec, ValidationMode
-from typed_inference._task_hint import hint
 from typed_inference._wire import WireShapeError, normalise
 
 
@@ -302,3 +301,44 @@ def _could_be(tp: Any, data: Any) -> bool:
     if tp is type(None):
         return data is None
     return not isinstance(data, (dict, list))
+
+
+# Text tasks whose answers have distinct shapes, in the order a match is named (image-classification answers look
+# like text-classification's, and feature-extraction's floats fit many shapes: neither is named).
+HINT_TASKS = (
+    "text-classification",
+    "fill-mask",
+    "token-classification",
+    "question-answering",
+    "zero-shot-classification",
+    "summarization",
+    "translation",
+    "text-generation",
+)
+
+
+def shaped_like(spec: TaskSpec, data: Any) -> str | None:
+    """The first other task whose output `data` fits (its wire variants applied), or None."""
+    from typed_inference._generated.registry import TASKS
+
+    if data in ([], {}, None):
+        return None
+    for task in HINT_TASKS:
+        if task == spec.task:
+            continue
+        other = TASKS[task]
+        try:
+            shaped, _ = normalise(other, data)
+            output_adapter(other, 0).validate_python(shaped)
+        except (ValidationError, WireShapeError, TypeError, ValueError, KeyError, IndexError):
+            continue
+        return task
+    return None
+
+
+def hint(spec: TaskSpec, data: Any) -> str:
+    """The sentence naming the task the answer is shaped like ("" when none fits)."""
+    task = shaped_like(spec, data)
+    if task is None:
+        return ""
+    return f"the answer is shaped like a {task} answer: does the model serve {task} rather than {spec.task}?"
