@@ -115,3 +115,13 @@ def test_validate_and_the_exported_schema_take_none_as_not_given() -> None:
     checker = Draft202012Validator({**schema, "$ref": "#/$defs/ChatCompletionInput"})
     assert checker.is_valid(payload)
     assert not checker.is_valid({"messages": [{"role": "user", "content": None}]})
+
+
+def test_seed_minus_one_is_sent() -> None:
+    client, requests = recording(CHAT_ANSWER)
+    client.chat_completion([{"role": "user", "content": "Hi"}], seed=-1)
+    assert sent(requests)["seed"] == -1
+    mock = MockTransport(lambda _request: json_response({}, content_type="image/png"))
+    with InferenceClient("org/model", base_url="http://127.0.0.1:8080", transport=mock) as images:
+        images.text_to_image("a cat", seed=-1)
+    assert json.loads(mock.requests[0].body or b"null") == {"inputs": "a cat", "parameters": {"seed": -1}}

@@ -1038,7 +1038,8 @@ class AsyncTaskMethods:
                 model's own pipeline default applies when unset).
             target_size: Width and height in pixels of the generated image; only some providers and models honour it,
                 the others ignore it.
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -1117,7 +1118,8 @@ class AsyncTaskMethods:
             num_frames: How many frames the video has (the model's own pipeline default applies when unset).
             target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
                 unset).
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -1326,7 +1328,8 @@ class AsyncTaskMethods:
             num_frames: How many frames the video has (the model's own pipeline default applies when unset).
             target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
                 unset).
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -2264,7 +2267,8 @@ class AsyncTaskMethods:
             height: Height in pixels of the generated image (the model's own pipeline default applies when unset).
             scheduler: Name of a diffusers scheduler class compatible with the model (such as EulerDiscreteScheduler) to
                 use instead of the model's own.
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -2393,7 +2397,8 @@ class AsyncTaskMethods:
             negative_prompt: One or more texts describing what the video should not show.
             num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
                 model's own pipeline default applies when unset).
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.

@@ -584,7 +584,7 @@ class ChatCompletionParameters(InputModel):
     """
     Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a pydantic model class passed here is sent as its JSON Schema).
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
     Seed of the random sampler, for reproducible answers (a random seed is used when unset).
     """
@@ -901,7 +901,7 @@ class ChatCompletionInput(InputModel):
     """
     Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a pydantic model class passed here is sent as its JSON Schema).
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
     Seed of the random sampler, for reproducible answers (a random seed is used when unset).
     """

@@ -24,7 +24,7 @@ class ImageTextToImageParameters(InputModel):
     """
     Text instruction saying what to generate or change, guiding the model together with the image.
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0)] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the image closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
@@ -40,9 +40,9 @@ class ImageTextToImageParameters(InputModel):
     """
     Width and height in pixels of the generated image; only some providers and models honour it, the others ignore it.
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 

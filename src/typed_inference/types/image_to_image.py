@@ -24,7 +24,7 @@ class ImageToImageParameters(InputModel):
     """
     Text describing the change or the result wanted.
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0)] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the image closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """

@@ -24,7 +24,7 @@ class ImageToVideoParameters(InputModel):
     """
     Text describing the motion or content the video should have.
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0)] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the video closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
@@ -44,9 +44,9 @@ class ImageToVideoParameters(InputModel):
     """
     Width and height in pixels of the video frames (the model's own pipeline default applies when unset).
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 

@@ -347,7 +347,7 @@ class TextGenerationParameters(InputModel):
     """
     Put the prompt in front of the generated text in generated_text instead of returning the new text only.
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
     Seed of the random sampler, for reproducible sampling (a random seed is drawn when unset); not allowed with best_of above 1.
     """
@@ -367,15 +367,15 @@ class TextGenerationParameters(InputModel):
     """
     For every generated position, also return this many most likely alternative tokens in details.top_tokens (none when unset); capped by the server, 5 by default.
     """
-    top_p: Annotated[float | None, Field(gt=0.0, lt=1.0)] = None
+    top_p: Annotated[float | None, Field(gt=0.0, le=1.0)] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (no nucleus filtering when unset).
     """
-    truncate: Annotated[int | None, Field(ge=1)] = None
+    truncate: Annotated[int | None, Field(ge=0)] = None
     """
     Keep only the last truncate tokens of the prompt, dropping the beginning (the prompt is not cut when unset and must fit the server's input limit).
     """
-    typical_p: Annotated[float | None, Field(gt=0.0, lt=1.0)] = None
+    typical_p: Annotated[float | None, Field(gt=0.0, le=1.0)] = None
     """
     Typical decoding mass: sample among the tokens whose information content is closest to the expected one, up to this cumulative probability (off when unset).
     """

@@ -20,7 +20,7 @@ class TextToImageParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    guidance_scale: Annotated[float | None, Field(ge=0.0)] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the image closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
@@ -44,9 +44,9 @@ class TextToImageParameters(InputModel):
     """
     Name of a diffusers scheduler class compatible with the model (such as EulerDiscreteScheduler) to use instead of the model's own.
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 

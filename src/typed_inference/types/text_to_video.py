@@ -24,11 +24,11 @@ class TextToVideoParameters(InputModel):
     """
     How many frames the video has (the model's own pipeline default applies when unset).
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0)] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the video closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
-    negative_prompt: Annotated[list[str] | None, Field(min_length=1)] = None
+    negative_prompt: list[str] | None = None
     """
     One or more texts describing what the video should not show.
     """
@@ -36,9 +36,9 @@ class TextToVideoParameters(InputModel):
     """
     Number of denoising steps; more steps usually give a cleaner video but take longer (the model's own pipeline default applies when unset).
     """
-    seed: Annotated[int | None, Field(ge=0)] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 
