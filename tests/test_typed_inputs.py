@@ -24,7 +24,7 @@ CHAT_ANSWER = {
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
 }
 # what code built on the OpenAI types sends: `message.model_dump()` keeps every unset field as None
-DUMPED = [
+DUMPED: list[dict[str, Any]] = [
     {"role": "system", "content": "Be brief.", "name": None},
     {"role": "user", "content": "Hi", "name": None},
     {
@@ -35,7 +35,9 @@ DUMPED = [
     },
     {"role": "tool", "content": "42", "tool_call_id": "c1"},
 ]
-TOOLS = [{"type": "function", "function": {"name": "f", "description": None, "parameters": {"default": None}}}]
+TOOLS: list[dict[str, Any]] = [
+    {"type": "function", "function": {"name": "f", "description": None, "parameters": {"default": None}}}
+]
 
 
 def recording(answer: Any) -> tuple[InferenceClient, list[Request]]:
@@ -125,3 +127,20 @@ def test_seed_minus_one_is_sent() -> None:
     with InferenceClient("org/model", base_url="http://127.0.0.1:8080", transport=mock) as images:
         images.text_to_image("a cat", seed=-1)
     assert json.loads(mock.requests[0].body or b"null") == {"inputs": "a cat", "parameters": {"seed": -1}}
+
+
+def test_every_provider_keyword_is_the_generated_alias_of_known_names() -> None:
+    import inspect
+    import typing
+
+    from typed_inference import AsyncInferenceClient, ProviderName
+    from typed_inference.providers import PROVIDERS
+    from typed_inference.ray._config import MapperConfig, make_config
+    from typed_inference.ray._infer import infer
+
+    (known, rest) = typing.get_args(ProviderName)
+    assert set(typing.get_args(known)) == {"auto", *PROVIDERS} and rest is str
+    owners: list[Any] = [InferenceClient.chat_completion, AsyncInferenceClient.text_to_image, InferenceClient.__init__]
+    owners += [AsyncInferenceClient.__init__, MapperConfig, make_config, infer]
+    for owner in owners:
+        assert str(inspect.signature(owner).parameters["provider"].annotation) == "ProviderName | None", owner

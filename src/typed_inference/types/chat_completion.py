@@ -568,9 +568,9 @@ class ChatCompletionParameters(InputModel):
     """
     Positive values lower the odds of any token that already appeared, nudging the model towards new topics (0 when unset).
     """
-    reasoning_effort: str | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None
     """
-    How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high or xhigh; support and default depend on the provider and model.
+    How much reasoning a reasoning model may spend: none, minimal, low, medium, high, xhigh, or another level a provider names; support and default depend on the provider and model.
     """
     response_format: Annotated[
         ChatCompletionInputResponseFormatText
@@ -885,9 +885,9 @@ class ChatCompletionInput(InputModel):
     """
     Positive values lower the odds of any token that already appeared, nudging the model towards new topics (0 when unset).
     """
-    reasoning_effort: str | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None
     """
-    How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high or xhigh; support and default depend on the provider and model.
+    How much reasoning a reasoning model may spend: none, minimal, low, medium, high, xhigh, or another level a provider names; support and default depend on the provider and model.
     """
     response_format: Annotated[
         ChatCompletionInputResponseFormatText
