@@ -144,3 +144,26 @@ def test_every_provider_keyword_is_the_generated_alias_of_known_names() -> None:
     owners += [AsyncInferenceClient.__init__, MapperConfig, make_config, infer]
     for owner in owners:
         assert str(inspect.signature(owner).parameters["provider"].annotation) == "ProviderName | None", owner
+
+
+def test_reasoning_is_read_from_a_tgi_answer_and_stream() -> None:
+    from typed_inference.transport import Response
+
+    answer = json.loads(json.dumps(CHAT_ANSWER))
+    answer["choices"][0]["message"]["reasoning"] = "The user greets me."
+    client, _ = recording(answer)
+    assert client.chat_completion([{"role": "user", "content": "Hi"}]).choices[0].message.reasoning == (
+        "The user greets me."
+    )
+    events = [
+        {"id": "x", "created": 1, "model": "m", "system_fingerprint": "tgi", "object": "chat.completion.chunk",
+         "choices": [{"index": 0, "finish_reason": None, "delta": {"role": "assistant", **delta}}]}
+        for delta in ({"reasoning": "Think"}, {"reasoning": "ing."}, {"content": "Hi"})
+    ]  # fmt: skip
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+    mock = MockTransport(lambda _r: Response(200, {"content-type": "text/event-stream"}, body))
+    with InferenceClient("org/model", base_url="http://127.0.0.1:8080", transport=mock) as streaming:
+        deltas = [
+            e.choices[0].delta for e in streaming.chat_completion([{"role": "user", "content": "Hi"}], stream=True)
+        ]
+    assert [d.reasoning for d in deltas] == ["Think", "ing.", None]

@@ -483,6 +483,10 @@ class ChatCompletionOutputMessage(OutputModel):
     """
     Text of the answer; null or absent when the model only called tools.
     """
+    reasoning: str | None = None
+    """
+    The model's reasoning before its answer, as text (reasoning models on TGI and several providers); absent when the model gives none.
+    """
     tool_calls: list[ChatCompletionOutputToolCall] | None = None
     """
     The tool calls the model made, when it chose to call tools.
@@ -516,6 +520,10 @@ class ChatCompletionStreamOutputDelta(OutputModel):
     content: str | None = None
     """
     The next piece of text.
+    """
+    reasoning: str | None = None
+    """
+    The next piece of the model's reasoning, as text (reasoning models on TGI and several providers stream it before the answer).
     """
     tool_calls: list[ChatCompletionStreamOutputToolCall] | None = None
     """
