@@ -13,7 +13,7 @@ from pathlib import Path
 from codegen.docs import tasks_markdown
 from codegen.methods import methods_sources
 from codegen.models import class_names, generate_models
-from codegen.providers import load_providers, providers_source
+from codegen.providers import load_providers, names_source, providers_source
 from codegen.registry import registry_source, types_index_source
 from codegen.schemas import ROOT, load_common, load_tasks
 from codegen.schemas_export import export_sources
@@ -51,6 +51,7 @@ def render(out: Path) -> None:
     (generated / "providers.py").write_text(
         HEADER.format(source="providers/") + providers_source(providers), encoding="utf-8"
     )
+    (generated / "names.py").write_text(HEADER.format(source="providers/") + names_source(providers), encoding="utf-8")
     settings = HEADER.format(source="client.json") + settings_source(load_settings())
     (generated / "settings.py").write_text(settings, encoding="utf-8")
     for module, source in methods_sources(tasks, common).items():

@@ -20,7 +20,7 @@ PER_CALL = (
 )
 PER_CALL_SIGNATURE = [
     "model: str | None = None",
-    "provider: str | None = None",
+    "provider: ProviderName | None = None",
     "wait_for_model: bool | None = None",
     "use_cache: bool | None = None",
     "extra_headers: Mapping[str, str] | None = None",
@@ -375,6 +375,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
         "if TYPE_CHECKING:",
         "    from pydantic import BaseModel",
         "",
+        "    from typed_inference._generated.names import ProviderName",
         f"    from typed_inference._streaming import {prefix}Stream",
         "    from typed_inference.providers._jobs import JobStatus",
         *type_imports,

@@ -28,7 +28,7 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
-def _reachable(start: str, defs: dict[str, Any]) -> set[str]:
+def reachable(start: str, defs: dict[str, Any]) -> set[str]:
     """Type names reachable from `start` through references."""
     seen, todo = set(), [start]
     while todo:
@@ -53,7 +53,7 @@ def base_classes(tasks: list[Task], common: dict[str, Any]) -> dict[str, str | l
         if task.stream_output is not None:
             starts.append((f"{task.name}StreamOutput", "OutputModel"))
         for start, base in starts:
-            for name in _reachable(start, defs):
+            for name in reachable(start, defs):
                 if side.setdefault(name, base) != base:
                     raise SystemExit(f"{task.id}: type {name} is used by both a request and a response")
     return {name: f"{BASE}.{base}" for name, base in sorted(side.items())}
@@ -123,9 +123,10 @@ def _nullable(schema: dict[str, Any]) -> bool:
 
 
 def _forbid_null(source: str, defs: dict[str, Any]) -> str:
-    """Optional fields whose schema does not admit null: a request's may be left out but not set to null
-    (`NotNull`); a response's null reads as absent, refused only by strict response validation (`NullMeansAbsent`)."""
-    out, current, marker, used = [], None, "NotNull", set()
+    """Optional response fields whose schema does not admit null: lenient validation reads a null there as absent,
+    strict response validation refuses it (`NullMeansAbsent`). A request's optional fields take None as "not given"
+    (issue 35): their generated `X | None` type already says so, and the body leaves them out."""
+    out, current, marker, used = [], None, "", False
     inputs = {"InputModel"}  # the request side: InputModel and the classes derived from it
     for line in source.split("\n"):
         klass = re.match(r"^class (\w+)\((\w+)", line)
@@ -133,22 +134,21 @@ def _forbid_null(source: str, defs: dict[str, Any]) -> str:
             current = defs.get(klass.group(1))
             if klass.group(2) in inputs:
                 inputs.add(klass.group(1))
-            marker = "NotNull" if klass.group(1) in inputs else "NullMeansAbsent"
+            marker = "" if klass.group(1) in inputs else "NullMeansAbsent"
         field = _FIELD.match(line)
-        if field and current is not None:
+        if field and current is not None and marker:
             alias = re.search(r'alias="([^"]+)"', line)
             prop = current.get("properties", {}).get(alias.group(1) if alias else field.group(1))
             if prop is not None and not _nullable(prop):
                 kind = field.group(2)
                 kind = f"{kind[:-1]}, {marker}]" if kind.startswith("Annotated[") else f"Annotated[{kind}, {marker}]"
                 line = f"    {field.group(1)}: {kind} = None"
-                used.add(marker)
+                used = True
         out.append(line)
     source = "\n".join(out)
     if used:
-        names = ", ".join(sorted(used))
         base_import = re.compile(r"^from typed_inference._base import (.*)$", flags=re.MULTILINE)
-        source = base_import.sub(rf"from typed_inference._base import \1, {names}", source, count=1)
+        source = base_import.sub(r"from typed_inference._base import \1, NullMeansAbsent", source, count=1)
         if not re.search(r"^from typing import .*\bAnnotated\b", source, flags=re.MULTILINE):
             source = source.replace("from __future__ import annotations\n", _FUTURE_ANNOTATED, 1)
     return source

@@ -136,3 +136,14 @@ def providers_source(providers: dict[str, dict[str, Any]]) -> str:
         lines.append(f"    {name!r}: ProviderSpec({', '.join(args)}),")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def names_source(providers: dict[str, dict[str, Any]]) -> str:
+    """The source of `_generated/names.py`: `ProviderName`, the known provider names and "auto", open to others."""
+    names = ", ".join(repr(n) for n in ["auto", *sorted(providers)])
+    return (
+        '"""Names editors complete: `ProviderName`, the provider= of every method, client and Ray setting."""\n\n'
+        "from typing import Literal, TypeAlias\n\n"
+        f"ProviderName: TypeAlias = Literal[{names}] | str\n"
+        '"""An Inference Provider: "auto" (the Hub\'s mapping picks), one this SDK knows, or another one."""\n'
+    )

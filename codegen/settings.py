@@ -73,6 +73,7 @@ def settings_source(doc: dict[str, Any]) -> str:
         "from typing import TYPE_CHECKING, Any\n\n"
         "if TYPE_CHECKING:\n"
         "    import requests\n\n"
+        "    from typed_inference._generated.names import ProviderName\n"
         "    from typed_inference._task import ValidationMode\n"
         "    from typed_inference.transport import AsyncTransport, RetryPolicy, Transport\n\n\n"
         "@dataclass(frozen=True)\n"

@@ -33,9 +33,9 @@ class Target:
 
     @functools.cached_property
     def validators(self) -> tuple[Draft202012Validator, Draft202012Validator]:
-        """jsonschema validators for lenient validation (outputs: a null optional field reads as absent) and for
-        strict output mode (the schema as written, closed)."""
-        lenient = self.schema() if self.input_side else _null_optional(self.schema())
+        """jsonschema validators for lenient validation (a null optional field reads as absent: inputs since issue 35,
+        outputs since issue 36) and for strict output mode (the schema as written, closed)."""
+        lenient = _null_optional(self.schema())
         return Draft202012Validator(lenient), Draft202012Validator(self.schema(closed=not self.input_side))
 
     @functools.cached_property
@@ -78,7 +78,7 @@ def _closed(node: Any) -> Any:
 
 
 def _null_optional(node: Any) -> Any:
-    """A copy of a schema in which every optional property also admits null (lenient output validation, issue 36)."""
+    """A copy of a schema in which every optional property also admits null (None as "not given", issues 35 and 36)."""
     if isinstance(node, dict):
         out = {k: _null_optional(v) for k, v in node.items()}
         if isinstance(out.get("properties"), dict):

@@ -31,6 +31,7 @@ from typed_inference._version import __version__
 
 if TYPE_CHECKING:
     from typed_inference._binary import BinaryOutput
+    from typed_inference._generated.names import ProviderName
     from typed_inference._jsonable import to_jsonable
     from typed_inference._response import RawResponse
     from typed_inference._streaming import AsyncStream, Stream
@@ -60,6 +61,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ProviderJobError",
+    "ProviderName",
     "RateLimitError",
     "RawResponse",
     "RedirectError",
@@ -79,6 +81,7 @@ _LAZY = {
     "InferenceClient": "typed_inference.client",
     "RawResponse": "typed_inference._response",
     "BinaryOutput": "typed_inference._binary",
+    "ProviderName": "typed_inference._generated.names",
     "InferenceApi": "typed_inference.inference_api",
     "AsyncInferenceClient": "typed_inference.async_client",
     "Stream": "typed_inference._streaming",

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import AfterValidator, BaseModel, ConfigDict
-
-T = TypeVar("T")
+from pydantic import BaseModel, ConfigDict
 
 
 class InputModel(BaseModel):
@@ -19,16 +15,6 @@ class OutputModel(BaseModel):
     """A response-side model: unknown fields are kept, known ones are type-checked without coercion."""
 
     model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
-
-
-def _not_null(value: T) -> T:
-    if value is None:
-        raise ValueError("null is not allowed here; leave the field out instead")
-    return value
-
-
-NotNull = AfterValidator(_not_null)
-"""Marks an optional request field that may be absent but not null (the schema does not list null among its types)."""
 
 
 class _NullMeansAbsent:

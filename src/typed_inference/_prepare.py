@@ -110,7 +110,7 @@ def task_body(
     from pydantic import ValidationError
 
     try:
-        model.model_validate(body)
+        validated = model.model_validate(body)
     except ValidationError as exc:
         from typed_inference._error_messages import describe
 
@@ -118,7 +118,29 @@ def task_body(
         raise RequestValidationError(
             f"{spec.task}: invalid request:\n  " + "\n  ".join(lines), exc.errors(include_url=False)
         ) from None
-    return body, binary, raw, content_type
+    return without_nones(body, validated), binary, raw, content_type
+
+
+def without_nones(data: Any, value: Any) -> Any:
+    """`data` without the None of every optional field of the model `value` validated it into: None means "not
+    given" (huggingface_hub drops them too); free-form values (a tool's JSON Schema, `extra_body`) are kept as given."""
+    root = getattr(value, "__pydantic_root_model__", False)
+    if root:
+        return without_nones(data, value.root)
+    fields = getattr(type(value), "model_fields", None)
+    if fields is not None and isinstance(data, dict):
+        names = {**{f.alias: n for n, f in fields.items() if f.alias}, **{n: n for n in fields}}
+        out = {}
+        for key, item in data.items():
+            name = names.get(key)
+            if name is None:
+                out[key] = item
+            elif item is not None or fields[name].is_required():
+                out[key] = without_nones(item, getattr(value, name))
+        return out
+    if isinstance(data, list) and isinstance(value, list) and len(data) == len(value):
+        return [without_nones(d, v) for d, v in zip(data, value, strict=True)]
+    return data
 
 
 def json_payload(task: str, body: Any) -> bytes:

@@ -12,6 +12,7 @@ from typed_inference._response import as_async_raw
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from typed_inference._generated.names import ProviderName
     from typed_inference._streaming import AsyncStream
     from typed_inference.providers._jobs import JobStatus
     from typed_inference.types.audio_classification import AudioClassificationOutputElement
@@ -79,7 +80,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -135,7 +136,7 @@ class AsyncTaskMethods:
         audio: BinaryInput,
         *,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -190,7 +191,7 @@ class AsyncTaskMethods:
         return_timestamps: bool | None = None,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -260,7 +261,7 @@ class AsyncTaskMethods:
         max_tokens: int | None = None,
         n: int | None = None,
         presence_penalty: float | None = None,
-        reasoning_effort: str | None = None,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None,
         response_format: ChatCompletionInputResponseFormatText
         | Mapping[str, Any]
         | ChatCompletionInputResponseFormatJsonObject
@@ -283,7 +284,7 @@ class AsyncTaskMethods:
         top_p: float | None = None,
         stream: Literal[False] = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -310,7 +311,7 @@ class AsyncTaskMethods:
         max_tokens: int | None = None,
         n: int | None = None,
         presence_penalty: float | None = None,
-        reasoning_effort: str | None = None,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None,
         response_format: ChatCompletionInputResponseFormatText
         | Mapping[str, Any]
         | ChatCompletionInputResponseFormatJsonObject
@@ -333,7 +334,7 @@ class AsyncTaskMethods:
         top_p: float | None = None,
         stream: Literal[True],
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -359,7 +360,7 @@ class AsyncTaskMethods:
         max_tokens: int | None = None,
         n: int | None = None,
         presence_penalty: float | None = None,
-        reasoning_effort: str | None = None,
+        reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None,
         response_format: ChatCompletionInputResponseFormatText
         | Mapping[str, Any]
         | ChatCompletionInputResponseFormatJsonObject
@@ -382,7 +383,7 @@ class AsyncTaskMethods:
         top_p: float | None = None,
         stream: bool = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -405,8 +406,8 @@ class AsyncTaskMethods:
             n: Number of alternative answers to generate (1 when unset; TGI servers ignore it).
             presence_penalty: Positive values lower the odds of any token that already appeared, nudging the model
                 towards new topics (0 when unset).
-            reasoning_effort: How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high
-                or xhigh; support and default depend on the provider and model.
+            reasoning_effort: How much reasoning a reasoning model may spend: none, minimal, low, medium, high, xhigh,
+                or another level a provider names; support and default depend on the provider and model.
             response_format: Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a
                 pydantic model class passed here is sent as its JSON Schema).
             seed: Seed of the random sampler, for reproducible answers (a random seed is used when unset).
@@ -483,7 +484,7 @@ class AsyncTaskMethods:
         image: BinaryInput,
         *,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -545,7 +546,7 @@ class AsyncTaskMethods:
         top_k: int | None = None,
         word_boxes: Sequence[str | DocumentQuestionAnsweringWordBox] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -628,7 +629,7 @@ class AsyncTaskMethods:
         truncate: bool | None = None,
         truncation_direction: Literal["left", "right"] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -647,7 +648,7 @@ class AsyncTaskMethods:
         truncate: bool | None = None,
         truncation_direction: Literal["left", "right"] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -665,7 +666,7 @@ class AsyncTaskMethods:
         truncate: bool | None = None,
         truncation_direction: Literal["left", "right"] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -737,7 +738,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[False] = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -755,7 +756,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[True],
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -773,7 +774,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[False] = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -791,7 +792,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: Literal[True],
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -809,7 +810,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: bool = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -826,7 +827,7 @@ class AsyncTaskMethods:
         targets: list[str] | None = None,
         multiple_masks: bool = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -886,7 +887,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -946,7 +947,7 @@ class AsyncTaskMethods:
         subtask: Literal["instance", "panoptic", "semantic"] | None = None,
         threshold: float | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1017,7 +1018,7 @@ class AsyncTaskMethods:
         target_size: TargetSize | Mapping[str, Any] | None = None,
         seed: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1038,7 +1039,8 @@ class AsyncTaskMethods:
                 model's own pipeline default applies when unset).
             target_size: Width and height in pixels of the generated image; only some providers and models honour it,
                 the others ignore it.
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -1093,7 +1095,7 @@ class AsyncTaskMethods:
         target_size: TargetSize | Mapping[str, Any] | None = None,
         seed: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1117,7 +1119,8 @@ class AsyncTaskMethods:
             num_frames: How many frames the video has (the model's own pipeline default applies when unset).
             target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
                 unset).
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -1171,7 +1174,7 @@ class AsyncTaskMethods:
         num_inference_steps: int | None = None,
         target_size: TargetSize | Mapping[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1240,7 +1243,7 @@ class AsyncTaskMethods:
         max_new_tokens: int | None = None,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1304,7 +1307,7 @@ class AsyncTaskMethods:
         target_size: TargetSize | Mapping[str, Any] | None = None,
         seed: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1326,7 +1329,8 @@ class AsyncTaskMethods:
             num_frames: How many frames the video has (the model's own pipeline default applies when unset).
             target_size: Width and height in pixels of the video frames (the model's own pipeline default applies when
                 unset).
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -1376,7 +1380,7 @@ class AsyncTaskMethods:
         *,
         threshold: float | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1438,7 +1442,7 @@ class AsyncTaskMethods:
         handle_impossible_answer: bool | None = None,
         align_to_words: bool | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1514,7 +1518,7 @@ class AsyncTaskMethods:
         source_sentence: str,
         sentences: list[str],
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1574,7 +1578,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1592,7 +1596,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1609,7 +1613,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1676,7 +1680,7 @@ class AsyncTaskMethods:
         sequential: bool | None = None,
         truncation: bool | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1737,7 +1741,7 @@ class AsyncTaskMethods:
         table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1793,7 +1797,7 @@ class AsyncTaskMethods:
         table: dict[str, Sequence[str | int | float]],
         *,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1852,7 +1856,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1869,7 +1873,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1885,7 +1889,7 @@ class AsyncTaskMethods:
         function_to_apply: Literal["sigmoid", "softmax", "none"] | None = None,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -1974,7 +1978,7 @@ class AsyncTaskMethods:
         watermark: bool | None = None,
         stream: Literal[False] = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2020,7 +2024,7 @@ class AsyncTaskMethods:
         watermark: bool | None = None,
         stream: Literal[True],
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2065,7 +2069,7 @@ class AsyncTaskMethods:
         watermark: bool | None = None,
         stream: bool = False,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2180,7 +2184,7 @@ class AsyncTaskMethods:
         *,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2242,7 +2246,7 @@ class AsyncTaskMethods:
         scheduler: str | None = None,
         seed: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2264,7 +2268,8 @@ class AsyncTaskMethods:
             height: Height in pixels of the generated image (the model's own pipeline default applies when unset).
             scheduler: Name of a diffusers scheduler class compatible with the model (such as EulerDiscreteScheduler) to
                 use instead of the model's own.
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -2314,7 +2319,7 @@ class AsyncTaskMethods:
         *,
         generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2374,7 +2379,7 @@ class AsyncTaskMethods:
         num_inference_steps: int | None = None,
         seed: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2393,7 +2398,8 @@ class AsyncTaskMethods:
             negative_prompt: One or more texts describing what the video should not show.
             num_inference_steps: Number of denoising steps; more steps usually give a cleaner video but take longer (the
                 model's own pipeline default applies when unset).
-            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset.
+            seed: Seed of the random generator, for reproducible results; results vary from call to call when unset
+                (several providers read -1 as a random seed).
             model: Model id or full URL for this call, instead of the client's model.
             provider: Inference Provider for this call ("auto", "hf-inference", "together", ...), instead of the
                 client's.
@@ -2444,7 +2450,7 @@ class AsyncTaskMethods:
         stride: int | None = None,
         aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2462,7 +2468,7 @@ class AsyncTaskMethods:
         stride: int | None = None,
         aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2479,7 +2485,7 @@ class AsyncTaskMethods:
         stride: int | None = None,
         aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2546,7 +2552,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2566,7 +2572,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2585,7 +2591,7 @@ class AsyncTaskMethods:
         truncation: Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None = None,
         generate_parameters: dict[str, Any] | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2658,7 +2664,7 @@ class AsyncTaskMethods:
         num_frames: int | None = None,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2725,7 +2731,7 @@ class AsyncTaskMethods:
         question: str,
         top_k: int | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2785,7 +2791,7 @@ class AsyncTaskMethods:
         hypothesis_template: str | None = None,
         multi_label: bool | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2803,7 +2809,7 @@ class AsyncTaskMethods:
         hypothesis_template: str | None = None,
         multi_label: bool | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2820,7 +2826,7 @@ class AsyncTaskMethods:
         hypothesis_template: str | None = None,
         multi_label: bool | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2885,7 +2891,7 @@ class AsyncTaskMethods:
         candidate_labels: list[str],
         hypothesis_template: str | None = None,
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -2942,7 +2948,7 @@ class AsyncTaskMethods:
         *,
         candidate_labels: list[str],
         model: str | None = None,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
         use_cache: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import requests
 
+    from typed_inference._generated.names import ProviderName
     from typed_inference._task import ValidationMode
     from typed_inference.transport import AsyncTransport, RetryPolicy, Transport
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class ClientSettings:
     """What every client is configured with, whatever its I/O (a field per shared keyword)."""
 
-    provider: str | None = None
+    provider: ProviderName | None = None
     """The Inference Provider calls go to: a provider name, "auto" (the default: the Hub's mapping picks) or "hf-inference"; a method's provider= wins."""
 
     token: str | None = None
@@ -68,7 +69,7 @@ class InferenceClientInit:
         self,
         model: str | None = None,
         *,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         token: str | None = None,
         base_url: str | None = None,
         router_url: str | None = None,
@@ -154,7 +155,7 @@ class AsyncInferenceClientInit:
         self,
         model: str | None = None,
         *,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         token: str | None = None,
         base_url: str | None = None,
         router_url: str | None = None,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from typed_inference._call import call_arguments, task_spec
 from typed_inference._errors import RequestValidationError
+from typed_inference._generated.names import ProviderName
 from typed_inference._task import TaskSpec
 from typed_inference.ray._arrow import OutputColumn, output_column
 
@@ -24,7 +25,7 @@ class MapperConfig:
     output_column: str
     request_batch_size: int = 32
     requests_in_flight: int = 8
-    provider: str | None = None
+    provider: ProviderName | None = None
     base_url: str | None = None
     token_env: str = "HF_TOKEN"
     on_error: OnError = "column"
@@ -74,7 +75,7 @@ def make_config(
     *,
     request_batch_size: int = 32,
     requests_in_flight: int = 8,
-    provider: str | None = None,
+    provider: ProviderName | None = None,
     base_url: str | None = None,
     token_env: str = "HF_TOKEN",
     on_error: str = "column",

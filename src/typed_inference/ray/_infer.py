@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from typed_inference._errors import RequestValidationError
+from typed_inference._generated.names import ProviderName
 from typed_inference.ray._config import make_config
 from typed_inference.ray._mapper import InferenceMapper
 
@@ -18,7 +19,7 @@ def infer(
     output_column: str,
     request_batch_size: int = 32,
     requests_in_flight: int = 8,
-    provider: str | None = None,
+    provider: ProviderName | None = None,
     base_url: str | None = None,
     token_env: str = "HF_TOKEN",
     on_error: str = "column",

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from typed_inference._errors import InferenceError, RequestValidationError, ResponseValidationError
+from typed_inference._generated.names import ProviderName
 from typed_inference._transport import RequestsTransport
 from typed_inference.client import InferenceClient
 from typed_inference.ray._arrow import float_rows
@@ -57,7 +58,7 @@ class InferenceMapper:
         output_column: str,
         request_batch_size: int = 32,
         requests_in_flight: int = 8,
-        provider: str | None = None,
+        provider: ProviderName | None = None,
         base_url: str | None = None,
         token_env: str = "HF_TOKEN",
         on_error: str = "column",

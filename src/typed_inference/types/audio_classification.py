@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 from .common import ClassificationOutputElement
@@ -22,12 +22,12 @@ class AudioClassificationParameters(InputModel):
         extra="forbid",
     )
     function_to_apply: Annotated[
-        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform"), NotNull
+        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform")
     ] = None
     """
     The function turning the model's logits into scores.
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many of the most likely classes to return (the service returns 5 when unset, or every class if the model has fewer).
     """
@@ -51,8 +51,8 @@ class AudioClassificationInput(InputModel):
     """
     The audio clip to classify, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: Annotated[AudioClassificationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: AudioClassificationParameters | None = None
+    options: common.Options | None = None
 
 
 AudioClassificationOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -53,8 +53,8 @@ class AudioToAudioInput(InputModel):
     """
     The audio clip to transform, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: Annotated[AudioToAudioParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: AudioToAudioParameters | None = None
+    options: common.Options | None = None
 
 
 AudioToAudioOutput = TypeAliasType(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -34,11 +34,11 @@ class AutomaticSpeechRecognitionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    return_timestamps: Annotated[bool | None, NotNull] = None
+    return_timestamps: bool | None = None
     """
     Also return the transcript split into chunks with their start and end times (the service returns the text alone when unset).
     """
-    generation_parameters: Annotated[common.GenerationParameters | None, NotNull] = None
+    generation_parameters: common.GenerationParameters | None = None
 
 
 class AutomaticSpeechRecognitionOutput(OutputModel):
@@ -68,5 +68,5 @@ class AutomaticSpeechRecognitionInput(InputModel):
     """
     The recording to transcribe, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: Annotated[AutomaticSpeechRecognitionParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: AutomaticSpeechRecognitionParameters | None = None
+    options: common.Options | None = None

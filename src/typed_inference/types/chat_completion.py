@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -42,7 +42,7 @@ class ChatCompletionInputImageUrl(InputModel):
     """
     An http(s) URL of the image, or a data: URL holding it base64-encoded (data:image/png;base64,...).
     """
-    detail: Annotated[Literal["auto", "low", "high"] | None, NotNull] = None
+    detail: Literal["auto", "low", "high"] | None = None
     """
     Resolution at which OpenAI-style providers look at the image (auto when unset); TGI ignores it.
     """
@@ -74,7 +74,7 @@ class ChatCompletionInputStreamOptions(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    include_usage: Annotated[bool | None, NotNull] = None
+    include_usage: bool | None = None
     """
     Send one more event before data: [DONE] whose usage field counts the tokens of the whole request and whose choices list is empty (false when unset).
     """
@@ -135,12 +135,12 @@ class ChatCompletionInputJsonSchemaConfig(InputModel):
     """
     Name of the format.
     """
-    description: Annotated[str | None, NotNull] = None
+    description: str | None = None
     """
     What the format is for; the model may use it to decide how to answer.
     """
     schema_: Annotated[ChatCompletionInputJsonSchemaDocument | None, Field(alias="schema")] = None
-    strict: Annotated[bool | None, NotNull] = None
+    strict: bool | None = None
     """
     Require the output to follow the schema exactly (false when unset).
     """
@@ -208,11 +208,11 @@ class ChatCompletionInputFunctionDefinition(InputModel):
     """
     Name of the function, as the model will refer to it.
     """
-    description: Annotated[str | None, NotNull] = None
+    description: str | None = None
     """
     What the function does; helps the model decide when to call it.
     """
-    parameters: Annotated[ChatCompletionInputJsonSchemaDocument | None, NotNull] = None
+    parameters: ChatCompletionInputJsonSchemaDocument | None = None
 
 
 class ChatCompletionOutputFunctionCall(OutputModel):
@@ -483,6 +483,10 @@ class ChatCompletionOutputMessage(OutputModel):
     """
     Text of the answer; null or absent when the model only called tools.
     """
+    reasoning: str | None = None
+    """
+    The model's reasoning before its answer, as text (reasoning models on TGI and several providers); absent when the model gives none.
+    """
     tool_calls: list[ChatCompletionOutputToolCall] | None = None
     """
     The tool calls the model made, when it chose to call tools.
@@ -517,6 +521,10 @@ class ChatCompletionStreamOutputDelta(OutputModel):
     """
     The next piece of text.
     """
+    reasoning: str | None = None
+    """
+    The next piece of the model's reasoning, as text (reasoning models on TGI and several providers stream it before the answer).
+    """
     tool_calls: list[ChatCompletionStreamOutputToolCall] | None = None
     """
     Pieces of tool calls; join them by index.
@@ -546,31 +554,31 @@ class ChatCompletionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    stream_options: Annotated[ChatCompletionInputStreamOptions | None, NotNull] = None
-    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
+    stream_options: ChatCompletionInputStreamOptions | None = None
+    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
     """
     Positive values lower the odds of tokens in proportion to how often they already appeared, so the model repeats itself less (0 when unset).
     """
-    logit_bias: Annotated[dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None, NotNull] = None
-    logprobs: Annotated[bool | None, NotNull] = None
+    logit_bias: dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None = None
+    logprobs: bool | None = None
     """
     Return the log-probability of every generated token in choices[].logprobs (false when unset).
     """
-    max_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens to generate (TGI documents 1024 as the default when unset).
     """
-    n: Annotated[int | None, Field(ge=1), NotNull] = None
+    n: Annotated[int | None, Field(ge=1)] = None
     """
     Number of alternative answers to generate (1 when unset; TGI servers ignore it).
     """
-    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
+    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
     """
     Positive values lower the odds of any token that already appeared, nudging the model towards new topics (0 when unset).
     """
-    reasoning_effort: Annotated[str | None, NotNull] = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None
     """
-    How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high or xhigh; support and default depend on the provider and model.
+    How much reasoning a reasoning model may spend: none, minimal, low, medium, high, xhigh, or another level a provider names; support and default depend on the provider and model.
     """
     response_format: Annotated[
         ChatCompletionInputResponseFormatText
@@ -580,44 +588,42 @@ class ChatCompletionParameters(InputModel):
         | ChatCompletionInputResponseFormatRegex
         | None,
         Field(title="ChatCompletionInputResponseFormat"),
-        NotNull,
     ] = None
     """
     Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a pydantic model class passed here is sent as its JSON Schema).
     """
-    seed: Annotated[int | None, Field(ge=0), NotNull] = None
+    seed: int | None = None
     """
     Seed of the random sampler, for reproducible answers (a random seed is used when unset).
     """
-    stop: Annotated[list[str] | None, NotNull] = None
+    stop: list[str] | None = None
     """
     Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers accept at most 4 unless configured otherwise.
     """
-    temperature: Annotated[float | None, Field(ge=0.0, le=2.0), NotNull] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0)] = None
     """
     Sampling temperature: lower values give more focused and deterministic answers, higher values more varied ones (1 when unset).
     """
     tool_choice: Annotated[
         Literal["auto", "none", "required"] | str | ChatCompletionInputNamedToolChoice | None,
         Field(title="ChatCompletionInputToolChoice"),
-        NotNull,
     ] = None
     """
     Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call; an object, or a bare function name (TGI's form, sent as given), forces that function (the service uses auto when tools are given and this is unset).
     """
-    tool_prompt: Annotated[str | None, NotNull] = None
+    tool_prompt: str | None = None
     """
     Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
     """
-    tools: Annotated[list[ChatCompletionInputTool] | None, NotNull] = None
+    tools: list[ChatCompletionInputTool] | None = None
     """
     Functions the model may call; it answers with tool_calls holding JSON arguments for them.
     """
-    top_logprobs: Annotated[int | None, Field(ge=0), NotNull] = None
+    top_logprobs: Annotated[int | None, Field(ge=0)] = None
     """
     Also return this many most likely alternatives for every generated token; needs logprobs (TGI servers accept at most 5 unless configured otherwise).
     """
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no filtering, when unset).
     """
@@ -691,7 +697,7 @@ class ChatCompletionInputSystemMessage(InputModel):
     """
     The instructions, as text or as a list of content parts.
     """
-    name: Annotated[str | None, NotNull] = None
+    name: str | None = None
     """
     Optional name of the participant, to tell apart speakers that share a role.
     """
@@ -713,7 +719,7 @@ class ChatCompletionInputUserMessage(InputModel):
     """
     The user's message, as text or as a list of text and image parts (images need a vision model).
     """
-    name: Annotated[str | None, NotNull] = None
+    name: str | None = None
     """
     Optional name of the participant, to tell apart speakers that share a role.
     """
@@ -735,11 +741,11 @@ class ChatCompletionInputAssistantMessage(InputModel):
     """
     What the assistant said; may be left out or null when the message only holds tool calls.
     """
-    tool_calls: Annotated[list[ChatCompletionInputToolCall] | None, Field(min_length=1), NotNull] = None
+    tool_calls: Annotated[list[ChatCompletionInputToolCall] | None, Field(min_length=1)] = None
     """
     The tool calls the assistant made in this turn.
     """
-    name: Annotated[str | None, NotNull] = None
+    name: str | None = None
     """
     Optional name of the participant, to tell apart speakers that share a role.
     """
@@ -857,39 +863,39 @@ class ChatCompletionInput(InputModel):
     """
     The conversation so far, oldest message first.
     """
-    model: Annotated[str | None, NotNull] = None
+    model: str | None = None
     """
     Id of the model to answer; the router needs it, a dedicated TGI server ignores it.
     """
-    stream: Annotated[bool | None, NotNull] = None
+    stream: bool | None = None
     """
     Answer with server-sent chat.completion.chunk events ending with data: [DONE] instead of one JSON body (false when unset).
     """
-    stream_options: Annotated[ChatCompletionInputStreamOptions | None, NotNull] = None
-    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
+    stream_options: ChatCompletionInputStreamOptions | None = None
+    frequency_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
     """
     Positive values lower the odds of tokens in proportion to how often they already appeared, so the model repeats itself less (0 when unset).
     """
-    logit_bias: Annotated[dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None, NotNull] = None
-    logprobs: Annotated[bool | None, NotNull] = None
+    logit_bias: dict[str, ChatCompletionInputLogitBiasAdditionalProperty] | None = None
+    logprobs: bool | None = None
     """
     Return the log-probability of every generated token in choices[].logprobs (false when unset).
     """
-    max_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens to generate (TGI documents 1024 as the default when unset).
     """
-    n: Annotated[int | None, Field(ge=1), NotNull] = None
+    n: Annotated[int | None, Field(ge=1)] = None
     """
     Number of alternative answers to generate (1 when unset; TGI servers ignore it).
     """
-    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0), NotNull] = None
+    presence_penalty: Annotated[float | None, Field(ge=-2.0, le=2.0)] = None
     """
     Positive values lower the odds of any token that already appeared, nudging the model towards new topics (0 when unset).
     """
-    reasoning_effort: Annotated[str | None, NotNull] = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None
     """
-    How much reasoning a reasoning model may spend, such as none, minimal, low, medium, high or xhigh; support and default depend on the provider and model.
+    How much reasoning a reasoning model may spend: none, minimal, low, medium, high, xhigh, or another level a provider names; support and default depend on the provider and model.
     """
     response_format: Annotated[
         ChatCompletionInputResponseFormatText
@@ -899,45 +905,43 @@ class ChatCompletionInput(InputModel):
         | ChatCompletionInputResponseFormatRegex
         | None,
         Field(title="ChatCompletionInputResponseFormat"),
-        NotNull,
     ] = None
     """
     Constrain the answer to a format: plain text, any JSON object, or JSON matching a schema (a pydantic model class passed here is sent as its JSON Schema).
     """
-    seed: Annotated[int | None, Field(ge=0), NotNull] = None
+    seed: int | None = None
     """
     Seed of the random sampler, for reproducible answers (a random seed is used when unset).
     """
-    stop: Annotated[list[str] | None, NotNull] = None
+    stop: list[str] | None = None
     """
     Stop generating when one of these strings is produced (no stop sequences when unset); TGI servers accept at most 4 unless configured otherwise.
     """
-    temperature: Annotated[float | None, Field(ge=0.0, le=2.0), NotNull] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0)] = None
     """
     Sampling temperature: lower values give more focused and deterministic answers, higher values more varied ones (1 when unset).
     """
     tool_choice: Annotated[
         Literal["auto", "none", "required"] | str | ChatCompletionInputNamedToolChoice | None,
         Field(title="ChatCompletionInputToolChoice"),
-        NotNull,
     ] = None
     """
     Whether and which tool the model calls: auto lets it choose, none forbids tools, required forces at least one call; an object, or a bare function name (TGI's form, sent as given), forces that function (the service uses auto when tools are given and this is unset).
     """
-    tool_prompt: Annotated[str | None, NotNull] = None
+    tool_prompt: str | None = None
     """
     Text TGI puts before the tool definitions in the prompt (TGI uses its own wording when unset).
     """
-    tools: Annotated[list[ChatCompletionInputTool] | None, NotNull] = None
+    tools: list[ChatCompletionInputTool] | None = None
     """
     Functions the model may call; it answers with tool_calls holding JSON arguments for them.
     """
-    top_logprobs: Annotated[int | None, Field(ge=0), NotNull] = None
+    top_logprobs: Annotated[int | None, Field(ge=0)] = None
     """
     Also return this many most likely alternatives for every generated token; needs logprobs (TGI servers accept at most 5 unless configured otherwise).
     """
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (1, no filtering, when unset).
     """
-    options: Annotated[common.Options | None, NotNull] = None
+    options: common.Options | None = None

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 
 class Options(InputModel):
@@ -17,11 +17,11 @@ class Options(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    wait_for_model: Annotated[bool | None, NotNull] = None
+    wait_for_model: bool | None = None
     """
     Block until the model is loaded instead of answering 503 while it loads.
     """
-    use_cache: Annotated[bool | None, NotNull] = None
+    use_cache: bool | None = None
     """
     Allow the service to answer from its cache of identical requests.
     """
@@ -91,67 +91,67 @@ class GenerationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    temperature: Annotated[float | None, Field(ge=0.0), NotNull] = None
+    temperature: Annotated[float | None, Field(ge=0.0)] = None
     """
     Sampling temperature; higher values give more varied output.
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     Sample only among the k most likely next tokens.
     """
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Sample only among the most likely tokens whose probabilities add up to top_p.
     """
-    typical_p: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    typical_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Locally typical sampling mass.
     """
-    epsilon_cutoff: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    epsilon_cutoff: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Only tokens with a probability above this value are sampled.
     """
-    eta_cutoff: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    eta_cutoff: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Eta sampling threshold, a mix of locally typical sampling and epsilon sampling.
     """
-    max_length: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_length: Annotated[int | None, Field(ge=1)] = None
     """
     Largest length of the output, prompt included, in tokens.
     """
-    max_new_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_new_tokens: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens to generate.
     """
-    min_length: Annotated[int | None, Field(ge=0), NotNull] = None
+    min_length: Annotated[int | None, Field(ge=0)] = None
     """
     Smallest length of the output, prompt included, in tokens.
     """
-    min_new_tokens: Annotated[int | None, Field(ge=0), NotNull] = None
+    min_new_tokens: Annotated[int | None, Field(ge=0)] = None
     """
     Smallest number of tokens to generate.
     """
-    do_sample: Annotated[bool | None, NotNull] = None
+    do_sample: bool | None = None
     """
     Sample from the distribution instead of decoding greedily.
     """
-    early_stopping: Annotated[bool | Literal["never"] | None, NotNull] = None
+    early_stopping: bool | Literal["never"] | None = None
     """
     When beam search stops: true as soon as num_beams candidates are complete, false on a heuristic, "never" only when no better candidate can appear.
     """
-    num_beams: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_beams: Annotated[int | None, Field(ge=1)] = None
     """
     Number of beams for beam search; 1 means no beam search.
     """
-    num_beam_groups: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_beam_groups: Annotated[int | None, Field(ge=1)] = None
     """
     Number of groups the beams are divided into, for diverse beam search.
     """
-    penalty_alpha: Annotated[float | None, Field(ge=0.0), NotNull] = None
+    penalty_alpha: Annotated[float | None, Field(ge=0.0)] = None
     """
     Degeneration penalty of contrastive search.
     """
-    use_cache: Annotated[bool | None, NotNull] = None
+    use_cache: bool | None = None
     """
     Reuse the attention key/values of previous steps to speed up decoding.
     """

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -52,5 +52,5 @@ class DepthEstimationInput(InputModel):
     """
     The image whose depth is estimated, base64-encoded; the raw image bytes may be posted as the body instead.
     """
-    parameters: Annotated[DepthEstimationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: DepthEstimationParameters | None = None
+    options: common.Options | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -55,35 +55,35 @@ class DocumentQuestionAnsweringParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    doc_stride: Annotated[int | None, Field(ge=0), NotNull] = None
+    doc_stride: Annotated[int | None, Field(ge=0)] = None
     """
     When the document's words do not fit beside the question, they are cut into overlapping chunks; this is the overlap in tokens (the service uses 128 when unset).
     """
-    handle_impossible_answer: Annotated[bool | None, NotNull] = None
+    handle_impossible_answer: bool | None = None
     """
     Allow an empty answer when the document does not answer the question (the service uses false when unset).
     """
-    lang: Annotated[str | None, NotNull] = None
+    lang: str | None = None
     """
     Tesseract language code used when the service runs OCR on the image, such as "eng" or "deu" (the service reads English when unset).
     """
-    max_answer_len: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_answer_len: Annotated[int | None, Field(ge=1)] = None
     """
     Longest answer considered, in tokens (the service uses 15 when unset).
     """
-    max_question_len: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_question_len: Annotated[int | None, Field(ge=1)] = None
     """
     Longest question after tokenization; longer questions are truncated (the service uses 64 when unset).
     """
-    max_seq_len: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_seq_len: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens, question and document words together, in each chunk given to the model (the service uses 384 when unset).
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many answers to return, most likely first; fewer come back when the document offers fewer candidates (the service returns 1 when unset).
     """
-    word_boxes: Annotated[list[str | DocumentQuestionAnsweringWordBox] | None, NotNull] = None
+    word_boxes: list[str | DocumentQuestionAnsweringWordBox] | None = None
     """
     Words of the document (strings) and their boxes (four numbers each) from an earlier OCR pass; when given, the service skips its own OCR.
     """
@@ -121,8 +121,8 @@ class DocumentQuestionAnsweringInput(InputModel):
         extra="forbid",
     )
     inputs: DocumentQuestionAnsweringInputData
-    parameters: Annotated[DocumentQuestionAnsweringParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: DocumentQuestionAnsweringParameters | None = None
+    options: common.Options | None = None
 
 
 DocumentQuestionAnsweringOutput = TypeAliasType(

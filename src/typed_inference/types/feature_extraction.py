@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -29,23 +29,23 @@ class FeatureExtractionInput(InputModel):
     """
     The text to embed, or a list of texts embedded in one call.
     """
-    normalize: Annotated[bool | None, NotNull] = None
+    normalize: bool | None = None
     """
     Scale each embedding to unit length (the service uses true when unset).
     """
-    prompt_name: Annotated[str | None, NotNull] = None
+    prompt_name: str | None = None
     """
     Key of a prompt in the model's sentence-transformers prompts configuration; that prompt's text is put in front of every input before encoding (no prompt is added when unset).
     """
-    truncate: Annotated[bool | None, NotNull] = None
+    truncate: bool | None = None
     """
     Cut inputs longer than the model's maximum length instead of rejecting them with an error (the service uses false when unset).
     """
-    truncation_direction: Annotated[Literal["left", "right"] | None, NotNull] = None
+    truncation_direction: Literal["left", "right"] | None = None
     """
     Which end of an over-long input is cut off when truncate is set (the service uses right when unset).
     """
-    options: Annotated[common.Options | None, NotNull] = None
+    options: common.Options | None = None
 
 
 class FeatureExtractionParameters(InputModel):
@@ -56,19 +56,19 @@ class FeatureExtractionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    normalize: Annotated[bool | None, NotNull] = None
+    normalize: bool | None = None
     """
     Scale each embedding to unit length (the service uses true when unset).
     """
-    prompt_name: Annotated[str | None, NotNull] = None
+    prompt_name: str | None = None
     """
     Key of a prompt in the model's sentence-transformers prompts configuration; that prompt's text is put in front of every input before encoding (no prompt is added when unset).
     """
-    truncate: Annotated[bool | None, NotNull] = None
+    truncate: bool | None = None
     """
     Cut inputs longer than the model's maximum length instead of rejecting them with an error (the service uses false when unset).
     """
-    truncation_direction: Annotated[Literal["left", "right"] | None, NotNull] = None
+    truncation_direction: Literal["left", "right"] | None = None
     """
     Which end of an over-long input is cut off when truncate is set (the service uses right when unset).
     """

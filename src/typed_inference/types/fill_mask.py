@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -25,11 +25,11 @@ class FillMaskParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many candidates to return for each mask (the service returns 5 when unset).
     """
-    targets: Annotated[list[str] | None, Field(min_length=1), NotNull] = None
+    targets: Annotated[list[str] | None, Field(min_length=1)] = None
     """
     Restrict the candidates to these words; a word outside the vocabulary is replaced by the first token it splits into.
     """
@@ -70,8 +70,8 @@ class FillMaskInput(InputModel):
     """
     Text containing the model's mask token (such as [MASK] or <mask>), or a list of such texts.
     """
-    parameters: Annotated[FillMaskParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: FillMaskParameters | None = None
+    options: common.Options | None = None
 
 
 FillMaskOutput = TypeAliasType("FillMaskOutput", Annotated[list[FillMaskOutputElement], Field(title="FillMaskOutput")])

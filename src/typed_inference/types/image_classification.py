@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 from .common import ClassificationOutputElement
@@ -22,12 +22,12 @@ class ImageClassificationParameters(InputModel):
         extra="forbid",
     )
     function_to_apply: Annotated[
-        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform"), NotNull
+        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform")
     ] = None
     """
     The function turning the model's logits into scores.
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many of the best classes to return (the service returns 5 when unset, or fewer when the model has fewer classes).
     """
@@ -51,8 +51,8 @@ class ImageClassificationInput(InputModel):
     """
     The image to classify, base64-encoded; without parameters the raw image bytes may be posted as the body instead.
     """
-    parameters: Annotated[ImageClassificationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: ImageClassificationParameters | None = None
+    options: common.Options | None = None
 
 
 ImageClassificationOutput = TypeAliasType(

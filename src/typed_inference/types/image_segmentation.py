@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -20,19 +20,19 @@ class ImageSegmentationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    mask_threshold: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    mask_threshold: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Per-pixel probability above which a pixel belongs to a mask when the soft masks are made binary (the service uses 0.5 when unset).
     """
-    overlap_mask_area_threshold: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    overlap_mask_area_threshold: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Share of a segment's area that must survive overlap with other segments for it to be kept; drops small, scattered fragments (the service uses 0.5 when unset).
     """
-    subtask: Annotated[Literal["instance", "panoptic", "semantic"] | None, NotNull] = None
+    subtask: Literal["instance", "panoptic", "semantic"] | None = None
     """
     Kind of segmentation to run, among those the model supports (when unset the service picks panoptic, then instance, then semantic, whichever the model offers first).
     """
-    threshold: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    threshold: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Smallest confidence a predicted region needs to be returned (the service uses 0.9 when unset).
     """
@@ -69,8 +69,8 @@ class ImageSegmentationInput(InputModel):
     """
     The image to segment, base64-encoded; without parameters the raw image bytes may be posted as the body instead.
     """
-    parameters: Annotated[ImageSegmentationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: ImageSegmentationParameters | None = None
+    options: common.Options | None = None
 
 
 ImageSegmentationOutput = TypeAliasType(

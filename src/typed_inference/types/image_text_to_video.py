@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -20,33 +20,33 @@ class ImageTextToVideoParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    prompt: Annotated[str | None, NotNull] = None
+    prompt: str | None = None
     """
     Text instruction describing the motion or content of the video, guiding the model together with the image.
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0), NotNull] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the video closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
-    negative_prompt: Annotated[str | None, NotNull] = None
+    negative_prompt: str | None = None
     """
     Text describing what the video should not show.
     """
-    num_inference_steps: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_inference_steps: Annotated[int | None, Field(ge=1)] = None
     """
     Number of denoising steps; more steps usually give a cleaner video but take longer (the model's own pipeline default applies when unset).
     """
-    num_frames: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_frames: Annotated[int | None, Field(ge=1)] = None
     """
     How many frames the video has (the model's own pipeline default applies when unset).
     """
-    target_size: Annotated[common.TargetSize | None, NotNull] = None
+    target_size: common.TargetSize | None = None
     """
     Width and height in pixels of the video frames (the model's own pipeline default applies when unset).
     """
-    seed: Annotated[int | None, Field(ge=0), NotNull] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 
@@ -71,5 +71,5 @@ class ImageTextToVideoInput(InputModel):
     """
     The reference image the video starts from, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: Annotated[ImageTextToVideoParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: ImageTextToVideoParameters | None = None
+    options: common.Options | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -20,23 +20,23 @@ class ImageToImageParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    prompt: Annotated[str | None, NotNull] = None
+    prompt: str | None = None
     """
     Text describing the change or the result wanted.
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0), NotNull] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the image closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
-    negative_prompt: Annotated[str | None, NotNull] = None
+    negative_prompt: str | None = None
     """
     Text describing what the image should not show.
     """
-    num_inference_steps: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_inference_steps: Annotated[int | None, Field(ge=1)] = None
     """
     Number of denoising steps; more steps usually give a cleaner image but take longer (the model's own pipeline default applies when unset).
     """
-    target_size: Annotated[common.TargetSize | None, NotNull] = None
+    target_size: common.TargetSize | None = None
     """
     Width and height in pixels of the generated image; only some providers and models honour it, the others ignore it.
     """
@@ -63,5 +63,5 @@ class ImageToImageInput(InputModel):
     """
     The source image, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: Annotated[ImageToImageParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: ImageToImageParameters | None = None
+    options: common.Options | None = None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -19,11 +19,11 @@ class ImageToTextParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    max_new_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_new_tokens: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens to generate (when unset the limit comes from the model's generation config).
     """
-    generation_parameters: Annotated[common.GenerationParameters | None, NotNull] = None
+    generation_parameters: common.GenerationParameters | None = None
 
 
 class ImageToTextOutput(OutputModel):
@@ -49,5 +49,5 @@ class ImageToTextInput(InputModel):
     """
     The image to describe, base64-encoded; without parameters the raw image bytes may be posted as the body instead.
     """
-    parameters: Annotated[ImageToTextParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: ImageToTextParameters | None = None
+    options: common.Options | None = None

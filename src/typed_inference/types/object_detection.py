@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -20,7 +20,7 @@ class ObjectDetectionParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    threshold: Annotated[float | None, Field(ge=0.0, le=1.0), NotNull] = None
+    threshold: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     """
     Smallest score a detection needs to be returned (the service uses 0.5 when unset).
     """
@@ -54,8 +54,8 @@ class ObjectDetectionInput(InputModel):
     """
     The image to search for objects, base64-encoded; without parameters the raw image bytes may be posted as the body instead.
     """
-    parameters: Annotated[ObjectDetectionParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: ObjectDetectionParameters | None = None
+    options: common.Options | None = None
 
 
 ObjectDetectionOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -38,31 +38,31 @@ class QuestionAnsweringParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many answers to return, most likely first; fewer come back when the context offers fewer candidates (the service returns 1 when unset).
     """
-    doc_stride: Annotated[int | None, Field(ge=0), NotNull] = None
+    doc_stride: Annotated[int | None, Field(ge=0)] = None
     """
     When the context does not fit beside the question, it is cut into overlapping chunks; this is the overlap in tokens (the service uses 128 when unset).
     """
-    max_answer_len: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_answer_len: Annotated[int | None, Field(ge=1)] = None
     """
     Longest answer considered, in tokens (the service uses 15 when unset).
     """
-    max_seq_len: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_seq_len: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens, question and context together, in each chunk given to the model (the service uses 384 when unset).
     """
-    max_question_len: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_question_len: Annotated[int | None, Field(ge=1)] = None
     """
     Longest question after tokenization; longer questions are truncated (the service uses 64 when unset).
     """
-    handle_impossible_answer: Annotated[bool | None, NotNull] = None
+    handle_impossible_answer: bool | None = None
     """
     Allow an empty answer when the context does not answer the question (the service uses false when unset).
     """
-    align_to_words: Annotated[bool | None, NotNull] = None
+    align_to_words: bool | None = None
     """
     Snap answer boundaries to whole words, which helps languages written with spaces and may hurt ones without, such as Chinese or Japanese (the service uses true when unset).
     """
@@ -100,8 +100,8 @@ class QuestionAnsweringInput(InputModel):
         extra="forbid",
     )
     inputs: QuestionAnsweringInputData
-    parameters: Annotated[QuestionAnsweringParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: QuestionAnsweringParameters | None = None
+    options: common.Options | None = None
 
 
 QuestionAnsweringOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -57,5 +57,5 @@ class SentenceSimilarityInput(InputModel):
         extra="forbid",
     )
     inputs: SentenceSimilarityInputData
-    parameters: Annotated[SentenceSimilarityParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: SentenceSimilarityParameters | None = None
+    options: common.Options | None = None

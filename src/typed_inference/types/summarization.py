@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -35,19 +35,18 @@ class SummarizationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    clean_up_tokenization_spaces: Annotated[bool | None, NotNull] = None
+    clean_up_tokenization_spaces: bool | None = None
     """
     Remove the stray spaces that decoding leaves around punctuation in the summary (the service uses false when unset).
     """
     truncation: Annotated[
         Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None,
         Field(title="TextToTextTruncation"),
-        NotNull,
     ] = None
     """
     How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when unset).
     """
-    generate_parameters: Annotated[SummarizationGenerateParameters | None, NotNull] = None
+    generate_parameters: SummarizationGenerateParameters | None = None
     """
     Extra keyword arguments for the model's generate() call, passed through unchecked.
     """
@@ -76,5 +75,5 @@ class SummarizationInput(InputModel):
     """
     The text to summarize, or a list of texts summarized in one request (hf-inference answers one summary per text).
     """
-    parameters: Annotated[SummarizationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: SummarizationParameters | None = None
+    options: common.Options | None = None

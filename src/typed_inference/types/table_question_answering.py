@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -38,15 +38,15 @@ class TableQuestionAnsweringParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    padding: Annotated[Literal["do_not_pad", "longest", "max_length"] | None, NotNull] = None
+    padding: Literal["do_not_pad", "longest", "max_length"] | None = None
     """
     How the encoded table and question are padded: not at all, to the longest sequence of the batch, or to the model's maximum length (the service uses "do_not_pad" when unset).
     """
-    sequential: Annotated[bool | None, NotNull] = None
+    sequential: bool | None = None
     """
     Run the questions one after another instead of as a batch; slower, but needed by conversational models such as SQA that link each question to the previous ones (the service uses false when unset).
     """
-    truncation: Annotated[bool | None, NotNull] = None
+    truncation: bool | None = None
     """
     Cut the encoded table to the model's maximum length instead of failing on tables that are too large (the service uses false when unset).
     """
@@ -89,8 +89,8 @@ class TableQuestionAnsweringInput(InputModel):
         extra="forbid",
     )
     inputs: TableQuestionAnsweringInputData
-    parameters: Annotated[TableQuestionAnsweringParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TableQuestionAnsweringParameters | None = None
+    options: common.Options | None = None
 
 
 TableQuestionAnsweringOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -53,5 +53,5 @@ class TabularClassificationInput(InputModel):
         extra="forbid",
     )
     inputs: TabularClassificationInputData
-    parameters: Annotated[TabularClassificationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TabularClassificationParameters | None = None
+    options: common.Options | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 from .common import ClassificationOutputElement
@@ -27,12 +27,12 @@ class TextClassificationParameters(InputModel):
         extra="forbid",
     )
     function_to_apply: Annotated[
-        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform"), NotNull
+        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform")
     ] = None
     """
     How the model's raw logits become scores (when unset the service uses softmax, or sigmoid for models with a single output or trained for multi-label classification).
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     Keep only this many of the most probable classes, best first; fewer come back when the model has fewer classes.
     """
@@ -56,8 +56,8 @@ class TextClassificationInput(InputModel):
     """
     The text to classify, or a list of texts to classify in one request.
     """
-    parameters: Annotated[TextClassificationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TextClassificationParameters | None = None
+    options: common.Options | None = None
 
 
 TextClassificationOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import chat_completion, common
 
@@ -136,7 +136,7 @@ class TextGenerationInputJsonSchemaConfig(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str | None, NotNull] = None
+    name: str | None = None
     """
     A name identifying the schema.
     """
@@ -304,83 +304,82 @@ class TextGenerationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    adapter_id: Annotated[str | None, NotNull] = None
+    adapter_id: str | None = None
     """
     Id of a LoRA adapter loaded on the server to apply for this request (the base model answers when unset).
     """
-    best_of: Annotated[int | None, Field(ge=1), NotNull] = None
+    best_of: Annotated[int | None, Field(ge=1)] = None
     """
     Sample this many sequences and return the one with the highest total log-probability (1 when unset). Values above 1 need sampling, exclude seed and streaming, and are capped by the server (2 by default).
     """
-    decoder_input_details: Annotated[bool | None, NotNull] = None
+    decoder_input_details: bool | None = None
     """
     Also return the prompt's tokens with their ids and log-probabilities in details.prefill (false when unset; not available when streaming).
     """
-    details: Annotated[bool | None, NotNull] = None
+    details: bool | None = None
     """
     Return details about the generation (finish reason, token count, seed, tokens) beside the text (the service returns the text alone when unset).
     """
-    do_sample: Annotated[bool | None, NotNull] = None
+    do_sample: bool | None = None
     """
     Sample the next token instead of picking the most likely one (false when unset; setting temperature, top_k, top_p or typical_p also turns sampling on).
     """
-    frequency_penalty: Annotated[float | None, Field(gt=-2.0), NotNull] = None
+    frequency_penalty: Annotated[float | None, Field(gt=-2.0)] = None
     """
     Lower the odds of a token in proportion to how often it already appeared, so the model repeats itself less (no penalty when unset).
     """
     grammar: Annotated[
         TextGenerationInputGrammarJson | TextGenerationInputGrammarRegex | TextGenerationInputGrammarJsonSchema | None,
         Field(title="TextGenerationInputGrammar"),
-        NotNull,
     ] = None
     """
     Constrain the generated text to a JSON Schema or a regular expression (unconstrained when unset).
     """
-    max_new_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
+    max_new_tokens: Annotated[int | None, Field(ge=1)] = None
     """
     Largest number of tokens to generate (TGI documents 1024 as the default when unset); prompt plus new tokens must fit the server's token limit.
     """
-    repetition_penalty: Annotated[float | None, Field(gt=0.0), NotNull] = None
+    repetition_penalty: Annotated[float | None, Field(gt=0.0)] = None
     """
     Divide the odds of tokens already present in the text by this factor; 1.0 leaves them unchanged (no penalty when unset).
     """
-    return_full_text: Annotated[bool | None, NotNull] = None
+    return_full_text: bool | None = None
     """
     Put the prompt in front of the generated text in generated_text instead of returning the new text only.
     """
-    seed: Annotated[int | None, Field(ge=0), NotNull] = None
+    seed: int | None = None
     """
     Seed of the random sampler, for reproducible sampling (a random seed is drawn when unset); not allowed with best_of above 1.
     """
-    stop: Annotated[list[str] | None, NotNull] = None
+    stop: list[str] | None = None
     """
     Stop generating as soon as one of these strings is produced (no stop sequences when unset); TGI servers accept at most 4 unless configured otherwise.
     """
-    temperature: Annotated[float | None, Field(gt=0.0), NotNull] = None
+    temperature: Annotated[float | None, Field(gt=0.0)] = None
     """
     Scale of the logits before sampling: below 1 sharpens the distribution, above 1 flattens it (the service uses 1.0 when unset).
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     Sample only among the k most likely next tokens (no top-k filtering when unset).
     """
-    top_n_tokens: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_n_tokens: Annotated[int | None, Field(ge=1)] = None
     """
     For every generated position, also return this many most likely alternative tokens in details.top_tokens (none when unset); capped by the server, 5 by default.
     """
-    top_p: Annotated[float | None, Field(gt=0.0, lt=1.0), NotNull] = None
+    top_p: Annotated[float | None, Field(gt=0.0, le=1.0)] = None
     """
     Nucleus sampling: sample only among the most likely tokens whose probabilities add up to top_p (no nucleus filtering when unset).
     """
-    truncate: Annotated[int | None, Field(ge=1), NotNull] = None
+    truncate: Annotated[int | None, Field(ge=0)] = None
     """
     Keep only the last truncate tokens of the prompt, dropping the beginning (the prompt is not cut when unset and must fit the server's input limit).
     """
-    typical_p: Annotated[float | None, Field(gt=0.0, lt=1.0), NotNull] = None
+    typical_p: Annotated[float | None, Field(gt=0.0, le=1.0)] = None
     """
     Typical decoding mass: sample among the tokens whose information content is closest to the expected one, up to this cumulative probability (off when unset).
     """
-    watermark: Annotated[bool | None, NotNull] = None
+    watermark: bool | None = None
     """
     Bias generation so the text carries a statistical watermark (Kirchenbauer et al., 2023) that detectors can recognise (false when unset).
     """
@@ -415,9 +414,9 @@ class TextGenerationInput(InputModel):
     """
     The prompt the model continues (it may not be empty), or a conversation as a list of chat messages in chat_completion's forms (hf-inference and transformers-based endpoints apply the model's chat template; TGI takes a string only).
     """
-    parameters: Annotated[TextGenerationParameters | None, NotNull] = None
-    stream: Annotated[bool | None, NotNull] = None
+    parameters: TextGenerationParameters | None = None
+    stream: bool | None = None
     """
     Answer with server-sent events, one per generated token, instead of one JSON body (false when unset).
     """
-    options: Annotated[common.Options | None, NotNull] = None
+    options: common.Options | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -20,33 +20,33 @@ class TextToImageParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    guidance_scale: Annotated[float | None, Field(ge=0.0), NotNull] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the image closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
-    negative_prompt: Annotated[str | None, NotNull] = None
+    negative_prompt: str | None = None
     """
     Text describing what the image should not show.
     """
-    num_inference_steps: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_inference_steps: Annotated[int | None, Field(ge=1)] = None
     """
     Number of denoising steps; more steps usually give a cleaner image but take longer (the model's own pipeline default applies when unset).
     """
-    width: Annotated[int | None, Field(ge=1), NotNull] = None
+    width: Annotated[int | None, Field(ge=1)] = None
     """
     Width in pixels of the generated image (the model's own pipeline default applies when unset).
     """
-    height: Annotated[int | None, Field(ge=1), NotNull] = None
+    height: Annotated[int | None, Field(ge=1)] = None
     """
     Height in pixels of the generated image (the model's own pipeline default applies when unset).
     """
-    scheduler: Annotated[str | None, NotNull] = None
+    scheduler: str | None = None
     """
     Name of a diffusers scheduler class compatible with the model (such as EulerDiscreteScheduler) to use instead of the model's own.
     """
-    seed: Annotated[int | None, Field(ge=0), NotNull] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 
@@ -71,5 +71,5 @@ class TextToImageInput(InputModel):
     """
     The prompt: a text describing the image to generate.
     """
-    parameters: Annotated[TextToImageParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TextToImageParameters | None = None
+    options: common.Options | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -20,7 +20,7 @@ class TextToSpeechParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    generation_parameters: Annotated[common.GenerationParameters | None, NotNull] = None
+    generation_parameters: common.GenerationParameters | None = None
 
 
 TextToSpeechOutput = TypeAliasType(
@@ -44,5 +44,5 @@ class TextToSpeechInput(InputModel):
     """
     The text to be spoken.
     """
-    parameters: Annotated[TextToSpeechParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TextToSpeechParameters | None = None
+    options: common.Options | None = None

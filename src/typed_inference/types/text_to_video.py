@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 
@@ -20,25 +20,25 @@ class TextToVideoParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    num_frames: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_frames: Annotated[int | None, Field(ge=1)] = None
     """
     How many frames the video has (the model's own pipeline default applies when unset).
     """
-    guidance_scale: Annotated[float | None, Field(ge=0.0), NotNull] = None
+    guidance_scale: float | None = None
     """
     Classifier-free guidance strength: higher values hold the video closer to the prompt, very high ones tend to over-saturate it (the model's own pipeline default applies when unset).
     """
-    negative_prompt: Annotated[list[str] | None, Field(min_length=1), NotNull] = None
+    negative_prompt: list[str] | None = None
     """
     One or more texts describing what the video should not show.
     """
-    num_inference_steps: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_inference_steps: Annotated[int | None, Field(ge=1)] = None
     """
     Number of denoising steps; more steps usually give a cleaner video but take longer (the model's own pipeline default applies when unset).
     """
-    seed: Annotated[int | None, Field(ge=0), NotNull] = None
+    seed: int | None = None
     """
-    Seed of the random generator, for reproducible results; results vary from call to call when unset.
+    Seed of the random generator, for reproducible results; results vary from call to call when unset (several providers read -1 as a random seed).
     """
 
 
@@ -63,5 +63,5 @@ class TextToVideoInput(InputModel):
     """
     The prompt: a text describing the video to generate.
     """
-    parameters: Annotated[TextToVideoParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TextToVideoParameters | None = None
+    options: common.Options | None = None

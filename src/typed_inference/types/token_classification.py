@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -25,15 +25,15 @@ class TokenClassificationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    ignore_labels: Annotated[list[str] | None, NotNull] = None
+    ignore_labels: list[str] | None = None
     """
     Labels to leave out of the result (the service drops the "O" label, meaning outside any entity, when unset).
     """
-    stride: Annotated[int | None, Field(ge=0), NotNull] = None
+    stride: Annotated[int | None, Field(ge=0)] = None
     """
     Number of tokens shared by consecutive chunks when a text too long for the model is cut into overlapping chunks; when unset, such a text is truncated instead.
     """
-    aggregation_strategy: Annotated[Literal["none", "simple", "first", "average", "max"] | None, NotNull] = None
+    aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None
     """
     How token predictions are merged into entities: "none" keeps one result per token, "simple" joins neighbouring tokens that share a label, and "first", "average" and "max" also keep words whole, labelling a word by its first token, its averaged token scores or its best token (the service uses "simple" when unset).
     """
@@ -86,8 +86,8 @@ class TokenClassificationInput(InputModel):
     """
     The text to label, or a list of texts to label in one request.
     """
-    parameters: Annotated[TokenClassificationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TokenClassificationParameters | None = None
+    options: common.Options | None = None
 
 
 TokenClassificationOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -35,27 +35,26 @@ class TranslationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    src_lang: Annotated[str | None, NotNull] = None
+    src_lang: str | None = None
     """
     Language of the input, in the model's own code format (such as "en_XX" for mBART or "eng_Latn" for NLLB); needed by models that translate from several languages.
     """
-    tgt_lang: Annotated[str | None, NotNull] = None
+    tgt_lang: str | None = None
     """
     Language to translate into, in the model's own code format (such as "fr_XX" for mBART or "fra_Latn" for NLLB); needed by models that translate into several languages.
     """
-    clean_up_tokenization_spaces: Annotated[bool | None, NotNull] = None
+    clean_up_tokenization_spaces: bool | None = None
     """
     Remove the stray spaces that decoding leaves around punctuation in the translation (the service uses false when unset).
     """
     truncation: Annotated[
         Literal["do_not_truncate", "longest_first", "only_first", "only_second"] | None,
         Field(title="TextToTextTruncation"),
-        NotNull,
     ] = None
     """
     How a text longer than the model accepts is cut down (the service uses "do_not_truncate" when unset).
     """
-    generate_parameters: Annotated[TranslationGenerateParameters | None, NotNull] = None
+    generate_parameters: TranslationGenerateParameters | None = None
     """
     Extra keyword arguments for the model's generate() call, passed through unchecked.
     """
@@ -84,5 +83,5 @@ class TranslationInput(InputModel):
     """
     The text to translate, or a list of texts translated in one request (hf-inference answers one translation per text).
     """
-    parameters: Annotated[TranslationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: TranslationParameters | None = None
+    options: common.Options | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 from .common import ClassificationOutputElement
@@ -21,21 +21,21 @@ class VideoClassificationParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    frame_sampling_rate: Annotated[int | None, Field(ge=1), NotNull] = None
+    frame_sampling_rate: Annotated[int | None, Field(ge=1)] = None
     """
     Stride between the frames picked from the video: every n-th frame is kept (the service uses 1 when unset).
     """
     function_to_apply: Annotated[
-        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform"), NotNull
+        Literal["sigmoid", "softmax", "none"] | None, Field(title="ClassificationOutputTransform")
     ] = None
     """
     The function turning the model's logits into scores.
     """
-    num_frames: Annotated[int | None, Field(ge=1), NotNull] = None
+    num_frames: Annotated[int | None, Field(ge=1)] = None
     """
     How many frames are sampled and shown to the model (the model's configured frame count applies when unset).
     """
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many of the most likely classes to return (the service returns 5 when unset, or every class if the model has fewer).
     """
@@ -59,8 +59,8 @@ class VideoClassificationInput(InputModel):
     """
     The video clip to classify, base64-encoded (sent as the raw body instead when no parameters are given).
     """
-    parameters: Annotated[VideoClassificationParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: VideoClassificationParameters | None = None
+    options: common.Options | None = None
 
 
 VideoClassificationOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, NullMeansAbsent, OutputModel
+from typed_inference._base import InputModel, NullMeansAbsent, OutputModel
 
 from . import common
 
@@ -38,7 +38,7 @@ class VisualQuestionAnsweringParameters(InputModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    top_k: Annotated[int | None, Field(ge=1), NotNull] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
     """
     How many answers to return, most likely first; fewer come back when the model has fewer candidates (the service returns 5 when unset).
     """
@@ -68,8 +68,8 @@ class VisualQuestionAnsweringInput(InputModel):
         extra="forbid",
     )
     inputs: VisualQuestionAnsweringInputData
-    parameters: Annotated[VisualQuestionAnsweringParameters | None, NotNull] = None
-    options: Annotated[common.Options | None, NotNull] = None
+    parameters: VisualQuestionAnsweringParameters | None = None
+    options: common.Options | None = None
 
 
 VisualQuestionAnsweringOutput = TypeAliasType(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 from .common import ClassificationOutputElement
@@ -30,11 +30,11 @@ class ZeroShotClassificationParameters(InputModel):
     """
     The labels to score the text against; every label gets a score.
     """
-    hypothesis_template: Annotated[str | None, NotNull] = None
+    hypothesis_template: str | None = None
     """
     Sentence with a {} placeholder that each label is put into before the model judges whether the text implies it (the service uses "This example is {}." when unset).
     """
-    multi_label: Annotated[bool | None, NotNull] = None
+    multi_label: bool | None = None
     """
     Score each label on its own so that several can be true at once; when false the scores are spread over the labels and add up to 1 (the service uses false when unset).
     """
@@ -59,7 +59,7 @@ class ZeroShotClassificationInput(InputModel):
     The text to classify, or a list of texts classified against the same labels in one request (hf-inference answers one result per text).
     """
     parameters: ZeroShotClassificationParameters
-    options: Annotated[common.Options | None, NotNull] = None
+    options: common.Options | None = None
 
 
 ZeroShotClassificationOutput = TypeAliasType(

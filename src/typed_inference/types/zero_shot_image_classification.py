@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull
+from typed_inference._base import InputModel
 
 from . import common
 from .common import ClassificationOutputElement
@@ -25,7 +25,7 @@ class ZeroShotImageClassificationParameters(InputModel):
     """
     The labels to score the image against; every label gets a score.
     """
-    hypothesis_template: Annotated[str | None, NotNull] = None
+    hypothesis_template: str | None = None
     """
     Sentence with a {} placeholder that each label is put into before it is compared with the image (the service uses "This is a photo of {}." when unset).
     """
@@ -50,7 +50,7 @@ class ZeroShotImageClassificationInput(InputModel):
     The image to classify, base64-encoded.
     """
     parameters: ZeroShotImageClassificationParameters
-    options: Annotated[common.Options | None, NotNull] = None
+    options: common.Options | None = None
 
 
 ZeroShotImageClassificationOutput = TypeAliasType(

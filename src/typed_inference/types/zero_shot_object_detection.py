@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-from typed_inference._base import InputModel, NotNull, OutputModel
+from typed_inference._base import InputModel, OutputModel
 
 from . import common
 
@@ -55,7 +55,7 @@ class ZeroShotObjectDetectionInput(InputModel):
     The image to search for objects, base64-encoded.
     """
     parameters: ZeroShotObjectDetectionParameters
-    options: Annotated[common.Options | None, NotNull] = None
+    options: common.Options | None = None
 
 
 ZeroShotObjectDetectionOutput = TypeAliasType(

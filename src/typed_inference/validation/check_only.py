@@ -8,7 +8,6 @@ from pydantic import BaseModel
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
-from typed_inference._base import NotNull
 from typed_inference._decode import strict_adapter
 
 _NOT_SCHEMA = frozenset({"cls", "function", "default", "config", "metadata", "serialization", "ref", "expected"})
@@ -17,9 +16,8 @@ _NOT_SCHEMA = frozenset({"cls", "function", "default", "config", "metadata", "se
 def check_only_schema(node: Any) -> Any:
     """A core schema accepting exactly what `node` accepts, building plain dicts instead of model objects.
 
-    Models become typed dicts with the same fields, config and extra-field rule; `NotNull` over a nullable type
-    becomes the type itself. Everything else is kept. The payloads it rejects are re-checked by the real models,
-    which also word the errors.
+    Models become typed dicts with the same fields, config and extra-field rule. Everything else is kept. The
+    payloads it rejects are re-checked by the real models, which also word the errors.
     """
     if isinstance(node, (list, tuple)):
         return type(node)(check_only_schema(item) for item in node)
@@ -28,10 +26,6 @@ def check_only_schema(node: Any) -> Any:
     kind = node.get("type")
     if kind == "model" and _plain_model(node):
         return _typed_dict(node)
-    if kind == "function-after" and node["function"].get("function") is NotNull.func:
-        inner = node["schema"]
-        if inner.get("type") == "nullable":
-            return check_only_schema(inner["schema"])
     return {k: (v if k in _NOT_SCHEMA else check_only_schema(v)) for k, v in node.items()}
 
 
