@@ -13,6 +13,7 @@ from pathlib import Path
 from codegen.docs import tasks_markdown
 from codegen.methods import methods_sources
 from codegen.models import class_names, generate_models
+from codegen.params import params_source
 from codegen.providers import load_providers, names_source, providers_source
 from codegen.registry import registry_source, types_index_source
 from codegen.schemas import ROOT, load_common, load_tasks
@@ -40,6 +41,10 @@ def render(out: Path) -> None:
         (types_dir / f"{name}.py").write_text(HEADER.format(source=sources[name]) + source, encoding="utf-8")
         for cls in class_names(source):
             exports.setdefault(cls, name)
+    params, param_names = params_source(tasks, common)
+    (types_dir / "params.py").write_text(HEADER.format(source="") + params, encoding="utf-8")
+    for param in param_names:
+        exports.setdefault(param, "params")
     (types_dir / "__init__.py").write_text(HEADER.format(source="") + types_index_source(exports), encoding="utf-8")
     (generated / "__init__.py").write_text(
         HEADER.format(source="") + '"""Everything `make codegen` writes besides `types/` and `schemas/`."""\n',

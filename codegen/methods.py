@@ -56,7 +56,9 @@ PER_CALL_DOCS = [
 class Types:
     """Turns JSON Schemas of one task into Python annotations (as source text) for method signatures."""
 
-    def __init__(self, task: Task, common: dict[str, Any]) -> None:
+    def __init__(
+        self, task: Task, common: dict[str, Any], params: dict[str, tuple[dict[str, Any], Types]] | None = None
+    ) -> None:
         self.task = task
         self.local = {
             **task.input.get("$defs", {}),
@@ -67,6 +69,9 @@ class Types:
         self.imports: set[tuple[str, str]] = set()
         self.sequence = "Sequence"  # arrays in arguments: covariant, so a list[dict[str, str]] variable fits
         self.inline_arrays = False  # spell out named array types (their items may be mappings too)
+        # the object types a signature names, each also taken as a dict: its TypedDict (`{name}Param`, types/params.py)
+        self.params = params if params is not None else {}
+        self.unions: dict[str, tuple[dict[str, Any], Types]] = {}  # named unions of object types (chat messages)
 
     def resolve(self, ref: str) -> tuple[str, dict[str, Any], str]:
         """(name, schema, module) of a reference."""
@@ -100,11 +105,14 @@ class Types:
             name, target, module = self.resolve(schema["$ref"])
             free_form = target.get("type") == "object" and not target.get("properties")
             array = self.inline_arrays and target.get("type") == "array"
+            if "anyOf" in target or "oneOf" in target:
+                self.unions.setdefault(name, (target, self))  # its members as dicts: `{name}Param`, an alias
             if "enum" in target or "anyOf" in target or "oneOf" in target or free_form or array:
                 return self.annotation(target)
             self.imports.add((module, name))
             if target.get("type") == "object" or "properties" in target:
-                return f"{name} | Mapping[str, Any]"
+                self.params.setdefault(name, (target, self))
+                return f"{name} | {name}Param"
             return name
         if "const" in schema:
             return f"Literal[{schema['const']!r}]"
@@ -184,10 +192,16 @@ def _output_note(task: Task) -> str:
     return " ".join(task.output.get("description", "").split())
 
 
-def method_source(task: Task, common: dict[str, Any], is_async: bool = False) -> tuple[str, set[tuple[str, str]]]:
-    """Source of one task's method (with overloads for batches and flags)."""
+def method_source(
+    task: Task,
+    common: dict[str, Any],
+    is_async: bool = False,
+    params: dict[str, tuple[dict[str, Any], Types]] | None = None,
+) -> tuple[str, set[tuple[str, str]]]:
+    """Source of one task's method (with overloads for batches and flags); `params` collects the object types its
+    signature names (their TypedDicts are `params_source`'s)."""
     meta = task.meta
-    types = Types(task, common)
+    types = Types(task, common, params)
     method = task.module
     params_schema = task.input["$defs"][f"{task.name}Parameters"].get("properties", {})
     inputs_schema = task.input["properties"].get("inputs") or task.input["properties"].get("messages", {})
@@ -335,6 +349,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
     """Source of one generated methods module: the task methods and the table that makes their raw twins."""
     prefix = "Async" if is_async else ""
     imports: set[tuple[str, str]] = set()
+    collected: dict[str, tuple[dict[str, Any], Types]] = {}
     body = [f"class {prefix}TaskMethods:", '    """One typed method per task; the client supplies `_call`."""', ""]
     define = "async def" if is_async else "def"
     body.append(
@@ -342,7 +357,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
         "parameters: Mapping[str, Any], **options: Any\n    ) -> Any:\n        raise NotImplementedError\n"
     )
     for task in tasks:
-        source, used = method_source(task, common, is_async)
+        source, used = method_source(task, common, is_async, collected)
         imports |= used
         imports.add((task.module, task.element or f"{task.name}Output"))
         if task.stream_output is not None:
@@ -357,6 +372,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
         f"    def __init__(self, client: {prefix}TaskMethods) -> None:",
         *(f"        self.{task.module} = {wrap}(client.{task.module})" for task in tasks),
     ]
+    params = [f"{name}Param" for name in collected]
     type_imports = []
     for module in sorted({m for m, _ in imports}):
         names = sorted({n for m, n in imports if m == module})
@@ -376,6 +392,7 @@ def methods_source(tasks: list[Task], common: dict[str, Any], is_async: bool) ->
         "    from pydantic import BaseModel",
         "",
         "    from typed_inference._generated.names import ProviderName",
+        f"    from typed_inference.types.params import {', '.join(sorted(params))}",
         f"    from typed_inference._streaming import {prefix}Stream",
         "    from typed_inference.providers._jobs import JobStatus",
         *type_imports,

@@ -13,12 +13,14 @@ import os
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
+
+from typed_inference.types.params import ChatCompletionInputMessageParam
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 PROVIDER_ID = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 TOKEN = "hf_bench_router_token"
-MESSAGES = [{"role": "user", "content": "Say hi"}]
+MESSAGES: list[ChatCompletionInputMessageParam] = [{"role": "user", "content": "Say hi"}]
 
 
 def _serve(conn: Connection) -> None:
@@ -155,7 +157,7 @@ def measure(n: int = 200, rounds: int = 7, firsts: int = 300, *, canned: bool = 
             return ours.chat_completion(MESSAGES, model=MODEL, max_tokens=8)
 
         def hub_call() -> Any:
-            return hub.chat_completion(MESSAGES, model=MODEL, max_tokens=8)
+            return hub.chat_completion(cast(Any, MESSAGES), model=MODEL, max_tokens=8)
 
         assert ours_call().choices[0].message.content == hub_call().choices[0].message.content == "Hello"
         per_call = interleaved({"huggingface_hub": hub_call, "typed-inference": ours_call}, n, rounds)

@@ -51,7 +51,7 @@ def test_misspelt_keyword_is_a_type_error_and_bad_value_a_validation_error(
 
 def test_a_wrong_role_is_one_line_without_other_branches_noise(client: InferenceClient) -> None:
     with pytest.raises(RequestValidationError) as caught:
-        client.chat_completion([{"role": "usr", "content": "hi"}], model="m")
+        client.chat_completion([{"role": "usr", "content": "hi"}], model="m")  # type: ignore[list-item]
     assert str(caught.value) == (
         "chat-completion: invalid request:\n  messages[0].role: Input should be 'system' or 'user' or 'assistant' or"
         " 'tool'; found 'usr' (str)"
@@ -64,13 +64,13 @@ def test_a_wrong_role_is_one_line_without_other_branches_noise(client: Inference
 
 def test_the_branch_a_role_picks_reports_its_own_errors(client: InferenceClient) -> None:
     with pytest.raises(RequestValidationError) as caught:
-        client.chat_completion([{"role": "user", "content": 5}], model="m")
+        client.chat_completion([{"role": "user", "content": 5}], model="m")  # type: ignore[list-item]
     assert str(caught.value) == (
         "chat-completion: invalid request:\n  messages[0].content: Input should be a valid string or a valid list;"
         " found 5 (int)"
     )
     with pytest.raises(RequestValidationError) as tool:
-        client.chat_completion([{"role": "tool", "content": "42"}], model="m")
+        client.chat_completion([{"role": "tool", "content": "42"}], model="m")  # type: ignore[list-item]
     assert str(tool.value) == "chat-completion: invalid request:\n  messages[0].tool_call_id: required field missing"
     with pytest.raises(RequestValidationError) as scalar:
         client.feature_extraction(3, model="m")  # type: ignore[call-overload]

@@ -28,10 +28,15 @@ from typed_inference.providers._mapping import MAPPINGS
 from typed_inference.providers._route import hub_task
 from typed_inference.transport import RetryPolicy
 from typed_inference.types import ChatCompletionOutput, TextGenerationOutput
+from typed_inference.types.params import (
+    ChatCompletionInputMessageParam,
+    ChatCompletionInputResponseFormatJsonSchemaParam,
+    ChatCompletionInputToolParam,
+)
 
 HF = "hf_test_router_token"
 MODEL = "org/model"
-MESSAGES = [{"role": "user", "content": "Hi"}]
+MESSAGES: list[ChatCompletionInputMessageParam] = [{"role": "user", "content": "Hi"}]
 # chat, completions and embeddings; the media tasks are tests/test_provider_media.py's
 PAIRS = sorted(
     (name, task)
@@ -429,13 +434,19 @@ def test_unknown_mapping_fields_are_kept(fake: ProviderFake) -> None:
 # -- body rewrites, extra_body and provider errors ------------------------------------------------------------------
 def test_chat_rewrites_on_provider_routes(fake: ProviderFake) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    rf = {"type": "json_schema", "json_schema": {"name": "A", "schema": schema}}
+    rf: ChatCompletionInputResponseFormatJsonSchemaParam = {
+        "type": "json_schema",
+        "json_schema": {"name": "A", "schema": schema},
+    }
+    tools: list[ChatCompletionInputToolParam] = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    ]
     fake.map(MODEL, ("cohere", "co", "conversational"), ("together", "tg", "conversational"))
     with make(fake) as client:
         for provider in ("cohere", "together"):
             client.chat_completion(
                 MESSAGES, model=MODEL, provider=provider, response_format=rf, tool_choice="get_weather",
-                tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+                tools=tools,
                 extra_body={"reasoning_effort": "low"},
             )  # fmt: skip
     cohere, together = (r.json() for r in fake.router.received)

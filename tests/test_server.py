@@ -56,6 +56,7 @@ from typed_inference.types import (
     TranslationOutput,
     ZeroShotClassificationOutputElement,
 )
+from typed_inference.types.params import ChatCompletionInputMessageParam
 
 MINILM = EMBEDDED_ID
 
@@ -143,7 +144,10 @@ def test_text_generation(client: InferenceClient) -> None:
 
 def test_text_generation_with_chat_messages(client: InferenceClient) -> None:
     """hf-inference's pipeline takes a conversation as `inputs` and applies the chat template, as chat does."""
-    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    messages: list[ChatCompletionInputMessageParam] = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+    ]
     out = client.text_generation(messages, model="demo/text-generation", max_new_tokens=5, details=True)
     assert isinstance(out, TextGenerationOutput) and out.details is not None
     chat = client.chat_completion(messages, model="demo/text-generation", max_tokens=5)
@@ -152,7 +156,10 @@ def test_text_generation_with_chat_messages(client: InferenceClient) -> None:
 
 
 def test_chat_completion(client: InferenceClient, live: LiveServer) -> None:
-    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    messages: list[ChatCompletionInputMessageParam] = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+    ]
     out = client.chat_completion(messages, model="demo/text-generation", max_tokens=5)
     assert isinstance(out, ChatCompletionOutput) and out.model == "demo/text-generation"
     assert out.choices[0].message.role == "assistant" and out.usage is not None

@@ -15,6 +15,7 @@ import typed_inference as ti
 from tests.server import Reply, ScriptedServer
 from typed_inference import InferenceClient
 from typed_inference.types import ChatCompletionOutput, ChatCompletionStreamOutput, TextGenerationStreamOutput
+from typed_inference.types.params import ChatCompletionInputToolParam
 
 
 def tgi_events(words: list[str], *, space: bool = True) -> bytes:
@@ -124,7 +125,9 @@ def test_chat_non_streaming_with_deviations(server: ScriptedServer, client: Infe
             "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
         }
     )
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    tools: list[ChatCompletionInputToolParam] = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    ]
     out = client.chat_completion([{"role": "user", "content": "Weather in Paris?"}], tools=tools, tool_choice="auto")
     assert isinstance(out, ChatCompletionOutput)
     calls = out.choices[0].message.tool_calls

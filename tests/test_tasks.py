@@ -26,13 +26,14 @@ from typed_inference._task import ValidationMode
 from typed_inference.transport import RetryPolicy
 from typed_inference.types.chat_completion import ChatCompletionOutput
 from typed_inference.types.fill_mask import FillMaskOutputElement
+from typed_inference.types.params import ChatCompletionInputMessageParam
 from typed_inference.types.text_classification import TextClassificationOutputElement
 from typed_inference.types.token_classification import TokenClassificationOutputElement
 from typed_inference.types.zero_shot_classification import ZeroShotClassificationOutputElement
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 TOKEN = "hf_test_secret_token"
-MESSAGES = [{"role": "user", "content": "What is deep learning?"}]
+MESSAGES: list[ChatCompletionInputMessageParam] = [{"role": "user", "content": "What is deep learning?"}]
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------
@@ -535,7 +536,7 @@ def test_invalid_request_is_rejected_before_sending(
 
 def test_misspelt_parameter_suggests_the_right_name(server: MockServer, client: InferenceClient) -> None:
     with pytest.raises(ti.RequestValidationError) as err:
-        client.text_to_speech("Hello", model=MODEL, generation_parameters={"temprature": 0.7})
+        client.text_to_speech("Hello", model=MODEL, generation_parameters={"temprature": 0.7})  # type: ignore[arg-type]
     assert "parameters.generation_parameters.temprature: unknown field 'temprature'" in str(err.value)
     assert "did you mean 'temperature'?" in str(err.value)
     assert len(server.received) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -12,6 +12,7 @@ from tests.provider_fake import ProviderFake
 from typed_inference import InferenceClient, RequestValidationError
 from typed_inference.testing import MockTransport, json_response
 from typed_inference.transport import Request, RetryPolicy
+from typed_inference.types.params import ChatCompletionInputMessageParam, ChatCompletionInputToolParam
 from typed_inference.validate import validate
 
 CHAT_ANSWER = {
@@ -24,7 +25,7 @@ CHAT_ANSWER = {
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
 }
 # what code built on the OpenAI types sends: `message.model_dump()` keeps every unset field as None
-DUMPED: list[dict[str, Any]] = [
+DUMPED_DICTS: list[dict[str, Any]] = [
     {"role": "system", "content": "Be brief.", "name": None},
     {"role": "user", "content": "Hi", "name": None},
     {
@@ -35,9 +36,13 @@ DUMPED: list[dict[str, Any]] = [
     },
     {"role": "tool", "content": "42", "tool_call_id": "c1"},
 ]
-TOOLS: list[dict[str, Any]] = [
+TOOLS_DICTS: list[dict[str, Any]] = [
     {"type": "function", "function": {"name": "f", "description": None, "parameters": {"default": None}}}
 ]
+
+# dicts typed `dict[str, Any]` (model_dump output) reach the typed methods through the documented cast
+DUMPED = cast("list[ChatCompletionInputMessageParam]", DUMPED_DICTS)
+TOOLS = cast("list[ChatCompletionInputToolParam]", TOOLS_DICTS)
 
 
 def recording(answer: Any) -> tuple[InferenceClient, list[Request]]:
@@ -99,9 +104,9 @@ def test_none_in_nested_parameters_is_left_out() -> None:
 def test_a_required_field_given_none_is_still_refused() -> None:
     client, requests = recording(CHAT_ANSWER)
     with pytest.raises(RequestValidationError, match="content"):
-        client.chat_completion([{"role": "user", "content": None}])
+        client.chat_completion([{"role": "user", "content": None}])  # type: ignore[list-item]
     with pytest.raises(RequestValidationError, match="role"):
-        client.chat_completion([{"role": None, "content": "Hi"}])
+        client.chat_completion([{"role": None, "content": "Hi"}])  # type: ignore[list-item]
     assert requests == []
 
 

@@ -89,3 +89,58 @@ def test_mypy_reports_transport_misuse(tmp_path: Path) -> None:
     assert ':15: error: Argument 1 to "MockTransport" has incompatible type' in out
     assert ':16: error: Argument "content" to "Response" has incompatible type "str"' in out
     assert ':17: error: Property "timeout" defined in "Request" is read-only' in out
+
+
+CHAT_DICTS = """
+from typing import Any, cast
+
+from pydantic import BaseModel
+
+from typed_inference import InferenceClient
+from typed_inference.types import ChatCompletionInputUserMessage
+from typed_inference.types.params import ChatCompletionInputMessageParam, ChatCompletionInputToolParam
+
+client = InferenceClient("m")
+client.chat_completion([{"role": "usr", "content": "hi"}])
+client.chat_completion([{"role": "user", "contnet": "hi"}])
+client.chat_completion([{"role": "user", "content": "hi"}], tools=[{"type": "function", "fnction": {"name": "f"}}])
+client.chat_completion([{"role": "user", "content": "hi"}])
+client.chat_completion([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}])
+client.chat_completion([ChatCompletionInputUserMessage(role="user", content="hi")])
+messages: list[ChatCompletionInputMessageParam] = [{"role": "user", "content": "hi"}]
+tools: list[ChatCompletionInputToolParam] = [{"type": "function", "function": {"name": "f"}}]
+client.chat_completion(messages, tools=tools, tool_choice="auto")
+dumped: list[dict[str, Any]] = [{"role": "user", "content": "hi", "name": None}]
+client.chat_completion(cast("list[ChatCompletionInputMessageParam]", dumped))
+client.chat_completion([{"role": "assistant", "content": None, "tool_calls": [
+    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}])
+"""
+CHAT_DICT_ERRORS = (11, 12, 13)  # the wrong role, the misspelt key, the misspelt tool key: nothing else
+
+
+def test_mypy_checks_message_and_tool_dicts(tmp_path: Path) -> None:
+    result = mypy(tmp_path, CHAT_DICTS)
+    lines = sorted({int(line.split(":")[1]) for line in result.stdout.splitlines() if ": error:" in line})
+    assert tuple(lines) == CHAT_DICT_ERRORS, result.stdout
+
+
+def test_pyright_checks_message_and_tool_dicts(tmp_path: Path) -> None:
+    """What VS Code's language server shows: the same three errors, and none for the correct dicts."""
+    import json
+    import shutil
+
+    pyright = shutil.which("pyright", path=str(Path(sys.executable).parent)) or shutil.which("pyright")
+    if pyright is None:
+        pytest.skip("pyright is not installed (pip install pyright: the dev extra has it)")
+    code = tmp_path / "user_code.py"
+    code.write_text(CHAT_DICTS)
+    done = subprocess.run(
+        [pyright, "--outputjson", str(code)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        pytest.skip(f"pyright could not run here (its node runtime?): {(done.stderr or done.stdout)[:300]}")
+    errors = [d for d in report["generalDiagnostics"] if d["severity"] == "error"]
+    lines = sorted({d["range"]["start"]["line"] + 1 for d in errors})
+    assert tuple(lines) == CHAT_DICT_ERRORS, [d["message"][:200] for d in errors]

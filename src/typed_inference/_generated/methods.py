@@ -45,6 +45,25 @@ if TYPE_CHECKING:
     from typed_inference.types.image_segmentation import ImageSegmentationOutputElement
     from typed_inference.types.image_to_text import ImageToTextOutput
     from typed_inference.types.object_detection import ObjectDetectionOutputElement
+    from typed_inference.types.params import (
+        ChatCompletionInputAssistantMessageParam,
+        ChatCompletionInputNamedToolChoiceParam,
+        ChatCompletionInputResponseFormatJsonObjectParam,
+        ChatCompletionInputResponseFormatJsonParam,
+        ChatCompletionInputResponseFormatJsonSchemaParam,
+        ChatCompletionInputResponseFormatRegexParam,
+        ChatCompletionInputResponseFormatTextParam,
+        ChatCompletionInputStreamOptionsParam,
+        ChatCompletionInputSystemMessageParam,
+        ChatCompletionInputToolMessageParam,
+        ChatCompletionInputToolParam,
+        ChatCompletionInputUserMessageParam,
+        GenerationParametersParam,
+        TargetSizeParam,
+        TextGenerationInputGrammarJsonParam,
+        TextGenerationInputGrammarJsonSchemaParam,
+        TextGenerationInputGrammarRegexParam,
+    )
     from typed_inference.types.question_answering import QuestionAnsweringOutputElement
     from typed_inference.types.summarization import SummarizationOutput
     from typed_inference.types.table_question_answering import TableQuestionAnsweringOutputElement
@@ -189,7 +208,7 @@ class TaskMethods:
         audio: BinaryInput,
         *,
         return_timestamps: bool | None = None,
-        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        generation_parameters: GenerationParameters | GenerationParametersParam | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
@@ -248,13 +267,16 @@ class TaskMethods:
         self,
         messages: Sequence[
             ChatCompletionInputSystemMessage
-            | Mapping[str, Any]
+            | ChatCompletionInputSystemMessageParam
             | ChatCompletionInputUserMessage
+            | ChatCompletionInputUserMessageParam
             | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputAssistantMessageParam
             | ChatCompletionInputToolMessage
+            | ChatCompletionInputToolMessageParam
         ],
         *,
-        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        stream_options: ChatCompletionInputStreamOptions | ChatCompletionInputStreamOptionsParam | None = None,
         frequency_penalty: float | None = None,
         logit_bias: dict[str, float] | None = None,
         logprobs: bool | None = None,
@@ -263,11 +285,15 @@ class TaskMethods:
         presence_penalty: float | None = None,
         reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None,
         response_format: ChatCompletionInputResponseFormatText
-        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatTextParam
         | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonObjectParam
         | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJsonSchemaParam
         | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatJsonParam
         | ChatCompletionInputResponseFormatRegex
+        | ChatCompletionInputResponseFormatRegexParam
         | type[BaseModel]
         | None = None,
         seed: int | None = None,
@@ -276,10 +302,10 @@ class TaskMethods:
         tool_choice: Literal["auto", "none", "required"]
         | str
         | ChatCompletionInputNamedToolChoice
-        | Mapping[str, Any]
+        | ChatCompletionInputNamedToolChoiceParam
         | None = None,
         tool_prompt: str | None = None,
-        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | ChatCompletionInputToolParam] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: Literal[False] = False,
@@ -298,13 +324,16 @@ class TaskMethods:
         self,
         messages: Sequence[
             ChatCompletionInputSystemMessage
-            | Mapping[str, Any]
+            | ChatCompletionInputSystemMessageParam
             | ChatCompletionInputUserMessage
+            | ChatCompletionInputUserMessageParam
             | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputAssistantMessageParam
             | ChatCompletionInputToolMessage
+            | ChatCompletionInputToolMessageParam
         ],
         *,
-        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        stream_options: ChatCompletionInputStreamOptions | ChatCompletionInputStreamOptionsParam | None = None,
         frequency_penalty: float | None = None,
         logit_bias: dict[str, float] | None = None,
         logprobs: bool | None = None,
@@ -313,11 +342,15 @@ class TaskMethods:
         presence_penalty: float | None = None,
         reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None,
         response_format: ChatCompletionInputResponseFormatText
-        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatTextParam
         | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonObjectParam
         | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJsonSchemaParam
         | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatJsonParam
         | ChatCompletionInputResponseFormatRegex
+        | ChatCompletionInputResponseFormatRegexParam
         | type[BaseModel]
         | None = None,
         seed: int | None = None,
@@ -326,10 +359,10 @@ class TaskMethods:
         tool_choice: Literal["auto", "none", "required"]
         | str
         | ChatCompletionInputNamedToolChoice
-        | Mapping[str, Any]
+        | ChatCompletionInputNamedToolChoiceParam
         | None = None,
         tool_prompt: str | None = None,
-        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | ChatCompletionInputToolParam] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: Literal[True],
@@ -347,13 +380,16 @@ class TaskMethods:
         self,
         messages: Sequence[
             ChatCompletionInputSystemMessage
-            | Mapping[str, Any]
+            | ChatCompletionInputSystemMessageParam
             | ChatCompletionInputUserMessage
+            | ChatCompletionInputUserMessageParam
             | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputAssistantMessageParam
             | ChatCompletionInputToolMessage
+            | ChatCompletionInputToolMessageParam
         ],
         *,
-        stream_options: ChatCompletionInputStreamOptions | Mapping[str, Any] | None = None,
+        stream_options: ChatCompletionInputStreamOptions | ChatCompletionInputStreamOptionsParam | None = None,
         frequency_penalty: float | None = None,
         logit_bias: dict[str, float] | None = None,
         logprobs: bool | None = None,
@@ -362,11 +398,15 @@ class TaskMethods:
         presence_penalty: float | None = None,
         reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | str | None = None,
         response_format: ChatCompletionInputResponseFormatText
-        | Mapping[str, Any]
+        | ChatCompletionInputResponseFormatTextParam
         | ChatCompletionInputResponseFormatJsonObject
+        | ChatCompletionInputResponseFormatJsonObjectParam
         | ChatCompletionInputResponseFormatJsonSchema
+        | ChatCompletionInputResponseFormatJsonSchemaParam
         | ChatCompletionInputResponseFormatJson
+        | ChatCompletionInputResponseFormatJsonParam
         | ChatCompletionInputResponseFormatRegex
+        | ChatCompletionInputResponseFormatRegexParam
         | type[BaseModel]
         | None = None,
         seed: int | None = None,
@@ -375,10 +415,10 @@ class TaskMethods:
         tool_choice: Literal["auto", "none", "required"]
         | str
         | ChatCompletionInputNamedToolChoice
-        | Mapping[str, Any]
+        | ChatCompletionInputNamedToolChoiceParam
         | None = None,
         tool_prompt: str | None = None,
-        tools: Sequence[ChatCompletionInputTool | Mapping[str, Any]] | None = None,
+        tools: Sequence[ChatCompletionInputTool | ChatCompletionInputToolParam] | None = None,
         top_logprobs: int | None = None,
         top_p: float | None = None,
         stream: bool = False,
@@ -1015,7 +1055,7 @@ class TaskMethods:
         guidance_scale: float | None = None,
         negative_prompt: str | None = None,
         num_inference_steps: int | None = None,
-        target_size: TargetSize | Mapping[str, Any] | None = None,
+        target_size: TargetSize | TargetSizeParam | None = None,
         seed: int | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
@@ -1092,7 +1132,7 @@ class TaskMethods:
         negative_prompt: str | None = None,
         num_inference_steps: int | None = None,
         num_frames: int | None = None,
-        target_size: TargetSize | Mapping[str, Any] | None = None,
+        target_size: TargetSize | TargetSizeParam | None = None,
         seed: int | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
@@ -1172,7 +1212,7 @@ class TaskMethods:
         guidance_scale: float | None = None,
         negative_prompt: str | None = None,
         num_inference_steps: int | None = None,
-        target_size: TargetSize | Mapping[str, Any] | None = None,
+        target_size: TargetSize | TargetSizeParam | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
@@ -1241,7 +1281,7 @@ class TaskMethods:
         image: BinaryInput,
         *,
         max_new_tokens: int | None = None,
-        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        generation_parameters: GenerationParameters | GenerationParametersParam | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
@@ -1304,7 +1344,7 @@ class TaskMethods:
         negative_prompt: str | None = None,
         num_inference_steps: int | None = None,
         num_frames: int | None = None,
-        target_size: TargetSize | Mapping[str, Any] | None = None,
+        target_size: TargetSize | TargetSizeParam | None = None,
         seed: int | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
@@ -1947,10 +1987,13 @@ class TaskMethods:
         prompt: str
         | Sequence[
             ChatCompletionInputSystemMessage
-            | Mapping[str, Any]
+            | ChatCompletionInputSystemMessageParam
             | ChatCompletionInputUserMessage
+            | ChatCompletionInputUserMessageParam
             | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputAssistantMessageParam
             | ChatCompletionInputToolMessage
+            | ChatCompletionInputToolMessageParam
         ],
         *,
         adapter_id: str | None = None,
@@ -1960,9 +2003,11 @@ class TaskMethods:
         do_sample: bool | None = None,
         frequency_penalty: float | None = None,
         grammar: TextGenerationInputGrammarJson
-        | Mapping[str, Any]
+        | TextGenerationInputGrammarJsonParam
         | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarRegexParam
         | TextGenerationInputGrammarJsonSchema
+        | TextGenerationInputGrammarJsonSchemaParam
         | None = None,
         max_new_tokens: int | None = None,
         repetition_penalty: float | None = None,
@@ -1993,10 +2038,13 @@ class TaskMethods:
         prompt: str
         | Sequence[
             ChatCompletionInputSystemMessage
-            | Mapping[str, Any]
+            | ChatCompletionInputSystemMessageParam
             | ChatCompletionInputUserMessage
+            | ChatCompletionInputUserMessageParam
             | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputAssistantMessageParam
             | ChatCompletionInputToolMessage
+            | ChatCompletionInputToolMessageParam
         ],
         *,
         adapter_id: str | None = None,
@@ -2006,9 +2054,11 @@ class TaskMethods:
         do_sample: bool | None = None,
         frequency_penalty: float | None = None,
         grammar: TextGenerationInputGrammarJson
-        | Mapping[str, Any]
+        | TextGenerationInputGrammarJsonParam
         | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarRegexParam
         | TextGenerationInputGrammarJsonSchema
+        | TextGenerationInputGrammarJsonSchemaParam
         | None = None,
         max_new_tokens: int | None = None,
         repetition_penalty: float | None = None,
@@ -2038,10 +2088,13 @@ class TaskMethods:
         prompt: str
         | Sequence[
             ChatCompletionInputSystemMessage
-            | Mapping[str, Any]
+            | ChatCompletionInputSystemMessageParam
             | ChatCompletionInputUserMessage
+            | ChatCompletionInputUserMessageParam
             | ChatCompletionInputAssistantMessage
+            | ChatCompletionInputAssistantMessageParam
             | ChatCompletionInputToolMessage
+            | ChatCompletionInputToolMessageParam
         ],
         *,
         adapter_id: str | None = None,
@@ -2051,9 +2104,11 @@ class TaskMethods:
         do_sample: bool | None = None,
         frequency_penalty: float | None = None,
         grammar: TextGenerationInputGrammarJson
-        | Mapping[str, Any]
+        | TextGenerationInputGrammarJsonParam
         | TextGenerationInputGrammarRegex
+        | TextGenerationInputGrammarRegexParam
         | TextGenerationInputGrammarJsonSchema
+        | TextGenerationInputGrammarJsonSchemaParam
         | None = None,
         max_new_tokens: int | None = None,
         repetition_penalty: float | None = None,
@@ -2182,7 +2237,7 @@ class TaskMethods:
         self,
         text: str,
         *,
-        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        generation_parameters: GenerationParameters | GenerationParametersParam | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
         wait_for_model: bool | None = None,
@@ -2317,7 +2372,7 @@ class TaskMethods:
         self,
         text: str,
         *,
-        generation_parameters: GenerationParameters | Mapping[str, Any] | None = None,
+        generation_parameters: GenerationParameters | GenerationParametersParam | None = None,
         model: str | None = None,
         provider: ProviderName | None = None,
         wait_for_model: bool | None = None,

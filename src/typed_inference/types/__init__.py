@@ -187,6 +187,71 @@ if TYPE_CHECKING:
     from typed_inference.types.object_detection import ObjectDetectionOutput as ObjectDetectionOutput
     from typed_inference.types.object_detection import ObjectDetectionOutputElement as ObjectDetectionOutputElement
     from typed_inference.types.object_detection import ObjectDetectionParameters as ObjectDetectionParameters
+    from typed_inference.types.params import (
+        ChatCompletionInputAssistantMessageParam as ChatCompletionInputAssistantMessageParam,
+    )
+    from typed_inference.types.params import ChatCompletionInputContentPartParam as ChatCompletionInputContentPartParam
+    from typed_inference.types.params import (
+        ChatCompletionInputFunctionDefinitionParam as ChatCompletionInputFunctionDefinitionParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputFunctionNameParam as ChatCompletionInputFunctionNameParam,
+    )
+    from typed_inference.types.params import ChatCompletionInputImagePartParam as ChatCompletionInputImagePartParam
+    from typed_inference.types.params import ChatCompletionInputImageUrlParam as ChatCompletionInputImageUrlParam
+    from typed_inference.types.params import (
+        ChatCompletionInputJsonSchemaConfigParam as ChatCompletionInputJsonSchemaConfigParam,
+    )
+    from typed_inference.types.params import ChatCompletionInputMessageParam as ChatCompletionInputMessageParam
+    from typed_inference.types.params import (
+        ChatCompletionInputNamedToolChoiceParam as ChatCompletionInputNamedToolChoiceParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputResponseFormatJsonObjectParam as ChatCompletionInputResponseFormatJsonObjectParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputResponseFormatJsonParam as ChatCompletionInputResponseFormatJsonParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputResponseFormatJsonSchemaParam as ChatCompletionInputResponseFormatJsonSchemaParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputResponseFormatParam as ChatCompletionInputResponseFormatParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputResponseFormatRegexParam as ChatCompletionInputResponseFormatRegexParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputResponseFormatTextParam as ChatCompletionInputResponseFormatTextParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputStreamOptionsParam as ChatCompletionInputStreamOptionsParam,
+    )
+    from typed_inference.types.params import (
+        ChatCompletionInputSystemMessageParam as ChatCompletionInputSystemMessageParam,
+    )
+    from typed_inference.types.params import ChatCompletionInputTextPartParam as ChatCompletionInputTextPartParam
+    from typed_inference.types.params import (
+        ChatCompletionInputToolCallFunctionParam as ChatCompletionInputToolCallFunctionParam,
+    )
+    from typed_inference.types.params import ChatCompletionInputToolCallParam as ChatCompletionInputToolCallParam
+    from typed_inference.types.params import ChatCompletionInputToolChoiceParam as ChatCompletionInputToolChoiceParam
+    from typed_inference.types.params import ChatCompletionInputToolMessageParam as ChatCompletionInputToolMessageParam
+    from typed_inference.types.params import ChatCompletionInputToolParam as ChatCompletionInputToolParam
+    from typed_inference.types.params import ChatCompletionInputUserMessageParam as ChatCompletionInputUserMessageParam
+    from typed_inference.types.params import GenerationParametersParam as GenerationParametersParam
+    from typed_inference.types.params import TargetSizeParam as TargetSizeParam
+    from typed_inference.types.params import TextGenerationInputGrammarJsonParam as TextGenerationInputGrammarJsonParam
+    from typed_inference.types.params import (
+        TextGenerationInputGrammarJsonSchemaParam as TextGenerationInputGrammarJsonSchemaParam,
+    )
+    from typed_inference.types.params import TextGenerationInputGrammarParam as TextGenerationInputGrammarParam
+    from typed_inference.types.params import (
+        TextGenerationInputGrammarRegexParam as TextGenerationInputGrammarRegexParam,
+    )
+    from typed_inference.types.params import (
+        TextGenerationInputJsonSchemaConfigParam as TextGenerationInputJsonSchemaConfigParam,
+    )
     from typed_inference.types.question_answering import QuestionAnsweringInput as QuestionAnsweringInput
     from typed_inference.types.question_answering import QuestionAnsweringInputData as QuestionAnsweringInputData
     from typed_inference.types.question_answering import QuestionAnsweringOutput as QuestionAnsweringOutput
@@ -374,28 +439,52 @@ _MODULES: dict[str, str] = {
     "BoundingBox": "common",
     "ChatCompletionInput": "chat_completion",
     "ChatCompletionInputAssistantMessage": "chat_completion",
+    "ChatCompletionInputAssistantMessageParam": "params",
+    "ChatCompletionInputContentPartParam": "params",
     "ChatCompletionInputContentParts": "chat_completion",
     "ChatCompletionInputFunctionDefinition": "chat_completion",
+    "ChatCompletionInputFunctionDefinitionParam": "params",
     "ChatCompletionInputFunctionName": "chat_completion",
+    "ChatCompletionInputFunctionNameParam": "params",
     "ChatCompletionInputImagePart": "chat_completion",
+    "ChatCompletionInputImagePartParam": "params",
     "ChatCompletionInputImageUrl": "chat_completion",
+    "ChatCompletionInputImageUrlParam": "params",
     "ChatCompletionInputJsonSchemaConfig": "chat_completion",
+    "ChatCompletionInputJsonSchemaConfigParam": "params",
     "ChatCompletionInputJsonSchemaDocument": "chat_completion",
     "ChatCompletionInputLogitBiasAdditionalProperty": "chat_completion",
+    "ChatCompletionInputMessageParam": "params",
     "ChatCompletionInputNamedToolChoice": "chat_completion",
+    "ChatCompletionInputNamedToolChoiceParam": "params",
     "ChatCompletionInputResponseFormatJson": "chat_completion",
     "ChatCompletionInputResponseFormatJsonObject": "chat_completion",
+    "ChatCompletionInputResponseFormatJsonObjectParam": "params",
+    "ChatCompletionInputResponseFormatJsonParam": "params",
     "ChatCompletionInputResponseFormatJsonSchema": "chat_completion",
+    "ChatCompletionInputResponseFormatJsonSchemaParam": "params",
+    "ChatCompletionInputResponseFormatParam": "params",
     "ChatCompletionInputResponseFormatRegex": "chat_completion",
+    "ChatCompletionInputResponseFormatRegexParam": "params",
     "ChatCompletionInputResponseFormatText": "chat_completion",
+    "ChatCompletionInputResponseFormatTextParam": "params",
     "ChatCompletionInputStreamOptions": "chat_completion",
+    "ChatCompletionInputStreamOptionsParam": "params",
     "ChatCompletionInputSystemMessage": "chat_completion",
+    "ChatCompletionInputSystemMessageParam": "params",
     "ChatCompletionInputTextPart": "chat_completion",
+    "ChatCompletionInputTextPartParam": "params",
     "ChatCompletionInputTool": "chat_completion",
     "ChatCompletionInputToolCall": "chat_completion",
     "ChatCompletionInputToolCallFunction": "chat_completion",
+    "ChatCompletionInputToolCallFunctionParam": "params",
+    "ChatCompletionInputToolCallParam": "params",
+    "ChatCompletionInputToolChoiceParam": "params",
     "ChatCompletionInputToolMessage": "chat_completion",
+    "ChatCompletionInputToolMessageParam": "params",
+    "ChatCompletionInputToolParam": "params",
     "ChatCompletionInputUserMessage": "chat_completion",
+    "ChatCompletionInputUserMessageParam": "params",
     "ChatCompletionOutput": "chat_completion",
     "ChatCompletionOutputChoice": "chat_completion",
     "ChatCompletionOutputFunctionCall": "chat_completion",
@@ -436,6 +525,7 @@ _MODULES: dict[str, str] = {
     "FillMaskOutputElement": "fill_mask",
     "FillMaskParameters": "fill_mask",
     "GenerationParameters": "common",
+    "GenerationParametersParam": "params",
     "ImageClassificationInput": "image_classification",
     "ImageClassificationOutput": "image_classification",
     "ImageClassificationOutputElement": "image_classification",
@@ -493,6 +583,7 @@ _MODULES: dict[str, str] = {
     "TabularRegressionOutput": "tabular_regression",
     "TabularRegressionParameters": "tabular_regression",
     "TargetSize": "common",
+    "TargetSizeParam": "params",
     "TextClassificationInput": "text_classification",
     "TextClassificationInputs": "text_classification",
     "TextClassificationOutput": "text_classification",
@@ -500,9 +591,14 @@ _MODULES: dict[str, str] = {
     "TextClassificationParameters": "text_classification",
     "TextGenerationInput": "text_generation",
     "TextGenerationInputGrammarJson": "text_generation",
+    "TextGenerationInputGrammarJsonParam": "params",
     "TextGenerationInputGrammarJsonSchema": "text_generation",
+    "TextGenerationInputGrammarJsonSchemaParam": "params",
+    "TextGenerationInputGrammarParam": "params",
     "TextGenerationInputGrammarRegex": "text_generation",
+    "TextGenerationInputGrammarRegexParam": "params",
     "TextGenerationInputJsonSchemaConfig": "text_generation",
+    "TextGenerationInputJsonSchemaConfigParam": "params",
     "TextGenerationInputJsonSchemaDocument": "text_generation",
     "TextGenerationInputMessages": "text_generation",
     "TextGenerationInputs": "text_generation",
