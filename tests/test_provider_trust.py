@@ -1,0 +1,200 @@
+"""Issue 28: provider jobs, polls and downloads you can trust. Each test plays a hostile provider (or Hub mapping)
+on loopback (tests/media_fake.py, plus an `evil` server standing for any other host) with the sync and the async
+client, and counts what reached where: no key or token goes to a host an answer names, no provider id or job id
+moves a request to another path, and every hostile input ends in a typed error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import FakeClock
+from tests.media_fake import MediaFake
+from tests.server import Received, Reply, ScriptedServer
+from typed_inference import (
+    AsyncInferenceClient,
+    InferenceClient,
+    InferenceError,
+    RequestValidationError,
+    ResponseValidationError,
+)
+from typed_inference.providers._mapping import MAPPINGS
+from typed_inference.transport import RetryPolicy
+
+HF = "hf_trustSECRET0123456789abcdef"
+KEY = "provider-key-SECRET-42"
+MODEL = "org/model"
+MODES = ["sync", "async"]
+
+
+@pytest.fixture
+def fake() -> Iterator[MediaFake]:
+    fake = MediaFake()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def evil() -> Iterator[ScriptedServer]:
+    """Another origin: a host a hostile answer names. Whatever reaches it is a leak."""
+    server = ScriptedServer()
+    server.handler = lambda _received: Reply(200, {"status": "COMPLETED", "stolen": True})
+    server.start()
+    yield server
+    server.stop()
+
+
+def client(fake: MediaFake, mode: str, clock: FakeClock | None = None, **kwargs: Any) -> Any:
+    """A client on the fake, its waits on a fake clock (never slept); `provider_urls` merged over the fake's."""
+    kwargs.setdefault("token", HF)
+    clock = clock or FakeClock()
+    policy = RetryPolicy(sleep=clock.sleep, async_sleep=clock.async_sleep, clock=clock, max_retries=0)
+    options = {**fake.client_kwargs(), **kwargs}
+    options["provider_urls"] = {**fake.provider_urls, **kwargs.get("provider_urls", {})}
+    cls = InferenceClient if mode == "sync" else AsyncInferenceClient
+    return cls(retry_policy=policy, **options)
+
+
+def call(made: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    """One call of a task method, sync or async, closing the client after."""
+    if isinstance(made, AsyncInferenceClient):
+
+        async def once() -> Any:
+            async with made:
+                return await getattr(made, method)(*args, **kwargs)
+
+        return asyncio.run(once())
+    with made:
+        return getattr(made, method)(*args, **kwargs)
+
+
+def outcome(made: Any, method: str, *args: Any, **kwargs: Any) -> BaseException | Any:
+    """The call's result, or the exception it raised (any kind: the tests check it is typed)."""
+    try:
+        return call(made, method, *args, **kwargs)
+    except Exception as exc:
+        return exc
+
+
+def credentials(received: list[Received]) -> list[str]:
+    """Every credential a server received: Authorization values, and the key or token anywhere in a request."""
+    found = []
+    for request in received:
+        text = f"{request.path} {request.headers} {request.body!r}"
+        found += [secret for secret in (HF, KEY) if secret in text]
+    return found
+
+
+def remap(fake: MediaFake, provider: str, provider_id: str, task: str) -> None:
+    fake.map(MODEL, (provider, provider_id, task))
+    MAPPINGS.clear()
+
+
+# -- 1. a URL taken from an answer contributes a path only ----------------------------------------------------------
+def _fal_submit(response_url: str) -> Reply:
+    return Reply(200, {"request_id": "r-1", "status": "IN_QUEUE", "response_url": response_url})
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("hostile", ["@{evil}/x", ".evil.example/x", "x@{evil}/x", "{evil}/x"])
+def test_fal_response_url_cannot_send_the_key_elsewhere(
+    fake: MediaFake, evil: ScriptedServer, mode: str, hostile: str
+) -> None:
+    remap(fake, "fal-ai", "fal-ai/wan/t2v", "text-to-video")
+    response_url = hostile.format(evil=evil.url.removeprefix("http://"))
+    fake.script("/fal-ai/wan/t2v", _fal_submit(response_url))
+    bare = {"fal-ai/queue": fake.direct.url}  # a bare host, like https://queue.fal.run
+    made = client(fake, mode, token=KEY, provider="fal-ai", provider_urls=bare)
+    error = outcome(made, "text_to_video", "a cat", model=MODEL)
+    assert isinstance(error, ResponseValidationError), repr(error)
+    assert "$.response_url" in str(error) and "not followed" in str(error)
+    assert evil.received == [] and len(fake.direct.received) == 1  # the submit only
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fal_response_url_on_another_host_gives_its_path_on_the_base(
+    fake: MediaFake, evil: ScriptedServer, mode: str
+) -> None:
+    remap(fake, "fal-ai", "fal-ai/wan/t2v", "text-to-video")
+    fake.script("/fal-ai/wan/t2v", _fal_submit(f"{evil.url}/x/requests/r-1"))
+    fake.script("/x/requests/r-1/status", Reply(200, {"status": "COMPLETED"}))
+    fake.script("/x/requests/r-1", Reply(200, {"video": {"url": fake.file("clip.mp4")}}))
+    made = client(fake, mode, token=KEY, provider="fal-ai", provider_urls={"fal-ai/queue": fake.direct.url})
+    call(made, "text_to_video", "a cat", model=MODEL)
+    assert evil.received == []
+    polls = [(r.path, r.headers.get("authorization")) for r in fake.direct.received if r.method == "GET"]
+    assert polls[:2] == [("/x/requests/r-1/status", f"Key {KEY}"), ("/x/requests/r-1", f"Key {KEY}")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("hostile", ["@{evil}/x", ".evil.example/x", "/a/../../x", "/a/%2e%2e/x", "http://[::1/x"])
+def test_wavespeed_urls_get_cannot_send_the_key_elsewhere(
+    fake: MediaFake, evil: ScriptedServer, mode: str, hostile: str
+) -> None:
+    remap(fake, "wavespeed", "wavespeed-ai/flux", "text-to-image")
+    get = hostile.format(evil=evil.url.removeprefix("http://"))
+    fake.script(
+        "/api/v3/wavespeed-ai/flux", Reply(200, {"data": {"id": "ws-1", "status": "created", "urls": {"get": get}}})
+    )
+    bare = {"wavespeed": fake.direct.url}  # a bare host, like https://api.wavespeed.ai
+    error = outcome(client(fake, mode, token=KEY, provider="wavespeed", provider_urls=bare), "text_to_image", "cat",
+                    model=MODEL)  # fmt: skip
+    assert isinstance(error, ResponseValidationError) and "$.data.urls.get" in str(error), repr(error)
+    assert evil.received == [] and len(fake.direct.received) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_job_id_is_one_quoted_path_segment(fake: MediaFake, mode: str) -> None:
+    remap(fake, "zai-org", "glm-image", "text-to-image")
+    job = "../../../../x"
+    fake.script("/zai-org/api/paas/v4/async/images/generations", Reply(200, {"id": job, "task_status": "PROCESSING"}))
+    poll = "/zai-org/api/paas/v4/async-result/..%2F..%2F..%2F..%2Fx"
+    fake.script(
+        poll, Reply(200, {"id": job, "task_status": "SUCCESS", "image_result": [{"url": fake.file("cat.png")}]})
+    )
+    call(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="zai-org")
+    gets = [r.path for r in fake.router.received if r.method == "GET"]
+    assert gets == [poll]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("job", ["..", ".", "a\r\nb", "\x1b[2J"])
+def test_a_job_id_that_would_move_the_poll_is_refused(fake: MediaFake, mode: str, job: str) -> None:
+    remap(fake, "together", "prov/video", "text-to-video")
+    fake.script("/together/v2/videos", Reply(200, {"id": job, "status": "queued"}))
+    error = outcome(client(fake, mode), "text_to_video", "a cat", model=MODEL, provider="together")
+    assert isinstance(error, ResponseValidationError) and "poll URL" in str(error), repr(error)
+    assert [r.method for r in fake.router.received] == ["POST"]
+
+
+# -- 2. provider ids from the Hub mapping are checked paths ---------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("provider", "task", "method", "arg"),
+    [
+        ("fal-ai", "text-to-image", "text_to_image", "cat"),
+        ("replicate", "text-to-image", "text_to_image", "cat"),
+        ("wavespeed", "text-to-image", "text_to_image", "cat"),
+        ("fal-ai", "text-to-video", "text_to_video", "a cat"),
+    ],
+)
+@pytest.mark.parametrize("provider_id", ["../../api/whoami-v2", "fal-ai/../../x", "a//b", "a/./b"])
+def test_a_provider_id_cannot_retarget_the_request(
+    fake: MediaFake, mode: str, provider: str, task: str, method: str, arg: str, provider_id: str
+) -> None:
+    remap(fake, provider, provider_id, task)
+    error = outcome(client(fake, mode), method, arg, model=MODEL, provider=provider)
+    assert isinstance(error, RequestValidationError) and "invalid provider model id" in str(error), repr(error)
+    assert fake.router.received == []  # the Hub was asked; nothing went to the router
+    assert isinstance(error, InferenceError)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_provider_id_is_quoted_in_the_path(fake: MediaFake, mode: str) -> None:
+    remap(fake, "fal-ai", "fal-ai/flux dev?x=1#f", "text-to-image")
+    call(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="fal-ai")
+    assert fake.router.received[0].path == "/fal-ai/fal-ai/flux%20dev%3Fx%3D1%23f"
