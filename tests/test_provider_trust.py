@@ -198,3 +198,58 @@ def test_a_provider_id_is_quoted_in_the_path(fake: MediaFake, mode: str) -> None
     remap(fake, "fal-ai", "fal-ai/flux dev?x=1#f", "text-to-image")
     call(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="fal-ai")
     assert fake.router.received[0].path == "/fal-ai/fal-ai/flux%20dev%3Fx%3D1%23f"
+
+
+# -- 6. every credential header is dropped on a cross-origin redirect -----------------------------------------------
+CREDENTIAL_HEADERS = {
+    "Cookie": f"session={KEY}",
+    "Proxy-Authorization": f"Basic {KEY}",
+    "X-Api-Key": KEY,
+    "Api-Key": KEY,
+    "X-Auth-Token": KEY,
+    "X-Custom-Secret": KEY,  # any name `sensitive_header` calls a credential
+}
+ANSWER = Reply(200, [{"label": "POSITIVE", "score": 0.75}])
+
+
+@pytest.fixture
+def origin() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def endpoint_client(mode: str, base_url: str, **kwargs: Any) -> Any:
+    cls = InferenceClient if mode == "sync" else AsyncInferenceClient
+    return cls(base_url=base_url, token=HF, retry_policy=RetryPolicy(max_retries=0), **kwargs)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("where", ["headers", "extra_headers"])
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_cross_origin_redirect_drops_every_credential_header(
+    origin: ScriptedServer, evil: ScriptedServer, mode: str, where: str, status: int
+) -> None:
+    origin.reply(Reply(status, b"", {"Location": f"{evil.url}/models/m"}))
+    evil.handler = None
+    evil.reply(ANSWER)
+    made = endpoint_client(mode, origin.url, **({"headers": CREDENTIAL_HEADERS} if where == "headers" else {}))
+    options = {"extra_headers": CREDENTIAL_HEADERS} if where == "extra_headers" else {}
+    call(made, "text_classification", "great", model="m", **options)
+    assert all(name.lower() in origin.received[0].headers for name in CREDENTIAL_HEADERS)
+    assert len(evil.received) == 1 and credentials(evil.received) == []
+    sent = evil.received[0].headers
+    assert not {"authorization", *(name.lower() for name in CREDENTIAL_HEADERS)} & set(sent)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_same_origin_redirect_keeps_the_credential_headers(origin: ScriptedServer, mode: str) -> None:
+    origin.reply(Reply(307, b"", {"Location": "/models/other"}), ANSWER)
+    call(endpoint_client(mode, origin.url, headers=CREDENTIAL_HEADERS), "text_classification", "great", model="m")
+    second = origin.received[1].headers
+    assert (
+        second["x-api-key"] == KEY
+        and second["cookie"] == f"session={KEY}"
+        and second["authorization"] == f"Bearer {HF}"
+    )

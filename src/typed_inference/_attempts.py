@@ -29,6 +29,7 @@ from typed_inference.transport import (
     RetryPolicy,
     TransportError,
     TransportTimeout,
+    sensitive_header,
 )
 
 logger = logging.getLogger("typed_inference")
@@ -268,12 +269,16 @@ def _validated_location(url: str, location: str) -> str:
 
 def _redirected(request: Request, location: str, ambient: str | None = None) -> Request:
     """The request to follow a redirect with, the one rule of every path (pool, user session, async): the same
-    method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Authorization is
-    dropped when the origin (scheme, host, port) changes, and an ambient token (`ambient`) also when its host rule
-    refuses the new URL. A `Location` the client cannot follow is an APIConnectionError (`_validated_location`)."""
+    method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Every credential
+    header (`Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`, `Api-Key`, `X-Auth-Token`: whatever
+    `sensitive_header` names) is dropped when the origin (scheme, host, port) changes, and an ambient token
+    (`ambient`) also when its host rule refuses the new URL. A `Location` the client cannot follow is an
+    APIConnectionError (`_validated_location`)."""
     url = _validated_location(request.url, location)
     headers = request.headers
     same = same_origin(url, request.url) and urlsplit(url).netloc == urlsplit(request.url).netloc  # and userinfo
-    if not same or (ambient is not None and not ambient_token_allowed(url)):
-        headers = {k: v for k, v in headers.items() if k.lower() != "authorization" or (same and v != ambient)}
+    if not same:
+        headers = {k: v for k, v in headers.items() if not sensitive_header(k)}
+    elif ambient is not None and not ambient_token_allowed(url):
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization" or v != ambient}
     return dataclasses.replace(request, url=url, headers=dict(headers))
