@@ -253,3 +253,71 @@ def test_a_same_origin_redirect_keeps_the_credential_headers(origin: ScriptedSer
         and second["cookie"] == f"session={KEY}"
         and second["authorization"] == f"Bearer {HF}"
     )
+
+
+# -- 4. polls have a floor and a limit ------------------------------------------------------------------------------
+def asking(fake: MediaFake, retry_after: str) -> None:
+    """Every answer of the router carries `Retry-After: retry_after` (a provider asking for no wait at all)."""
+    answer = fake.router.handler
+    assert answer is not None
+
+    def handler(received: Received) -> Reply:
+        reply = answer(received)
+        reply.headers = {**reply.headers, "Retry-After": retry_after}
+        return reply
+
+    fake.router.handler = handler
+
+
+JOBS = [
+    ("fal-ai", "fal-ai/wan/t2v", "text-to-video", "text_to_video", 0.5),
+    ("wavespeed", "wavespeed-ai/flux", "text-to-image", "text_to_image", 0.5),
+    ("together", "prov/video", "text-to-video", "text_to_video", 2.0),
+    ("zai-org", "glm-image", "text-to-image", "text_to_image", 5.0),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("retry_after", ["0", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "0.01"])
+@pytest.mark.parametrize(("provider", "provider_id", "task", "method", "first"), JOBS)
+def test_retry_after_never_shortens_a_poll_below_the_first_wait(
+    fake: MediaFake, mode: str, retry_after: str, provider: str, provider_id: str, task: str, method: str, first: float
+) -> None:
+    fake.pending = 40
+    remap(fake, provider, provider_id, task)
+    asking(fake, retry_after)
+    clock = FakeClock()
+    call(client(fake, mode, clock), method, "a cat", model=MODEL, provider=provider)
+    polls = [r for r in fake.router.received if r.method == "GET"]
+    waits = clock.sleeps
+    if provider == "zai-org" and waits[0] < first:  # its first poll goes at once: Retry-After may only delay it
+        waits = waits[1:]
+    assert len(polls) == 41 + (provider == "fal-ai") and min(waits) == first  # fal-ai: its result's GET too
+    assert len(polls) / sum(clock.sleeps) <= 1 / first + 0.1  # polls per second of (fake) clock time
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retry_after_still_lengthens_a_poll(fake: MediaFake, mode: str) -> None:
+    remap(fake, "fal-ai", "fal-ai/wan/t2v", "text-to-video")
+    asking(fake, "7")
+    clock = FakeClock()
+    call(client(fake, mode, clock), "text_to_video", "a cat", model=MODEL, provider="fal-ai")
+    assert clock.sleeps == [7.0, 7.0, 7.0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("provider", "provider_id", "task", "method", "limit"),
+    [(p, i, t, m, 300 if p in ("fal-ai", "wavespeed") else 150 if p == "together" else 60) for p, i, t, m, _ in JOBS],
+)
+def test_every_job_protocol_stops_at_its_poll_limit(
+    fake: MediaFake, mode: str, provider: str, provider_id: str, task: str, method: str, limit: int
+) -> None:
+    from typed_inference import APITimeoutError
+
+    fake.pending = 10_000
+    remap(fake, provider, provider_id, task)
+    made = client(fake, mode, FakeClock())
+    error = outcome(made, method, "a cat", model=MODEL, provider=provider, total_timeout=1e9)
+    assert isinstance(error, APITimeoutError) and f"{limit} polls" in str(error), repr(error)
+    assert len([r for r in fake.router.received if r.method == "GET"]) == limit

@@ -186,10 +186,11 @@ class JobRun:
                     f"{self.provider} {self.task} job {job_id}: still {status or 'pending'!r} after {self.polls} polls "
                     f"(the provider's limit is {self.spec.max_polls})"
                 )
-            wait = interval if (self.polls or protocol.wait_first) else 0.0
+            scheduled = bool(self.polls or protocol.wait_first)  # zai-org's first poll goes at once
+            wait = interval if scheduled else 0.0
             asked = self.server_wait(response.headers, b"")
-            if asked is not None:
-                wait = asked
+            if asked is not None:  # Retry-After may lengthen the wait, never shorten it below the first interval
+                wait = max(asked, self.spec.poll_interval if scheduled else 0.0)
             if self.clock() + wait > self.deadline:
                 raise APITimeoutError(
                     f"{self.provider} {self.task} job {job_id}: still {status or 'pending'!r} after {self.polls} polls "
