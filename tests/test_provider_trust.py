@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FakeClock
-from tests.media_fake import MediaFake
+from tests.media_fake import PNG, MediaFake
 from tests.server import Received, Reply, ScriptedServer
 from typed_inference import (
     AsyncInferenceClient,
@@ -321,3 +321,50 @@ def test_every_job_protocol_stops_at_its_poll_limit(
     error = outcome(made, method, "a cat", model=MODEL, provider=provider, total_timeout=1e9)
     assert isinstance(error, APITimeoutError) and f"{limit} polls" in str(error), repr(error)
     assert len([r for r in fake.router.received if r.method == "GET"]) == limit
+
+
+# -- 3. a default cap on every body held whole ----------------------------------------------------------------------
+MIB = 1024 * 1024
+
+
+def big_png(mib: int) -> Iterator[bytes]:
+    """A download of `mib` MiB that starts as a PNG (as an endless one would), in 1 MiB chunks."""
+    yield PNG
+    for _ in range(mib):
+        yield b"\x00" * MIB
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_huge_download_stops_at_the_default_cap(fake: MediaFake, mode: str) -> None:
+    from typed_inference import APIConnectionError
+
+    remap(fake, "fal-ai", "fal-ai/flux", "text-to-image")
+    fake.script("/files/cat.png", Reply(200, headers={"Content-Type": "image/png"}, chunks=big_png(200)))
+    error = outcome(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="fal-ai")
+    assert isinstance(error, APIConnectionError), repr(error)
+    assert "max_response_bytes=134217728 (the default" in str(error)
+    assert len(fake.direct.received) == 1  # not retried
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_none_still_lifts_the_cap_and_a_set_cap_holds(fake: MediaFake, mode: str) -> None:
+    from typed_inference import APIConnectionError, BinaryOutput
+
+    remap(fake, "fal-ai", "fal-ai/flux", "text-to-image")
+    fake.script("/files/cat.png", Reply(200, headers={"Content-Type": "image/png"}, chunks=big_png(2)))
+    image = call(client(fake, mode, max_response_bytes=None), "text_to_image", "cat", model=MODEL, provider="fal-ai")
+    assert isinstance(image, BinaryOutput) and len(image) == len(PNG) + 2 * MIB
+    fake.script("/files/cat.png", Reply(200, headers={"Content-Type": "image/png"}, chunks=big_png(2)))
+    made = client(fake, mode, max_response_bytes=MIB)
+    error = outcome(made, "text_to_image", "cat", model=MODEL, provider="fal-ai")
+    assert isinstance(error, APIConnectionError) and str(MIB) in str(error) and "default" not in str(error)
+
+
+def test_the_default_cap_is_documented_in_the_signatures() -> None:
+    import inspect
+
+    from typed_inference.transport import DEFAULT_MAX_RESPONSE_BYTES
+
+    assert DEFAULT_MAX_RESPONSE_BYTES == 128 * MIB
+    for cls in (InferenceClient, AsyncInferenceClient):
+        assert inspect.signature(cls).parameters["max_response_bytes"].default == 128 * MIB

@@ -30,6 +30,7 @@ from typed_inference.transport import (
     TransportError,
     TransportTimeout,
     sensitive_header,
+    stream_limit,
 )
 
 logger = logging.getLogger("typed_inference")
@@ -203,8 +204,9 @@ class Attempts:
 
 def bounded_chunks(chunks: Iterator[bytes], attempts: Attempts) -> Iterator[bytes]:
     """A streamed body within the call's limits, whatever the transport: `max_response_bytes` on the whole streamed
-    body, and `total_timeout` on the stream's life (a chunk arriving after it, a keep-alive comment too, ends it)."""
-    limit, size = attempts.request.max_bytes, 0
+    body when the caller set it, and `total_timeout` on the stream's life (a chunk arriving after it, a keep-alive
+    comment too, ends it)."""
+    limit, size = stream_limit(attempts.request.max_bytes), 0
     for chunk in chunks:
         size += len(chunk)
         attempts.check_stream(size, limit)
@@ -215,7 +217,7 @@ async def async_bounded_chunks(chunks: AsyncIterator[bytes], attempts: Attempts)
     """`bounded_chunks` for an async stream; a stall is cut at the deadline too (not only at the next chunk)."""
     import asyncio
 
-    limit, size = attempts.request.max_bytes, 0
+    limit, size = stream_limit(attempts.request.max_bytes), 0
     iterator = aiter(chunks)
     while True:
         try:

@@ -19,7 +19,7 @@ from typed_inference._status_errors import status_error
 from typed_inference._urls import DEFAULT_HUB_URL, DEFAULT_ROUTER_URL, check_base, endpoint_url, environment_proxied
 from typed_inference.providers._client import ProviderRouting
 from typed_inference.providers._route import named_task
-from typed_inference.transport import AsyncResponse, Headers, Request, Response, RetryPolicy
+from typed_inference.transport import DEFAULT_MAX_RESPONSE_BYTES, AsyncResponse, Headers, Request, Response, RetryPolicy
 
 if TYPE_CHECKING:
     from typed_inference._decode import DecodeContext
@@ -47,7 +47,7 @@ class BaseClient(ProviderRouting):
         headers: Mapping[str, str] | None = None,
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
-        max_response_bytes: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if response_validation not in ("lenient", "strict", "off"):
             raise ValueError(f'response_validation must be "lenient", "strict" or "off", not {response_validation!r}')

@@ -14,7 +14,14 @@ from typed_inference._generated.async_methods import AsyncRawTaskMethods, AsyncT
 from typed_inference._map import Job, Progress, check, map_target, per_input_async, plan, run_tasks
 from typed_inference._response import RawResponse
 from typed_inference._urls import proxy_rule
-from typed_inference.transport import AsyncResponse, AsyncTransport, Request, RetryPolicy, TransportError
+from typed_inference.transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AsyncResponse,
+    AsyncTransport,
+    Request,
+    RetryPolicy,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     from typed_inference._task import ValidationMode
@@ -50,7 +57,7 @@ class AsyncInferenceClient(BaseClient, AsyncTaskMethods):
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
         transport: AsyncTransport | None = None,
-        max_response_bytes: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             model,

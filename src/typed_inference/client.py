@@ -15,7 +15,14 @@ from typed_inference._map import Job, Progress, check, map_target, per_input, pl
 from typed_inference._response import RawResponse
 from typed_inference._stop import current_scope
 from typed_inference._urls import proxy_rule
-from typed_inference.transport import Request, Response, RetryPolicy, Transport, TransportError
+from typed_inference.transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Request,
+    Response,
+    RetryPolicy,
+    Transport,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -33,8 +40,9 @@ class InferenceClient(BaseClient, TaskMethods):
     `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
     backoff included. An ambient token (HF_TOKEN or the token file) is sent only to Hugging Face hosts over https
     and to loopback (which never goes through a proxy), and never in a plain-http request a proxy would carry; a
-    `token=` passed here is sent to whatever host the client talks to. Responses are read
-    whole; `max_response_bytes` makes a larger body an `APIConnectionError` instead.
+    `token=` passed here is sent to whatever host the client talks to. A body read whole (an
+    answer, a download) larger than `max_response_bytes` (128 MiB by default; None: no cap) is an
+    `APIConnectionError`; streams are capped only by a `max_response_bytes` you set, and by `total_timeout`.
     """
 
     def __init__(
@@ -56,7 +64,7 @@ class InferenceClient(BaseClient, TaskMethods):
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
         transport: Transport | None = None,
-        max_response_bytes: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             model,
