@@ -368,3 +368,80 @@ def test_the_default_cap_is_documented_in_the_signatures() -> None:
     assert DEFAULT_MAX_RESPONSE_BYTES == 128 * MIB
     for cls in (InferenceClient, AsyncInferenceClient):
         assert inspect.signature(cls).parameters["max_response_bytes"].default == 128 * MIB
+
+
+# -- 5. hostile URLs end in typed errors, never in a silently altered request ---------------------------------------
+HOSTILE_URLS = [
+    "http://[::1/x",
+    "http://[x/y",
+    "http://127.0.0.1:99999/x",
+    "http://127.0.0.1:0/x",
+    "http://127.0.0.1/a\r\nX-Injected: 1",
+    "http://127.0.0.1/a\nb",
+    "http://127.0.0.1/\ud800.png",
+    "http://127.0.0.1/a b.png",
+    "http://127.0.0.1\\@evil/x",
+    "ftp://127.0.0.1/x.png",
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_hostile_download_url_is_a_typed_error(fake: MediaFake, mode: str, url: str) -> None:
+    remap(fake, "fal-ai", "fal-ai/flux", "text-to-image")
+    fake.script("/fal-ai/fal-ai/flux", Reply(200, {"images": [{"url": url}]}))
+    error = outcome(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="fal-ai")
+    assert isinstance(error, ResponseValidationError) and "images[0].url" in str(error), repr(error)
+    assert len(fake.router.received) == 1 and fake.direct.received == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_hostile_poll_url_is_a_typed_error(fake: MediaFake, mode: str, url: str) -> None:
+    remap(fake, "wavespeed", "wavespeed-ai/flux", "text-to-image")
+    data = {"data": {"id": "ws-1", "status": "created", "urls": {"get": url}}}
+    fake.script("/wavespeed/api/v3/wavespeed-ai/flux", Reply(200, data))
+    error = outcome(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="wavespeed")
+    assert isinstance(error, ResponseValidationError) and "$.data.urls.get" in str(error), repr(error)
+    assert len(fake.router.received) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("job", ["a\r\nb", "a\nX-Injected: 1", "\ud800", "a\x00b"])
+def test_a_hostile_job_id_is_a_typed_error(fake: MediaFake, mode: str, job: str) -> None:
+    remap(fake, "zai-org", "glm-image", "text-to-image")
+    fake.script("/zai-org/api/paas/v4/async/images/generations", Reply(200, {"id": job, "task_status": "PROCESSING"}))
+    error = outcome(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="zai-org")
+    assert isinstance(error, ResponseValidationError) and "poll URL" in str(error), repr(error)
+    assert len(fake.router.received) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("location", ["http://[::1/x", "http://127.0.0.1:99999/x", "http://[x/y"])
+def test_a_redirect_to_a_hostile_location_is_a_typed_error(
+    origin: ScriptedServer, mode: str, status: int, location: str
+) -> None:
+    origin.reply(Reply(status, b"", {"Location": location}))
+    error = outcome(endpoint_client(mode, origin.url), "text_classification", "great", model="m")
+    assert isinstance(error, InferenceError), repr(error)
+    assert len(origin.received) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_a_hostile_url_model_is_a_typed_error(mode: str, url: str) -> None:
+    error = outcome(endpoint_client(mode, "http://127.0.0.1:9"), "text_classification", "great", model=url)
+    if not url.startswith("http"):  # not a URL model: a model id, checked as one
+        return
+    assert isinstance(error, InferenceError) and "cannot send" in str(error), repr(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("what", ["base_url", "router_url", "hub_url", "provider_urls"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://[::1", "http://127.0.0.1:0", "http://a b"])
+def test_a_base_url_the_client_cannot_send_to_is_refused_at_construction(mode: str, what: str, url: str) -> None:
+    cls = InferenceClient if mode == "sync" else AsyncInferenceClient
+    value: Any = {"together": url} if what == "provider_urls" else url
+    with pytest.raises(ValueError, match=rf"^{what}"):
+        cls(**{what: value})

@@ -17,8 +17,9 @@ from typed_inference._errors import (
     APITimeoutError,
     InferenceError,
     ModelLoadingError,
+    RequestValidationError,
 )
-from typed_inference._urls import ROUTER_HOST, redact_url, same_origin
+from typed_inference._urls import ROUTER_HOST, redact_url, same_origin, url_problem
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
@@ -89,6 +90,9 @@ class Attempts:
         status_error: StatusErrorFactory,
         ambient: str | None = None,
     ) -> None:
+        problem = url_problem(request.url)
+        if problem is not None:  # HTTP stacks raise untyped errors on such URLs, or silently send another one
+            raise RequestValidationError(f"cannot send to {redact_url(request.url)[:200]!r}: {problem}")
         self.request = request
         self.ambient = ambient  # the Authorization value an ambient token gives: its host rule holds on every hop
         self.policy = policy
@@ -256,16 +260,11 @@ def _validated_location(url: str, location: str) -> str:
         raise refused("it contains whitespace, a control character or a backslash")
     try:
         target = urljoin(url, location)
-        parts = urlsplit(target)
-        port = parts.port
-    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+    except ValueError as exc:  # "Invalid IPv6 URL", ...
         raise refused(str(exc)) from None
-    if parts.scheme not in ("http", "https"):
-        raise refused(f"only http and https are followed, not {parts.scheme + ':' if parts.scheme else 'no scheme'}")
-    if not parts.hostname:
-        raise refused("it names no host")
-    if port == 0:
-        raise refused("port 0")
+    problem = url_problem(target)
+    if problem is not None:
+        raise refused(problem.replace("are sent", "are followed"))
     return target
 
 

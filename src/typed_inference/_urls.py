@@ -155,9 +155,13 @@ def path_on(base: str, url: str) -> str:
     if _ALTERED.search(url) or not url.isprintable():
         raise ValueError("it contains whitespace, a control character, a backslash or a character that does not encode")
     try:
-        path = urlsplit(url).path
+        parts = urlsplit(url)
     except ValueError as exc:
         raise ValueError(str(exc)) from None
+    problem = url_problem(url) if parts.scheme or parts.netloc else None
+    if problem is not None:  # a full URL must be a sendable one, though only its path is used
+        raise ValueError(problem)
+    path = parts.path
     if not path.startswith("/") or path.startswith("//"):
         raise ValueError(f"its path {path[:80]!r} is not an absolute path")
     if any(part in (".", "..") for part in unquote(path).split("/")):
