@@ -445,3 +445,62 @@ def test_a_base_url_the_client_cannot_send_to_is_refused_at_construction(mode: s
     value: Any = {"together": url} if what == "provider_urls" else url
     with pytest.raises(ValueError, match=rf"^{what}"):
         cls(**{what: value})
+
+
+# -- 7. a user name or password in a URL: refused, never logged -----------------------------------------------------
+USERINFO = "http://user:pa55word-SECRET@127.0.0.1:8080"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("what", ["base_url", "router_url", "hub_url", "provider_urls"])
+def test_userinfo_in_a_base_url_is_refused_at_construction_without_showing_it(
+    mode: str, what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    cls = InferenceClient if mode == "sync" else AsyncInferenceClient
+    value: Any = {"fal-ai": USERINFO} if what == "provider_urls" else USERINFO
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ValueError, match=rf"^{what}.* must not carry a user name or password") as caught:
+        cls(**{what: value})
+    assert "SECRET" not in str(caught.value) and "***@127.0.0.1:8080" in str(caught.value)
+    assert "SECRET" not in caplog.text
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("variable", ["HF_ENDPOINT", "HF_ROUTER_URL", "HF_INFERENCE_ENDPOINT"])
+def test_userinfo_in_an_environment_url_is_refused_naming_the_variable(
+    mode: str, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, USERINFO)
+    cls = InferenceClient if mode == "sync" else AsyncInferenceClient
+    with pytest.raises(ValueError, match=rf"^{variable} must not carry") as caught:
+        cls()
+    assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_userinfo_in_a_url_model_is_refused_before_sending(
+    origin: ScriptedServer, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    model = origin.url.replace("http://", "http://user:pa55word-SECRET@") + "/m"
+    error = outcome(endpoint_client(mode, origin.url), "text_classification", "great", model=model)
+    assert isinstance(error, RequestValidationError) and "user name or password" in str(error), repr(error)
+    assert "SECRET" not in str(error) and "SECRET" not in repr(error.args) and "SECRET" not in caplog.text
+    assert origin.received == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_url_in_a_debug_line_shows_userinfo(fake: MediaFake, mode: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    remap(fake, "fal-ai", "fal-ai/flux", "text-to-image")
+    hostile = fake.file("cat.png").replace("http://", "http://u:pa55word-SECRET@")
+    fake.script("/fal-ai/fal-ai/flux", Reply(200, {"images": [{"url": hostile}]}))
+    error = outcome(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="fal-ai")
+    assert isinstance(error, RequestValidationError), repr(error)
+    assert "SECRET" not in str(error) and "SECRET" not in caplog.text and fake.direct.received == []

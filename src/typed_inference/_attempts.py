@@ -19,7 +19,7 @@ from typed_inference._errors import (
     ModelLoadingError,
     RequestValidationError,
 )
-from typed_inference._urls import ROUTER_HOST, redact_url, same_origin, url_problem
+from typed_inference._urls import ROUTER_HOST, has_userinfo, redact_url, same_origin, url_problem
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
@@ -91,6 +91,8 @@ class Attempts:
         ambient: str | None = None,
     ) -> None:
         problem = url_problem(request.url)
+        if problem is None and has_userinfo(request.url):  # never logged, never silently dropped
+            problem = "a user name or password in the URL is not sent: pass credentials as token= or headers="
         if problem is not None:  # HTTP stacks raise untyped errors on such URLs, or silently send another one
             raise RequestValidationError(f"cannot send to {redact_url(request.url)[:200]!r}: {problem}")
         self.request = request
