@@ -504,3 +504,26 @@ def test_no_url_in_a_debug_line_shows_userinfo(fake: MediaFake, mode: str, caplo
     error = outcome(client(fake, mode), "text_to_image", "cat", model=MODEL, provider="fal-ai")
     assert isinstance(error, RequestValidationError), repr(error)
     assert "SECRET" not in str(error) and "SECRET" not in caplog.text and fake.direct.received == []
+
+
+# -- 8. provider text never reaches the terminal raw ----------------------------------------------------------------
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\r\n$ sudo rm -rf /\x1b[A"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_progress_lines_escape_what_the_provider_says(
+    fake: MediaFake, mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from typed_inference import ProviderJobError
+
+    remap(fake, "fal-ai", "fal-ai/wan/t2v", "text-to-video")
+    submit = {"request_id": f"r{ESCAPES}", "status": f"IN_QUEUE{ESCAPES}", "response_url": "/fal-ai/wan/t2v/r"}
+    fake.script("/fal-ai/fal-ai/wan/t2v", Reply(200, submit))
+    status = "/fal-ai/fal-ai/wan/t2v/r/status"
+    fake.script(status, Reply(200, {"status": "FAILED", "error": ESCAPES}))
+    error = outcome(client(fake, mode), "text_to_video", "a cat", model=MODEL, provider="fal-ai", progress=True)
+    err = capsys.readouterr().err
+    assert isinstance(error, ProviderJobError), repr(error)
+    assert "\x1b" not in err and "\r" not in err and err.count("\n") == 2  # two lines: two statuses
+    assert "job r\\x1b[2J" in err and "IN_QUEUE\\x1b[2J\\x1b]0;owned\\x07\\r\\n$ sudo" in err
+    assert "\x1b" not in str(error) and "\n" not in str(error) and error.provider_message == ESCAPES

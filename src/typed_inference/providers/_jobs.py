@@ -104,8 +104,14 @@ def progress_callback(progress: bool | ProgressCallback | None) -> ProgressCallb
     return progress
 
 
+def printable(text: str) -> str:
+    """Provider text safe for a terminal: every non-printable character (ESC, CR, LF, ...) as its escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _to_stderr(status: JobStatus) -> None:
-    sys.stderr.write(f"{status.provider} {status.task} job {status.job_id}: {status.status} (polls: {status.polls})\n")
+    job, said = printable(status.job_id), printable(status.status)
+    sys.stderr.write(f"{status.provider} {status.task} job {job}: {said} (polls: {status.polls})\n")
     sys.stderr.flush()
 
 
@@ -183,7 +189,8 @@ class JobRun:
                 raise self._failed(job_id, status, str(said) if said else f"the job ended with status {status!r}")
             if self.spec.max_polls is not None and self.polls >= self.spec.max_polls:
                 raise APITimeoutError(
-                    f"{self.provider} {self.task} job {job_id}: still {status or 'pending'!r} after {self.polls} polls "
+                    f"{self.provider} {self.task} job {printable(job_id)}: still {status or 'pending'!r} after "
+                    f"{self.polls} polls "
                     f"(the provider's limit is {self.spec.max_polls})"
                 )
             scheduled = bool(self.polls or protocol.wait_first)  # zai-org's first poll goes at once
@@ -193,7 +200,8 @@ class JobRun:
                 wait = max(asked, self.spec.poll_interval if scheduled else 0.0)
             if self.clock() + wait > self.deadline:
                 raise APITimeoutError(
-                    f"{self.provider} {self.task} job {job_id}: still {status or 'pending'!r} after {self.polls} polls "
+                    f"{self.provider} {self.task} job {printable(job_id)}: still {status or 'pending'!r} after "
+                    f"{self.polls} polls "
                     "when total_timeout ran out (pass a larger total_timeout= for long jobs)"
                 )
             if wait > 0:
@@ -337,8 +345,8 @@ class JobRun:
     def _failed(self, job_id: Any, status: str, said: str) -> ProviderJobError:
         job = str(job_id) if job_id not in (None, "") else None
         return ProviderJobError(
-            f"{self.provider} {self.task} job {job or '(no id)'} failed on the provider's side: status {status!r}: "
-            f"{said}",
+            f"{self.provider} {self.task} job {printable(job or '(no id)')} failed on the provider's side: status "
+            f"{printable(status)!r}: {printable(said)}",
             provider=self.provider,
             job_id=job,
             status=status,
