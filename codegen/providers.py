@@ -80,6 +80,10 @@ def _media_problems(at: str, entry: dict[str, Any]) -> list[str]:
     interval = entry.get("poll_interval", 0.5)
     if not isinstance(interval, (int, float)) or interval < 0:
         problems.append(f"{at}: 'poll_interval' must be a number of seconds, at least 0")
+    polled = entry.get("job") not in (None, "replicate-wait")
+    limit = entry.get("max_polls")
+    if polled and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        problems.append(f"{at}: a polled job needs 'max_polls', a whole number of at least 1 (its poll limit)")
     return problems
 
 

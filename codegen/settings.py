@@ -71,6 +71,7 @@ def settings_source(doc: dict[str, Any]) -> str:
         "from collections.abc import Mapping\n"
         "from dataclasses import dataclass\n"
         "from typing import TYPE_CHECKING, Any\n\n"
+        "from typed_inference.transport import DEFAULT_MAX_RESPONSE_BYTES\n\n"
         "if TYPE_CHECKING:\n"
         "    import requests\n\n"
         "    from typed_inference._generated.names import ProviderName\n"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from typed_inference._transport import _reason, connect_reason
-from typed_inference._urls import is_loopback_url
+from typed_inference._urls import is_loopback_url, redact_url
 from typed_inference.transport import (
     AsyncResponse,
     ConnectError,
@@ -174,7 +174,11 @@ class HttpxTransport:
         # read here, not in send(): a body cut short must not look like a failed connect (which is retried)
         content = await self._read(raw, request.deadline, request.max_bytes)
         logger.debug(
-            "%s %s -> %s in %.1f ms", request.method, request.url, raw.status_code, (time.monotonic() - started) * 1e3
+            "%s %s -> %s in %.1f ms",
+            request.method,
+            redact_url(request.url),
+            raw.status_code,
+            (time.monotonic() - started) * 1e3,
         )
         return AsyncResponse(raw.status_code, headers, content=content)
 

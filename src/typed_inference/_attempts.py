@@ -17,8 +17,9 @@ from typed_inference._errors import (
     APITimeoutError,
     InferenceError,
     ModelLoadingError,
+    RequestValidationError,
 )
-from typed_inference._urls import ROUTER_HOST, redact_url, same_origin
+from typed_inference._urls import ROUTER_HOST, has_userinfo, redact_url, same_origin, url_problem
 from typed_inference.transport import (
     RETRY_STATUSES,
     AsyncResponse,
@@ -29,6 +30,8 @@ from typed_inference.transport import (
     RetryPolicy,
     TransportError,
     TransportTimeout,
+    sensitive_header,
+    stream_limit,
 )
 
 logger = logging.getLogger("typed_inference")
@@ -87,6 +90,11 @@ class Attempts:
         status_error: StatusErrorFactory,
         ambient: str | None = None,
     ) -> None:
+        problem = url_problem(request.url)
+        if problem is None and has_userinfo(request.url):  # never logged, never silently dropped
+            problem = "a user name or password in the URL is not sent: pass credentials as token= or headers="
+        if problem is not None:  # HTTP stacks raise untyped errors on such URLs, or silently send another one
+            raise RequestValidationError(f"cannot send to {redact_url(request.url)[:200]!r}: {problem}")
         self.request = request
         self.ambient = ambient  # the Authorization value an ambient token gives: its host rule holds on every hop
         self.policy = policy
@@ -202,8 +210,9 @@ class Attempts:
 
 def bounded_chunks(chunks: Iterator[bytes], attempts: Attempts) -> Iterator[bytes]:
     """A streamed body within the call's limits, whatever the transport: `max_response_bytes` on the whole streamed
-    body, and `total_timeout` on the stream's life (a chunk arriving after it, a keep-alive comment too, ends it)."""
-    limit, size = attempts.request.max_bytes, 0
+    body when the caller set it, and `total_timeout` on the stream's life (a chunk arriving after it, a keep-alive
+    comment too, ends it)."""
+    limit, size = stream_limit(attempts.request.max_bytes), 0
     for chunk in chunks:
         size += len(chunk)
         attempts.check_stream(size, limit)
@@ -214,7 +223,7 @@ async def async_bounded_chunks(chunks: AsyncIterator[bytes], attempts: Attempts)
     """`bounded_chunks` for an async stream; a stall is cut at the deadline too (not only at the next chunk)."""
     import asyncio
 
-    limit, size = attempts.request.max_bytes, 0
+    limit, size = stream_limit(attempts.request.max_bytes), 0
     iterator = aiter(chunks)
     while True:
         try:
@@ -253,27 +262,26 @@ def _validated_location(url: str, location: str) -> str:
         raise refused("it contains whitespace, a control character or a backslash")
     try:
         target = urljoin(url, location)
-        parts = urlsplit(target)
-        port = parts.port
-    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+    except ValueError as exc:  # "Invalid IPv6 URL", ...
         raise refused(str(exc)) from None
-    if parts.scheme not in ("http", "https"):
-        raise refused(f"only http and https are followed, not {parts.scheme + ':' if parts.scheme else 'no scheme'}")
-    if not parts.hostname:
-        raise refused("it names no host")
-    if port == 0:
-        raise refused("port 0")
+    problem = url_problem(target)
+    if problem is not None:
+        raise refused(problem.replace("are sent", "are followed"))
     return target
 
 
 def _redirected(request: Request, location: str, ambient: str | None = None) -> Request:
     """The request to follow a redirect with, the one rule of every path (pool, user session, async): the same
-    method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Authorization is
-    dropped when the origin (scheme, host, port) changes, and an ambient token (`ambient`) also when its host rule
-    refuses the new URL. A `Location` the client cannot follow is an APIConnectionError (`_validated_location`)."""
+    method and body (307, 308; a 301/302/303 is followed only by a GET or HEAD, as that method). Every credential
+    header (`Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`, `Api-Key`, `X-Auth-Token`: whatever
+    `sensitive_header` names) is dropped when the origin (scheme, host, port) changes, and an ambient token
+    (`ambient`) also when its host rule refuses the new URL. A `Location` the client cannot follow is an
+    APIConnectionError (`_validated_location`)."""
     url = _validated_location(request.url, location)
     headers = request.headers
     same = same_origin(url, request.url) and urlsplit(url).netloc == urlsplit(request.url).netloc  # and userinfo
-    if not same or (ambient is not None and not ambient_token_allowed(url)):
-        headers = {k: v for k, v in headers.items() if k.lower() != "authorization" or (same and v != ambient)}
+    if not same:
+        headers = {k: v for k, v in headers.items() if not sensitive_header(k)}
+    elif ambient is not None and not ambient_token_allowed(url):
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization" or v != ambient}
     return dataclasses.replace(request, url=url, headers=dict(headers))

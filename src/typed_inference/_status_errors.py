@@ -53,7 +53,11 @@ def status_error(
     request_id = response.headers.get("x-request-id")
     text = f"{response.status_code} from {redact_url(url)}: {message}"
     if cls is RedirectError:
-        target = redactor.text(redact_url(urljoin(url, response.headers.get("location", ""))))
+        location = response.headers.get("location", "")
+        try:
+            target = redactor.text(redact_url(urljoin(url, location)))
+        except ValueError:  # a Location no URL parser reads ("http://[::1/x"): quoted as it came
+            target = repr(redactor.text(redact_url(location))[:200])
         text = (
             f"{response.status_code} from {redact_url(url)}: redirected to {target}, which would turn this POST"
             " into a GET: not followed (call that URL directly)"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from typed_inference._stop import current_scope
-from typed_inference._urls import is_loopback, is_loopback_url
+from typed_inference._urls import is_loopback, is_loopback_url, redact_url
 from typed_inference.transport import (
     ConnectError,
     ConnectTimeout,
@@ -198,7 +198,7 @@ class RequestsTransport:
         logger.debug(
             "%s %s -> %s in %.1f ms",
             request.method,
-            request.url,
+            redact_url(request.url),
             response.status_code,
             (time.monotonic() - started) * 1e3,
         )

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from typed_inference._errors import RequestValidationError
 
@@ -19,6 +19,8 @@ DEFAULT_HUB_URL = "https://huggingface.co"
 ROUTER_HOST = "router.huggingface.co"
 _HUB_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _HUB_ID = re.compile(rf"{_HUB_NAME}(?:/{_HUB_NAME})?(?::{_HUB_NAME})?")
+_ALTERED = re.compile(r"[\s\\]")  # whitespace and backslashes: HTTP stacks strip, refuse or reread them
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"  # RFC 3986 path characters, and `%` (escapes already made stay as they are)
 
 
 def is_loopback(host: str) -> bool:
@@ -106,14 +108,76 @@ def endpoint_url(spec: TaskSpec, model: str | None, base: str) -> str:
     return f"{base}/models/{quoted}"
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` is no URL the client sends as it is (None: it is one): not http(s), no host, a port outside
+    1-65535, a bracket left open, whitespace, a control character, a backslash or a character that does not encode
+    (HTTP stacks raise their own untyped errors on those, or silently send another URL)."""
+    if _ALTERED.search(url) or not url.isprintable():
+        return "it contains whitespace, a control character, a backslash or a character that does not encode"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return f"only http and https are sent, not {parts.scheme + ':' if parts.scheme else 'no scheme'}"
+    if not parts.hostname:
+        return "it names no host"
+    if port == 0:
+        return "port 0"
+    return None
+
+
+def has_userinfo(url: str) -> bool:
+    """Whether a URL carries a `user:password@` part."""
+    return "@" in urlsplit(url).netloc
+
+
 def check_base(what: str, url: str | None) -> None:
-    """A ValueError at construction for a base URL that is not http(s) with a host (a typo would otherwise fail
-    only at the first call, in the HTTP stack's own words)."""
+    """A ValueError at construction for a base URL the client could not send to (`url_problem`) or one carrying a
+    user name or password (refused, never logged: credentials go in `token=` or `headers=`)."""
     if url is None:
         return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{what} must be an http:// or https:// URL with a host, not {url!r}")
+    problem = url_problem(url)
+    if problem is not None:
+        raise ValueError(f"{what} must be an http:// or https:// URL with a host, not {redact_url(url)!r}: {problem}")
+    if has_userinfo(url):
+        raise ValueError(
+            f"{what} must not carry a user name or password ({redact_url(url)}): pass credentials as token= or "
+            'headers= (for example {"Authorization": "Basic ..."})'
+        )
+
+
+def path_on(base: str, url: str) -> str:
+    """`base` followed by the path of `url`, a URL (or path) a provider's answer names for its job: the path only,
+    never its host, quoted; a ValueError saying why when the path is not one to follow (not absolute, a `.` or `..`
+    segment, a character HTTP stacks alter) or the result would leave `base`'s origin."""
+    if _ALTERED.search(url) or not url.isprintable():
+        raise ValueError("it contains whitespace, a control character, a backslash or a character that does not encode")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    problem = url_problem(url) if parts.scheme or parts.netloc else None
+    if problem is not None:  # a full URL must be a sendable one, though only its path is used
+        raise ValueError(problem)
+    path = parts.path
+    if not path.startswith("/") or path.startswith("//"):
+        raise ValueError(f"its path {path[:80]!r} is not an absolute path")
+    if any(part in (".", "..") for part in unquote(path).split("/")):
+        raise ValueError("its path has a '.' or '..' segment")
+    joined = base + quote(path, safe=_PATH_SAFE)
+    if not same_origin(joined, base) or urlsplit(joined).netloc != urlsplit(base).netloc:
+        raise ValueError(f"it would leave {redact_url(base)}")
+    return joined
+
+
+def path_segment(value: str) -> str:
+    """A value from a provider's answer (a job id) as one URL path segment, percent-quoted; a ValueError for one
+    that would move the request (empty, `.`, `..`) or that holds a control character."""
+    if value in ("", ".", "..") or not value.isprintable():
+        raise ValueError(f"{value[:80]!r} is no path segment (empty, '.', '..' or a control character)")
+    return quote(value, safe="")
 
 
 def environment_proxied(url: str) -> bool:
@@ -155,8 +219,12 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """A URL without any user:password part."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        return url.replace(parts.netloc, parts.hostname or "", 1)
-    return url
+    """A URL with any user:password part masked (`http://***@host:port/...`), for logs, reprs and errors."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc = rest[:end]
+    if "@" not in netloc:
+        return url
+    return f"{scheme}://***@{netloc.rpartition('@')[2]}{rest[end:]}"

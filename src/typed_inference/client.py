@@ -44,8 +44,9 @@ class InferenceClient(InferenceClientInit, BaseClient, TaskMethods):
     `timeout` bounds each attempt (connect, and each read); `total_timeout` bounds the whole call, retries and
     backoff included. An ambient token (HF_TOKEN or the token file) is sent only to Hugging Face hosts over https
     and to loopback (which never goes through a proxy), and never in a plain-http request a proxy would carry; a
-    `token=` passed here is sent to whatever host the client talks to. Responses are read
-    whole; `max_response_bytes` makes a larger body an `APIConnectionError` instead.
+    `token=` passed here is sent to whatever host the client talks to. A body read whole (an
+    answer, a download) larger than `max_response_bytes` (128 MiB by default; None: no cap) is an
+    `APIConnectionError`; streams are capped only by a `max_response_bytes` you set, and by `total_timeout`.
     """
 
     def _configure(

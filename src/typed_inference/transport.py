@@ -41,6 +41,7 @@ from datetime import datetime
 from typing import Protocol
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "AsyncResponse",
     "AsyncTransport",
     "ConnectError",
@@ -56,6 +57,19 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
 ]
+
+
+class DefaultLimit(int):
+    """The default `max_response_bytes`, told apart from a size the caller chose: it caps bodies held whole in
+    memory (answers, downloads, error bodies), not streams, which `total_timeout` bounds."""
+
+
+DEFAULT_MAX_RESPONSE_BYTES = DefaultLimit(128 * 1024 * 1024)  # 128 MiB: far above any media answer seen
+
+
+def stream_limit(limit: int | None) -> int | None:
+    """The cap of a streamed body: `max_bytes` when the caller set it, none for the default (`DefaultLimit`)."""
+    return None if isinstance(limit, DefaultLimit) else limit
 
 
 _SENSITIVE = ("auth", "token", "secret", "password", "cookie", "api-key", "apikey", "x-api-key", "signature")
@@ -81,7 +95,8 @@ class Request:
 
     `timeout` bounds connecting and each read (seconds, None: no limit); `deadline` is the `time.monotonic()` by
     which the whole body must have arrived (None: no limit); `stream` asks for the body in chunks as it arrives;
-    `max_bytes` is the largest whole body the caller accepts (None: no limit).
+    `max_bytes` is the largest whole body the caller accepts (None: no limit; a `DefaultLimit` caps whole bodies
+    only, a size the caller chose also streams).
     """
 
     method: str
@@ -180,7 +195,9 @@ class ResponseTooLarge(TransportError):
     """A whole body larger than `Request.max_bytes` (the client's `max_response_bytes`). Not retried."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the response is larger than max_response_bytes={limit}")
+        hint = " (the default: pass a larger max_response_bytes=, or None for no limit)"
+        hint = hint if isinstance(limit, DefaultLimit) else ""
+        super().__init__(f"the response is larger than max_response_bytes={int(limit)}{hint}")
         self.limit = limit
 
 

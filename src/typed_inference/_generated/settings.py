@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from typed_inference.transport import DEFAULT_MAX_RESPONSE_BYTES
+
 if TYPE_CHECKING:
     import requests
 
@@ -58,8 +60,8 @@ class ClientSettings:
     retry_policy: RetryPolicy | None = None
     """The retry rule (statuses, backoff, clock); copied, so clients never change each other's."""
 
-    max_response_bytes: int | None = None
-    """The largest answer read, streams included; a larger one is an APIConnectionError (None: no limit but total_timeout)."""
+    max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES
+    """The largest body held whole (an answer, a provider's download, an error body): 128 MiB by default, None lifts it; a larger one is an APIConnectionError. Streams are capped only by a size you set here, and always by total_timeout."""
 
 
 class InferenceClientInit:
@@ -82,7 +84,7 @@ class InferenceClientInit:
         headers: Mapping[str, str] | None = None,
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
-        max_response_bytes: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         session: requests.Session | None = None,
         transport: Transport | None = None,
     ) -> None:
@@ -107,8 +109,9 @@ class InferenceClientInit:
             response_validation: How answers are checked: "lenient" (the default: real wire variants accepted), "strict"
                 or "off".
             retry_policy: The retry rule (statuses, backoff, clock); copied, so clients never change each other's.
-            max_response_bytes: The largest answer read, streams included; a larger one is an APIConnectionError (None:
-                no limit but total_timeout).
+            max_response_bytes: The largest body held whole (an answer, a provider's download, an error body): 128 MiB
+                by default, None lifts it; a larger one is an APIConnectionError. Streams are capped only by a size you
+                set here, and always by total_timeout.
             session: A requests session of yours to send through (its adapters, auth and hooks apply; it stays open on
                 close()).
             transport: A transport of yours instead of requests (typed_inference.transport.Transport; MockTransport in
@@ -168,7 +171,7 @@ class AsyncInferenceClientInit:
         headers: Mapping[str, str] | None = None,
         response_validation: ValidationMode = "lenient",
         retry_policy: RetryPolicy | None = None,
-        max_response_bytes: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: Any = None,
         transport: AsyncTransport | None = None,
     ) -> None:
@@ -193,8 +196,9 @@ class AsyncInferenceClientInit:
             response_validation: How answers are checked: "lenient" (the default: real wire variants accepted), "strict"
                 or "off".
             retry_policy: The retry rule (statuses, backoff, clock); copied, so clients never change each other's.
-            max_response_bytes: The largest answer read, streams included; a larger one is an APIConnectionError (None:
-                no limit but total_timeout).
+            max_response_bytes: The largest body held whole (an answer, a provider's download, an error body): 128 MiB
+                by default, None lifts it; a larger one is an APIConnectionError. Streams are capped only by a size you
+                set here, and always by total_timeout.
             http_client: An httpx.AsyncClient of yours to send through (it stays open when the client closes).
             transport: A transport of yours instead of httpx (typed_inference.transport.AsyncTransport;
                 AsyncMockTransport in tests).

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from typed_inference._errors import APIStatusError, APITimeoutError, ProviderJobError, ResponseValidationError
 from typed_inference._provider_spec import ProviderTask
+from typed_inference._urls import path_on, path_segment, redact_url, url_problem
 from typed_inference.providers._media import OUTPUT_MEDIA, at, data_url_bytes, file_type, transcript
 from typed_inference.transport import AsyncResponse, Request, Response
 
@@ -103,8 +104,14 @@ def progress_callback(progress: bool | ProgressCallback | None) -> ProgressCallb
     return progress
 
 
+def printable(text: str) -> str:
+    """Provider text safe for a terminal: every non-printable character (ESC, CR, LF, ...) as its escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _to_stderr(status: JobStatus) -> None:
-    sys.stderr.write(f"{status.provider} {status.task} job {status.job_id}: {status.status} (polls: {status.polls})\n")
+    job, said = printable(status.job_id), printable(status.status)
+    sys.stderr.write(f"{status.provider} {status.task} job {job}: {said} (polls: {status.polls})\n")
     sys.stderr.flush()
 
 
@@ -182,16 +189,19 @@ class JobRun:
                 raise self._failed(job_id, status, str(said) if said else f"the job ended with status {status!r}")
             if self.spec.max_polls is not None and self.polls >= self.spec.max_polls:
                 raise APITimeoutError(
-                    f"{self.provider} {self.task} job {job_id}: still {status or 'pending'!r} after {self.polls} polls "
+                    f"{self.provider} {self.task} job {printable(job_id)}: still {status or 'pending'!r} after "
+                    f"{self.polls} polls "
                     f"(the provider's limit is {self.spec.max_polls})"
                 )
-            wait = interval if (self.polls or protocol.wait_first) else 0.0
+            scheduled = bool(self.polls or protocol.wait_first)  # zai-org's first poll goes at once
+            wait = interval if scheduled else 0.0
             asked = self.server_wait(response.headers, b"")
-            if asked is not None:
-                wait = asked
+            if asked is not None:  # Retry-After may lengthen the wait, never shorten it below the first interval
+                wait = max(asked, self.spec.poll_interval if scheduled else 0.0)
             if self.clock() + wait > self.deadline:
                 raise APITimeoutError(
-                    f"{self.provider} {self.task} job {job_id}: still {status or 'pending'!r} after {self.polls} polls "
+                    f"{self.provider} {self.task} job {printable(job_id)}: still {status or 'pending'!r} after "
+                    f"{self.polls} polls "
                     "when total_timeout ran out (pass a larger total_timeout= for long jobs)"
                 )
             if wait > 0:
@@ -210,7 +220,8 @@ class JobRun:
         return data, response
 
     def _urls(self, data: Any) -> tuple[str, str, str]:
-        """The job id, its status URL and its result URL (the same but for fal-ai's queue)."""
+        """The job id, its status URL and its result URL (the same but for fal-ai's queue): a URL the answer names
+        gives its path only, on the base's origin; a job id is one quoted path segment (`path_on`, `path_segment`)."""
         job = self.spec.job
         protocol = PROTOCOLS[job or ""]
         job_id = at(data, protocol.id_at)
@@ -218,8 +229,8 @@ class JobRun:
             get = at(data, "data.urls.get")
             if not isinstance(get, str) or not get:
                 raise self._wrong("expected the task's URL at $.data.urls.get", data)
-            url = self.base + urlsplit(get).path
-            return (str(job_id) if job_id else urlsplit(get).path), url, url
+            url = self._on_base(get, "data.urls.get", data)
+            return (str(job_id) if job_id else urlsplit(url).path), url, url
         if not isinstance(job_id, (str, int)) or job_id == "":
             raise self._wrong(f"expected the job's id at $.{protocol.id_at}", data)
         job_id = str(job_id)
@@ -229,13 +240,24 @@ class JobRun:
                 raise self._wrong("expected the job's URL at $.response_url", data)
             query = urlsplit(self.submit.url).query
             suffix = f"?{query}" if query else ""
-            path = urlsplit(response_url).path
-            return job_id, f"{self.base}{path}/status{suffix}", f"{self.base}{path}{suffix}"
+            url = self._on_base(response_url, "response_url", data)
+            return job_id, f"{url}/status{suffix}", f"{url}{suffix}"
+        try:
+            segment = path_segment(job_id)
+        except ValueError as exc:
+            raise self._wrong(f"the job's id at $.{protocol.id_at} cannot go into its poll URL: {exc}", data) from None
         if job == "together-video":
-            url = f"{self.submit.url.split('?')[0]}/{job_id}"
+            url = f"{self.submit.url.split('?')[0]}/{segment}"
             return job_id, url, url
-        url = f"{self.base}/api/paas/v4/async-result/{job_id}"
+        url = f"{self.base}/api/paas/v4/async-result/{segment}"
         return job_id, url, url
+
+    def _on_base(self, url: str, path: str, data: Any) -> str:
+        """The poll URL of a URL the answer names at `path`: its path on the base (the base's origin, or an error)."""
+        try:
+            return path_on(self.base, url)
+        except ValueError as exc:
+            raise self._wrong(f"the job's URL at $.{path} ({url[:80]!r}) is not followed: {exc}", data) from None
 
     def _get(self, url: str) -> Request:
         """A poll: the submit's headers (its auth: the router's token routed, the provider's key direct), no body."""
@@ -282,14 +304,15 @@ class JobRun:
         inline = data_url_bytes(url)
         if inline is not None:
             return self._file(None, f"$.{path} (a data URL)", inline[0], inline[1])
+        problem = url_problem(url)
+        if problem is not None:
+            raise self._wrong(f"expected an http(s) or data URL at $.{path}, found {url[:80]!r}: {problem}", None)
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self._wrong(f"expected an http(s) or data URL at $.{path}, found {url[:80]!r}", None)
         request = Request(
             "GET", url, {"User-Agent": self.user_agent}, None, self.submit.timeout, max_bytes=self.submit.max_bytes
         )
         response = yield Send(request)
-        return self._file(response, f"{parts.scheme}://{parts.netloc}{parts.path}", response.content)
+        return self._file(response, redact_url(f"{parts.scheme}://{parts.netloc}{parts.path}"), response.content)
 
     def _file(
         self, response: Response | AsyncResponse | None, where: str, content: bytes, declared: str | None = None
@@ -322,8 +345,8 @@ class JobRun:
     def _failed(self, job_id: Any, status: str, said: str) -> ProviderJobError:
         job = str(job_id) if job_id not in (None, "") else None
         return ProviderJobError(
-            f"{self.provider} {self.task} job {job or '(no id)'} failed on the provider's side: status {status!r}: "
-            f"{said}",
+            f"{self.provider} {self.task} job {printable(job or '(no id)')} failed on the provider's side: status "
+            f"{printable(status)!r}: {printable(said)}",
             provider=self.provider,
             job_id=job,
             status=status,

@@ -13,6 +13,7 @@ from typing import Any
 from typed_inference._binary import sniff
 from typed_inference._errors import RequestValidationError, ResponseValidationError
 from typed_inference._provider_spec import ProviderTask
+from typed_inference._urls import provider_model_path
 from typed_inference.providers._body import check_input
 from typed_inference.providers._mapping import ProviderMapping
 
@@ -32,10 +33,13 @@ _AUDIO_EXTENSIONS = {"audio/mpeg": "mp3", "audio/wav": "wav", "audio/flac": "fla
 
 
 def route(task: ProviderTask, model: str) -> str:
-    """The task's route for a provider model id (inserted unescaped: ids hold `/` and `:`)."""
+    """The task's route for a provider model id, inserted as a checked path (`provider_model_path`: ids hold `/` and
+    `:`, never a `.` or `..` segment that would move the request)."""
     if task.version_route and ":" in model:
         return task.version_route
-    return task.route.replace("{model}", model.split(":")[0] if task.version_route else model)
+    if "{model}" not in task.route:
+        return task.route
+    return task.route.replace("{model}", provider_model_path(model.split(":")[0] if task.version_route else model))
 
 
 def media_payload(
