@@ -33,7 +33,7 @@ def test_fill_mask_input_prints_only_what_it_reaches() -> None:
     schema = result.json()
     assert set(schema["$defs"]) == {"FillMaskInput", "FillMaskParameters", "Options"}
     assert len(task_bundle("fill-mask")["$defs"]) > len(schema["$defs"])
-    assert len(result.out.splitlines()) < 100  # was 302 with every definition of the bundle
+    assert len(result.out.splitlines()) < 150  # was 302 with every definition (117: optional fields admit null)
 
 
 @pytest.mark.parametrize(("task", "kind"), TARGETS, ids=[f"{t}:{k}" for t, k in TARGETS])
