@@ -167,11 +167,7 @@ def split(job: Job, outcome: Any) -> list[Any]:
     An input is split only when `batch_size` grouped it: any other input, a list included (a chat's messages, a
     list of texts for a batch task), is one input with one result.
     """
-    if not job.batched:
-        return [outcome]
-    if isinstance(outcome, BaseException):
-        return [outcome] * job.size
-    return list(outcome)  # one outcome per input (`bisect`)
+    return list(outcome) if job.batched else [outcome]  # a batch's outcome is already one per input (`bisect`)
 
 
 def starts(jobs: Sequence[Job]) -> list[int]:
